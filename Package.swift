@@ -1,0 +1,22 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// No package dependencies: only the Swift toolchain's own modules (Foundation, Dispatch, Glibc, XCTest).
+let package = Package(
+    name: "mm-convert",
+    products: [
+        .executable(name: "mm-convert", targets: ["mm-convert"]),
+        .library(name: "Ops", targets: ["Ops"]),
+        .library(name: "DSL", targets: ["DSL"]),
+    ],
+    targets: [
+        .target(name: "Ops", path: "Sources/Ops"),
+        .target(name: "DSL", dependencies: ["Ops"], path: "Sources/DSL"),
+        .target(name: "CLI", dependencies: ["Ops", "DSL"], path: "Sources/CLI"),
+        .executableTarget(name: "mm-convert", dependencies: ["CLI"], path: "Sources/mm-convert"),
+        .testTarget(name: "OpsTests", dependencies: ["Ops"], path: "Tests/OpsTests"),
+        .testTarget(name: "DSLTests", dependencies: ["DSL", "Ops"], path: "Tests/DSLTests"),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "DSL", "Ops"], path: "Tests/CLITests"),
+    ],
+    swiftLanguageModes: [.v5]
+)

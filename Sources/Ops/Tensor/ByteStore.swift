@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Read-only bytes a tensor can point into: a memory-mapped file (no copy on load) or an owned heap
+/// buffer (for generated data and tests).
+///
+/// A reference type on purpose: many tensors share one mapping, and the mapping must live exactly as
+/// long as the last tensor that uses it.
+public final class ByteStore: @unchecked Sendable {
+    /// Where the bytes came from, for error messages (a file path or a description).
+    public let name: String
+    public let base: UnsafeRawPointer
+    public let count: Int
+    private let isMapped: Bool
+
+    /// Maps `path` read-only. An empty file gives an empty store.
+    public init(mapping path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OpsError.io(path: path, message: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw OpsError.io(path: path, message: "cannot stat: \(String(cString: strerror(errno)))") }
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw OpsError.io(path: path, message: "is a directory, expected a file") }
+        let size = Int(st.st_size)
+        self.name = path
+        self.count = size
+        if size == 0 {
+            self.base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64))
+            self.isMapped = false
+            return
+        }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw OpsError.io(path: path, message: "cannot map: \(String(cString: strerror(errno)))")
+        }
+        self.base = UnsafeRawPointer(p)
+        self.isMapped = true
+    }
+
+    /// Copies `bytes` into an owned, 64-byte aligned buffer.
+    public init<C: Collection>(bytes: C, name: String = "<memory>") where C.Element == UInt8 {
+        let n = bytes.count
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1), alignment: 64)
+        var i = 0
+        for b in bytes { p.storeBytes(of: b, toByteOffset: i, as: UInt8.self); i += 1 }
+        self.base = UnsafeRawPointer(p)
+        self.count = n
+        self.name = name
+        self.isMapped = false
+    }
+
+    /// Fills an owned buffer of `count` bytes through `fill`.
+    public init(count: Int, name: String = "<memory>", fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+        try fill(UnsafeMutableRawBufferPointer(start: p, count: count))
+        self.base = UnsafeRawPointer(p)
+        self.count = count
+        self.name = name
+        self.isMapped = false
+    }
+
+    deinit {
+        if isMapped { munmap(UnsafeMutableRawPointer(mutating: base), count) } else { UnsafeMutableRawPointer(mutating: base).deallocate() }
+    }
+
+    public var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Tells the kernel a range of a mapped file will not be needed again, so the page cache it
+    /// occupies does not count against the process. A no-op for heap buffers.
+    public func release(offset: Int, count: Int) {
+        guard isMapped, count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (offset / page) * page
+        let end = min(self.count, offset + count)
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
+    /// Reads `n` bytes at `offset` as an array, after checking bounds.
+    public func bytes(at offset: Int, count n: Int) throws -> [UInt8] {
+        guard offset >= 0, n >= 0, offset <= count - n else {
+            throw OpsError.format(path: name, message: "read of \(n) bytes at offset \(offset) is past the end of the file (\(count) bytes)")
+        }
+        return Array(UnsafeRawBufferPointer(start: base + offset, count: n))
+    }
+}

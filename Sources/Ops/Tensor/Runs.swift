@@ -1,0 +1,164 @@
+/// One contiguous piece of a tensor's row-major bytes.
+public enum Run {
+    /// Bytes to copy as they are (pointing into a mapped file or a scratch buffer valid only
+    /// during the callback).
+    case bytes(UnsafeRawBufferPointer)
+    /// This many zero bytes.
+    case zeros(Int)
+
+    public var count: Int {
+        switch self {
+        case let .bytes(b): return b.count
+        case let .zeros(n): return n
+        }
+    }
+}
+
+/// Runs shorter than this are gathered into a scratch buffer instead of being passed one by one.
+let smallRunBytes = 256
+/// Size of the scratch buffers used for gathering and casting.
+let scratchBytes = 1 << 20
+
+extension Tensor {
+    /// Streams the tensor's bytes in row-major (C-contiguous) order as contiguous runs.
+    ///
+    /// This is the one place where an expression is compiled into copies: views become strided
+    /// loops over their store, concatenations visit their parts block by block, casts convert
+    /// through a bounded scratch buffer. Memory used is O(scratch), whatever the tensor's size.
+    public func forEachRun(_ body: (Run) throws -> Void) throws {
+        if numel == 0 { return }
+        switch node {
+        case .zeros:
+            try body(.zeros(byteCount))
+        case let .view(store, off, strides):
+            try emitView(store: store, byteOffset: off, strides: strides, body)
+        case let .cast(source):
+            try emitCast(source: source, body)
+        case let .concat(dim, parts):
+            if dim == 0 {
+                for p in parts { try p.forEachRun(body) }
+            } else {
+                for i in 0..<shape[0] {
+                    let rows = try parts.map { try $0.selecting(i) }
+                    try Tensor.concat(rows, dim: dim - 1).forEachRun(body)
+                }
+            }
+        }
+    }
+
+    /// The sub-tensor at index `i` of dim 0, with that dimension removed.
+    func selecting(_ i: Int) throws -> Tensor {
+        let s = try slice(dim: 0, start: i, count: 1)
+        return try s.dropLeadingUnit()
+    }
+
+    private func dropLeadingUnit() throws -> Tensor {
+        let newShape = Array(shape.dropFirst())
+        switch node {
+        case let .view(store, off, strides):
+            return Tensor(dtype: dtype, shape: newShape, node: .view(store: store, byteOffset: off, strides: Array(strides.dropFirst())))
+        case .zeros:
+            return .zeros(dtype, newShape)
+        case let .cast(source):
+            return Tensor(dtype: dtype, shape: newShape, node: .cast(source: try source.dropLeadingUnit()))
+        case let .concat(dim, parts):
+            if dim == 0 { return try parts[0].dropLeadingUnit() }
+            return try .concat(parts.map { try $0.dropLeadingUnit() }, dim: dim - 1)
+        }
+    }
+
+    private func emitView(store: ByteStore, byteOffset: Int, strides: [Int], _ body: (Run) throws -> Void) throws {
+        let size = dtype.size
+        // Largest suffix of dimensions that is one contiguous block.
+        var k = rank
+        var inner = 1
+        while k > 0 && (shape[k - 1] == 1 || strides[k - 1] == inner) {
+            inner *= shape[k - 1]
+            k -= 1
+        }
+        let blockBytes = inner * size
+        let outer = Array(shape[0..<k])
+        let outerStrides = Array(strides[0..<k])
+        let base = store.base + byteOffset
+        if k == 0 {
+            try body(.bytes(UnsafeRawBufferPointer(start: base, count: blockBytes)))
+            return
+        }
+        var index = [Int](repeating: 0, count: k)
+        var elementOffset = 0
+        let gather = blockBytes < smallRunBytes
+        let scratch = gather ? UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64) : nil
+        defer { scratch?.deallocate() }
+        var filled = 0
+        while true {
+            let src = base + elementOffset * size
+            if let scratch {
+                if filled + blockBytes > scratchBytes {
+                    try body(.bytes(UnsafeRawBufferPointer(start: scratch, count: filled)))
+                    filled = 0
+                }
+                (scratch + filled).copyMemory(from: src, byteCount: blockBytes)
+                filled += blockBytes
+            } else {
+                try body(.bytes(UnsafeRawBufferPointer(start: src, count: blockBytes)))
+            }
+            // Advance the odometer over the outer dimensions.
+            var d = k - 1
+            while d >= 0 {
+                index[d] += 1
+                elementOffset += outerStrides[d]
+                if index[d] < outer[d] { break }
+                elementOffset -= outerStrides[d] * outer[d]
+                index[d] = 0
+                d -= 1
+            }
+            if d < 0 { break }
+        }
+        if let scratch, filled > 0 {
+            try body(.bytes(UnsafeRawBufferPointer(start: scratch, count: filled)))
+        }
+    }
+
+    private func emitCast(source: Tensor, _ body: (Run) throws -> Void) throws {
+        let from = source.dtype, to = dtype
+        let out = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes / from.size * to.size + 64, alignment: 64)
+        defer { out.deallocate() }
+        let maxElements = scratchBytes / max(from.size, to.size)
+        // Source runs may split an element only if they are not multiples of the element size,
+        // which never happens: every run is whole elements.
+        try source.forEachRun { run in
+            switch run {
+            case let .zeros(n):
+                try body(.zeros(n / from.size * to.size))
+            case let .bytes(b):
+                var done = 0
+                let total = b.count / from.size
+                while done < total {
+                    let n = min(maxElements, total - done)
+                    Cast.convert(b.baseAddress! + done * from.size, from: from, to: out, as: to, count: n)
+                    try body(.bytes(UnsafeRawBufferPointer(start: out, count: n * to.size)))
+                    done += n
+                }
+            }
+        }
+    }
+
+    /// The tensor's bytes, contiguous, in memory. For tests, small tensors and statistics only:
+    /// conversions never call this.
+    public func materialize() throws -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(byteCount)
+        try forEachRun { run in
+            switch run {
+            case let .bytes(b): out.append(contentsOf: b)
+            case let .zeros(n): out.append(contentsOf: repeatElement(0, count: n))
+            }
+        }
+        return out
+    }
+
+    /// A contiguous in-memory copy (used by tests and by the sample generator).
+    public static func fromBytes(_ bytes: [UInt8], dtype: DType, shape: [Int], name: String = "<memory>") throws -> Tensor {
+        try contiguous(ByteStore(bytes: bytes, name: name), dtype: dtype, shape: shape)
+    }
+}

@@ -1,0 +1,2 @@
+import CLI
+CommandLineTool.main(Array(CommandLine.arguments.dropFirst()))

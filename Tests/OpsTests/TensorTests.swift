@@ -1,0 +1,45 @@
+import XCTest
+@testable import Ops
+
+final class TensorTests: XCTestCase {
+    /// A contiguous i32 tensor holding 0, 1, 2, ... so element orders can be read back as numbers.
+    func iota(_ shape: [Int]) throws -> Tensor {
+        let n = shape.reduce(1, *)
+        var bytes: [UInt8] = []
+        for i in 0..<n { withUnsafeBytes(of: Int32(i).littleEndian) { bytes += $0 } }
+        return try Tensor.fromBytes(bytes, dtype: .i32, shape: shape)
+    }
+
+    func values(_ t: Tensor) throws -> [Int32] {
+        let b = try t.materialize()
+        return stride(from: 0, to: b.count, by: 4).map { i in
+            Int32(littleEndian: b[i..<i + 4].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) })
+        }
+    }
+
+    func testSliceTransposeConcat() throws {
+        let t = try iota([3, 4])
+        XCTAssertEqual(try values(t.slice(dim: 1, start: 1, count: 2)), [1, 2, 5, 6, 9, 10])
+        XCTAssertEqual(try values(t.transposed()), [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11])
+        let c = try Tensor.concat([t, t.slice(dim: 1, start: 0, count: 1)], dim: 1)
+        XCTAssertEqual(c.shape, [3, 5])
+        XCTAssertEqual(try values(c), [0, 1, 2, 3, 0, 4, 5, 6, 7, 4, 8, 9, 10, 11, 8])
+        XCTAssertEqual(try values(c.slice(dim: 1, start: 3, count: 2)), [3, 0, 7, 4, 11, 8])
+        XCTAssertEqual(try values(c.transposed().slice(dim: 0, start: 4, count: 1)), [0, 4, 8])
+        let z = try Tensor.concat([Tensor.zeros(.i32, [1, 4]), t], dim: 0)
+        XCTAssertEqual(try values(z.slice(dim: 0, start: 0, count: 2)), [0, 0, 0, 0, 0, 1, 2, 3])
+    }
+
+    func testReshapeAndCast() throws {
+        let t = try iota([2, 6])
+        XCTAssertEqual(try values(t.reshaped([3, 4]).slice(dim: 0, start: 2, count: 1)), [8, 9, 10, 11])
+        XCTAssertThrowsError(try t.transposed().reshaped([12]))
+        let f = try Tensor.fromBytes([0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0], dtype: .f32, shape: [2])
+        XCTAssertEqual(try f.cast(to: .bf16).materialize(), [0x80, 0x3f, 0x00, 0xc0])
+        XCTAssertEqual(try f.cast(to: .bf16).cast(to: .f32).materialize(), try f.materialize())
+    }
+
+    func testCRC32() {
+        XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926)
+    }
+}
