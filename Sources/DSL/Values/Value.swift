@@ -1,3 +1,5 @@
+import Foundation
+
 /// A value of the recipe language, of a command-line option, of a YAML file or of config.json.
 ///
 /// One type for all of them so a parameter travels from the command line, a YAML file or an
@@ -67,15 +69,5 @@ public indirect enum Value: Equatable, CustomStringConvertible, Sendable {
 extension String {
     init(format1 d: Double) { self = String(Int(d)) + ".0" }
 
-    func replacingAll(_ a: String, _ b: String) -> String {
-        guard !a.isEmpty else { return self }
-        var out = ""
-        var rest = self[...]
-        while let r = rest.range(of: a) {
-            out += rest[..<r.lowerBound]
-            out += b
-            rest = rest[r.upperBound...]
-        }
-        return out + rest
-    }
+    func replacingAll(_ a: String, _ b: String) -> String { replacingOccurrences(of: a, with: b) }
 }
