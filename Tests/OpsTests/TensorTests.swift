@@ -43,3 +43,15 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926)
     }
 }
+
+final class SHA256Tests: XCTestCase {
+    func testKnownDigests() throws {
+        XCTAssertEqual(SHA256.hex([]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let long = [UInt8](repeating: 0x61, count: 1000)
+        var s = SHA256()
+        s.update(Array(long[0..<3])); s.update(Array(long[3...]))
+        XCTAssertEqual(s.hexDigest(), SHA256.hex(long))
+        XCTAssertEqual(try Tensor.zeros(.u8, [1000]).sha256(), SHA256.hex([UInt8](repeating: 0, count: 1000)))
+    }
+}

@@ -1,3 +1,5 @@
+import Ops
+
 /// The type of a recipe parameter: what the command line, YAML and environment accept for it.
 public indirect enum ParamType: Equatable, CustomStringConvertible, Sendable {
     case int
