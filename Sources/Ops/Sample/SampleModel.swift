@@ -1,0 +1,56 @@
+/// The model families `mm-convert sample` can generate, with real tensor names, real config.json
+/// fields and either tiny or real shapes.
+public enum SampleFamily: String, CaseIterable, Sendable {
+    case qwen2vl, qwen2_5vl
+    case internvl = "internvl", internvlInternLM2 = "internvl_internlm2", internvlLlama = "internvl_llama"
+}
+
+/// Language-model dimensions.
+public struct LLMShape: Sendable {
+    public var hidden, layers, heads, kvHeads, ffn, vocab: Int
+    public var tied: Bool
+}
+
+/// Vision-tower dimensions (`width` is the ViT embedding width, `mlp` its MLP width, `out` the
+/// projector's output width, i.e. the LLM hidden size).
+public struct ViTShape: Sendable {
+    public var width, depth, heads, mlp: Int
+}
+
+/// A model to generate: family, shapes and how to shard it.
+public struct SampleModel: Sendable {
+    public var family: SampleFamily
+    public var llm: LLMShape
+    public var vit: ViTShape
+    public var maxShardBytes: Int
+
+    /// Size presets: `tiny` (the fixtures' shapes, two shards), and real shapes for benchmarks.
+    public static func preset(_ family: SampleFamily, size: String) throws -> SampleModel {
+        switch (family, size) {
+        case (.qwen2vl, "tiny"):
+            return .init(family: family, llm: .init(hidden: 64, layers: 4, heads: 4, kvHeads: 2, ffn: 192, vocab: 384, tied: false),
+                         vit: .init(width: 32, depth: 2, heads: 4, mlp: 128), maxShardBytes: 340_000)
+        case (.qwen2vl, "2b"):
+            return .init(family: family, llm: .init(hidden: 1536, layers: 28, heads: 12, kvHeads: 2, ffn: 8960, vocab: 151_936, tied: true),
+                         vit: .init(width: 1280, depth: 32, heads: 16, mlp: 5120), maxShardBytes: 4_000_000_000)
+        case (.qwen2vl, "7b"):
+            return .init(family: family, llm: .init(hidden: 3584, layers: 28, heads: 28, kvHeads: 4, ffn: 18944, vocab: 152_064, tied: false),
+                         vit: .init(width: 1280, depth: 32, heads: 16, mlp: 5120), maxShardBytes: 4_000_000_000)
+        case (.qwen2_5vl, "tiny"):
+            return .init(family: family, llm: .init(hidden: 64, layers: 4, heads: 4, kvHeads: 2, ffn: 192, vocab: 384, tied: true),
+                         vit: .init(width: 32, depth: 2, heads: 4, mlp: 96), maxShardBytes: 300_000)
+        case (.qwen2_5vl, "3b"):
+            return .init(family: family, llm: .init(hidden: 2048, layers: 36, heads: 16, kvHeads: 2, ffn: 11008, vocab: 151_936, tied: true),
+                         vit: .init(width: 1280, depth: 32, heads: 16, mlp: 3420), maxShardBytes: 4_000_000_000)
+        case (.qwen2_5vl, "7b"):
+            return .init(family: family, llm: .init(hidden: 3584, layers: 28, heads: 28, kvHeads: 4, ffn: 18944, vocab: 152_064, tied: false),
+                         vit: .init(width: 1280, depth: 32, heads: 16, mlp: 3420), maxShardBytes: 4_000_000_000)
+        case (.internvl, "tiny"), (.internvlInternLM2, "tiny"), (.internvlLlama, "tiny"):
+            return .init(family: family, llm: .init(hidden: 64, layers: 4, heads: 4, kvHeads: 2, ffn: 192, vocab: 331, tied: false),
+                         vit: .init(width: 48, depth: 2, heads: 3, mlp: 144), maxShardBytes: 400_000)
+        default:
+            let sizes = ["tiny"] + (family == .qwen2vl ? ["2b", "7b"] : family == .qwen2_5vl ? ["3b", "7b"] : [])
+            throw OpsError.invalid("no size '\(size)' for sample \(family.rawValue); choose one of: \(sizes.joined(separator: ", "))")
+        }
+    }
+}
