@@ -72,6 +72,6 @@ public final class Progress: @unchecked Sendable {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var v = Double(n), u = 0
         while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
-        return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
+        return u == 0 ? "\(n) B" : String(format: "%.1f", v) + " " + units[u]
     }
 }
