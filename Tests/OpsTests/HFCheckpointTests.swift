@@ -68,6 +68,13 @@ final class HFCheckpointTests: XCTestCase {
         let source = try HFCheckpoint.load(STFixtures.hf + "/qwen2vl")
         var tensors = source.tensors
         tensors["extra.bias"] = .zeros(.bf16, [4])
+        let plan = try HFCheckpoint.plan(tensors, like: source)
+        XCTAssertEqual(plan.files, ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json",
+                                    "README.md", "config.json", "generation_config.json", "tokenizer_config.json"])
+        XCTAssertEqual(plan.shards.map(\.tensors.count), [47, 35])
+        XCTAssertEqual(plan.unplaced, ["extra.bias"])
+        XCTAssertEqual(plan.totalSize, 669_440)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/a"))
         let result = try HFCheckpoint.save(tensors, to: root + "/a", like: source)
         XCTAssertEqual(result.unplaced, ["extra.bias"])
         try assertMatchesManifest(root + "/a", "qwen2vl")
@@ -90,6 +97,33 @@ final class HFCheckpointTests: XCTestCase {
         let index = try SafetensorsIndex(contentsOf: root + "/c/model.safetensors.index.json")
         XCTAssertEqual(Value.dict(index.metadata), .dict([("total_size", .int(669_440 - 4 * 64 * 2))]))
         XCTAssertEqual(index.weightMap.map(\.tensor), source.index!.weightMap.map(\.tensor))
+    }
+
+    /// An index that records `total_parameters` (newer transformers) gets it recomputed too.
+    func testIndexMetadataIsRecomputed() throws {
+        let root = try STFixtures.temporaryDirectory(self)
+        let a = Tensor.zeros(.f32, [3, 2]), b = Tensor.zeros(.bf16, [5])
+        try HFCheckpoint.save(TensorMap([("a", a), ("b", b)]), to: root + "/src", maxShardBytes: 24)
+        let index = SafetensorsIndex(metadata: [("total_size", .int(1)), ("total_parameters", .int(1)), ("note", .string("kept"))],
+                                     weightMap: [("a", "model-00001-of-00002.safetensors"), ("b", "model-00002-of-00002.safetensors")])
+        try CheckpointFiles.writeFile(index.encoded(), to: root + "/src/" + SafetensorsIndex.fileName)
+        let source = try HFCheckpoint.load(root + "/src")
+        try HFCheckpoint.save(TensorMap([("b", Tensor.zeros(.bf16, [7])), ("a", a)]), to: root + "/out", like: source)
+        let text = try String(contentsOfFile: root + "/out/" + SafetensorsIndex.fileName, encoding: .utf8)
+        XCTAssertEqual(text, """
+            {
+              "metadata": {
+                "note": "kept",
+                "total_parameters": 13,
+                "total_size": 38
+              },
+              "weight_map": {
+                "a": "model-00001-of-00002.safetensors",
+                "b": "model-00002-of-00002.safetensors"
+              }
+            }
+
+            """)
     }
 
     /// Size-based sharding as save_pretrained does it: in model (module) order, the fixture's shard

@@ -75,7 +75,7 @@ final class JSONTests: XCTestCase {
     /// Expected strings are Python 3.11's `json.dumps` output for the same values.
     func testWriterMatchesPython() {
         let floats: [Double] = [0.0, -0.0, 1.0, 0.1, 1e-06, 1e-05, 0.0001, 1.5e-05, 1e16, 1e15, 123456789.125, 1e22,
-                                5e-324, 1.7976931348623157e308, 0.01, 1000000.0, 2.5e-07, 3.14159, 1e100, 12345678901234567.0]
+                                Double.leastNonzeroMagnitude, 1.7976931348623157e308, 0.01, 1000000.0, 2.5e-07, 3.14159, 1e100, 12345678901234567.0]
         XCTAssertEqual(JSONWriter().string(.list(floats.map { .float($0) })),
             "[0.0, -0.0, 1.0, 0.1, 1e-06, 1e-05, 0.0001, 1.5e-05, 1e+16, 1000000000000000.0, 123456789.125, 1e+22, 5e-324, 1.7976931348623157e+308, 0.01, 1000000.0, 2.5e-07, 3.14159, 1e+100, 1.2345678901234568e+16]")
         XCTAssertEqual(JSONWriter().string(.list([.float(.nan), .float(.infinity), .float(-.infinity)])), "[NaN, Infinity, -Infinity]")

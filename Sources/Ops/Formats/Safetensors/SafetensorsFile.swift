@@ -119,7 +119,7 @@ public struct SafetensorsFile {
         guard case let .string(dtypeName)? = value["dtype"] else { throw fail("missing or non-string \"dtype\"") }
         guard let dtype = DType(safetensorsName: dtypeName) else {
             let known = DType.allCases.map(\.safetensorsName).joined(separator: ", ")
-            throw OpsError.unsupported("\(path): tensor '\(name)': unknown or unsupported dtype \"\(dtypeName)\" (supported: \(known))")
+            throw OpsError.unsupported("\(path): tensor '\(name)': unknown or unsupported dtype \"\(dtypeName)\" (supported: \(known)); re-save the checkpoint with a supported dtype")
         }
         guard case let .list(dims)? = value["shape"] else { throw fail("missing or non-list \"shape\"") }
         var shape: [Int] = []

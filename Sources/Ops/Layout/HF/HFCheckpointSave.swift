@@ -5,6 +5,31 @@ import Glibc
 import Darwin
 #endif
 
+/// Everything a save will write, decided before the first byte is written (so a dry run can print
+/// it and every error surfaces up front).
+public struct HFWritePlan {
+    /// Shard files in writing order, each with its tensors (the writer lays them out as the
+    /// safetensors library does, whatever their order here).
+    public let shards: [(file: String, tensors: TensorMap)]
+    /// The index to write, or nil for a checkpoint without one.
+    public let index: SafetensorsIndex?
+    /// Files copied unchanged: relative path -> absolute source path, in writing order.
+    public let copies: [(path: String, from: String)]
+    /// Files written from bytes: relative path -> contents, in writing order.
+    public let contents: [(path: String, bytes: [UInt8])]
+    /// Tensors given but with no place in the layout, so not written. In input order.
+    public let unplaced: [String]
+    /// The source checkpoint's directory, when saving like one (the output must differ from it).
+    public let sourceDirectory: String?
+
+    /// Sum of the tensors' bytes (the index's `metadata.total_size`).
+    public var totalSize: Int { shards.reduce(0) { $0 + $1.tensors.totalBytes } }
+    /// Every file, relative to the output directory, in writing order.
+    public var files: [String] {
+        shards.map(\.file) + (index == nil ? [] : [SafetensorsIndex.fileName]) + copies.map(\.path) + contents.map(\.path)
+    }
+}
+
 /// What a save wrote.
 public struct HFSaveResult: Equatable {
     /// Files written, relative to the output directory, in writing order.
@@ -30,84 +55,94 @@ extension HFCheckpoint {
     /// `directory` is written as given (created if missing); it must not be the source directory.
     @discardableResult
     public static func save(_ tensors: TensorMap, to directory: String, like source: HFCheckpoint) throws -> HFSaveResult {
+        try write(plan(tensors, like: source), to: directory)
+    }
+
+    /// Writes `tensors` sharded by size as `save_pretrained(max_shard_size=)` does (see
+    /// `shardPlan`): `model-0000k-of-0000n.safetensors` plus the index, or `model.safetensors`
+    /// alone when one shard suffices. `sideFiles` (relative path -> contents, e.g. `config.json`)
+    /// are written too.
+    @discardableResult
+    public static func save(_ tensors: TensorMap, to directory: String, maxShardBytes: Int, sideFiles: [String: [UInt8]] = [:]) throws -> HFSaveResult {
+        try write(plan(tensors, maxShardBytes: maxShardBytes, sideFiles: sideFiles), to: directory)
+    }
+
+    /// The plan of `save(_:to:like:)`; throws if a tensor of the source is missing.
+    public static func plan(_ tensors: TensorMap, like source: HFCheckpoint) throws -> HFWritePlan {
         let sourceNames = source.index.map { $0.weightMap.map(\.tensor) } ?? source.tensors.names
         let missing = sourceNames.filter { !tensors.contains($0) }
         if !missing.isEmpty {
             let shown = missing.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
             let more = missing.count > 5 ? " and \(missing.count - 5) more" : ""
-            let listedIn = source.index != nil ? SafetensorsIndex.fileName : "the shards"
+            let listedIn = source.index != nil ? SafetensorsIndex.fileName : "shards"
             throw OpsError.invalid("cannot save like \(source.directory): \(missing.count) tensor(s) listed in its \(listedIn) are missing from the converted checkpoint: \(shown)\(more); check that the conversion produces every tensor of the original model")
         }
-        let unplaced = tensors.names.filter { source.shardOf[$0] == nil }
         let shardFiles = Array(Set(sourceNames.compactMap { source.shardOf[$0] })).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         var shards: [(file: String, tensors: TensorMap)] = shardFiles.map { ($0, TensorMap()) }
         let position = Dictionary(uniqueKeysWithValues: shardFiles.enumerated().map { ($1, $0) })
+        var unplaced: [String] = []
         for (name, t) in tensors {
-            guard let f = source.shardOf[name], let i = position[f] else { continue }
+            guard let f = source.shardOf[name], let i = position[f] else { unplaced.append(name); continue }
             shards[i].tensors[name] = t
         }
-        try refuseSameDirectory(directory, source.directory)
-        try CheckpointFiles.makeDirectory(directory)
-
-        var written: [String] = []
-        var total = 0
-        for (file, shard) in shards {
-            try SafetensorsWriter.write(shard, metadata: hfShardMetadata, to: directory + "/" + file)
-            total += shard.totalBytes
-            written.append(file)
+        var index: SafetensorsIndex?
+        if let sourceIndex = source.index {
+            let totalSize = shards.reduce(0) { $0 + $1.tensors.totalBytes }
+            let parameters = shards.reduce(0) { acc, s in s.tensors.reduce(acc) { $0 + $1.tensor.numel } }
+            var metadata = sourceIndex.metadata
+            setValue("total_size", .int(totalSize), in: &metadata)
+            // Newer transformers also record the parameter count; keep it true when present.
+            if metadata.contains(where: { $0.0 == "total_parameters" }) { setValue("total_parameters", .int(parameters), in: &metadata) }
+            index = SafetensorsIndex(metadata: metadata, weightMap: shards.flatMap { s in s.tensors.names.map { (tensor: $0, file: s.file) } })
         }
-        if let index = source.index {
-            var metadata = index.metadata
-            if let k = metadata.firstIndex(where: { $0.0 == "total_size" }) { metadata[k].1 = .int(total) } else { metadata.append(("total_size", .int(total))) }
-            let map = shards.flatMap { s in s.tensors.names.map { (tensor: $0, file: s.file) } }
-            let bytes = SafetensorsIndex(metadata: metadata, weightMap: map).encoded()
-            try CheckpointFiles.writeFile(bytes, to: directory + "/" + SafetensorsIndex.fileName)
-            written.append(SafetensorsIndex.fileName)
-        }
-        for rel in source.sideFiles {
-            try makeParent(of: rel, in: directory)
-            try CheckpointFiles.copyFile(from: source.directory + "/" + rel, to: directory + "/" + rel)
-            written.append(rel)
-        }
-        return HFSaveResult(files: written, unplaced: unplaced, totalSize: total)
+        return HFWritePlan(shards: shards, index: index,
+                           copies: source.sideFiles.map { ($0, source.directory + "/" + $0) }, contents: [],
+                           unplaced: unplaced, sourceDirectory: source.directory)
     }
 
-    /// Writes `tensors` sharded by size as `save_pretrained(max_shard_size=)` does: in the map's
-    /// order, a new shard starts when the next tensor would push the current one past
-    /// `maxShardBytes`, and a tensor larger than that gets a shard of its own. Files are
-    /// `model-0000k-of-0000n.safetensors` plus the index, or `model.safetensors` alone when one
-    /// shard suffices. `sideFiles` (relative path -> contents, e.g. `config.json`) are written too.
-    @discardableResult
-    public static func save(_ tensors: TensorMap, to directory: String, maxShardBytes: Int, sideFiles: [String: [UInt8]] = [:]) throws -> HFSaveResult {
+    /// The plan of `save(_:to:maxShardBytes:sideFiles:)`.
+    public static func plan(_ tensors: TensorMap, maxShardBytes: Int, sideFiles: [String: [UInt8]] = [:]) throws -> HFWritePlan {
         for name in sideFiles.keys where !CheckpointFiles.isSafeRelativePath(name) || isRewritten(name) {
-            throw OpsError.invalid("side file name '\(name)' must be a relative path inside the checkpoint and not a safetensors file or the index")
+            throw OpsError.invalid("side file name '\(name)' must be a relative path inside the checkpoint, and not a *.safetensors file or the index")
         }
-        let plan = shardPlan(tensors, maxShardBytes: maxShardBytes)
-        try CheckpointFiles.makeDirectory(directory)
-        var written: [String] = []
-        var total = 0
-        for (file, names) in plan {
-            let shard = TensorMap(names.compactMap { n in tensors[n].map { (n, $0) } })
-            try SafetensorsWriter.write(shard, metadata: hfShardMetadata, to: directory + "/" + file)
-            total += shard.totalBytes
-            written.append(file)
+        let layout = shardPlan(tensors, maxShardBytes: maxShardBytes)
+        let shards = layout.map { file, names in (file: file, tensors: TensorMap(names.compactMap { n in tensors[n].map { (n, $0) } })) }
+        var index: SafetensorsIndex?
+        if shards.count > 1 {
+            let total = shards.reduce(0) { $0 + $1.tensors.totalBytes }
+            index = SafetensorsIndex(metadata: [("total_size", .int(total))],
+                                     weightMap: layout.flatMap { p in p.names.map { (tensor: $0, file: p.file) } })
         }
-        if plan.count > 1 {
-            let map = plan.flatMap { p in p.names.map { (tensor: $0, file: p.file) } }
-            let bytes = SafetensorsIndex(metadata: [("total_size", .int(total))], weightMap: map).encoded()
-            try CheckpointFiles.writeFile(bytes, to: directory + "/" + SafetensorsIndex.fileName)
-            written.append(SafetensorsIndex.fileName)
-        }
-        for name in sideFiles.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            try makeParent(of: name, in: directory)
-            try CheckpointFiles.writeFile(sideFiles[name] ?? [], to: directory + "/" + name)
-            written.append(name)
-        }
-        return HFSaveResult(files: written, unplaced: [], totalSize: total)
+        let contents = sideFiles.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { ($0, sideFiles[$0] ?? []) }
+        return HFWritePlan(shards: shards, index: index, copies: [], contents: contents, unplaced: [], sourceDirectory: nil)
     }
 
-    /// The shard files and the tensor names in each, as `save(_:to:maxShardBytes:)` writes them
-    /// (huggingface_hub's `split_state_dict_into_shards`). No files are touched.
+    /// Writes a plan into `directory` (created with mode 0750 if missing; files 0640).
+    @discardableResult
+    public static func write(_ plan: HFWritePlan, to directory: String) throws -> HFSaveResult {
+        if let source = plan.sourceDirectory { try refuseSameDirectory(directory, source) }
+        try CheckpointFiles.makeDirectory(directory)
+        for (file, shard) in plan.shards {
+            try SafetensorsWriter.write(shard, metadata: hfShardMetadata, to: directory + "/" + file)
+        }
+        if let index = plan.index {
+            try CheckpointFiles.writeFile(index.encoded(), to: directory + "/" + SafetensorsIndex.fileName)
+        }
+        for (rel, from) in plan.copies {
+            try makeParent(of: rel, in: directory)
+            try CheckpointFiles.copyFile(from: from, to: directory + "/" + rel)
+        }
+        for (rel, bytes) in plan.contents {
+            try makeParent(of: rel, in: directory)
+            try CheckpointFiles.writeFile(bytes, to: directory + "/" + rel)
+        }
+        return HFSaveResult(files: plan.files, unplaced: plan.unplaced, totalSize: plan.totalSize)
+    }
+
+    /// Shard files and the tensor names in each, as `save_pretrained(max_shard_size=)` decides them
+    /// (huggingface_hub's `split_state_dict_into_shards`): in the map's order, a new shard starts
+    /// when the next tensor would push the current one past `maxShardBytes`; a tensor larger than
+    /// that gets a shard of its own, placed where it occurs while the current shard keeps filling.
     public static func shardPlan(_ tensors: TensorMap, maxShardBytes: Int) -> [(file: String, names: [String])] {
         var shards: [[String]] = []
         var current: [String] = []
@@ -144,4 +179,9 @@ extension HFCheckpoint {
             throw OpsError.invalid("the output directory \(output) is the source checkpoint \(source); write to another directory")
         }
     }
+}
+
+/// Replaces the value of `key` in ordered pairs, keeping its position, or appends it.
+private func setValue(_ key: String, _ value: Value, in pairs: inout [(String, Value)]) {
+    if let i = pairs.firstIndex(where: { $0.0 == key }) { pairs[i].1 = value } else { pairs.append((key, value)) }
 }
