@@ -99,6 +99,16 @@ final class HFCheckpointTests: XCTestCase {
         XCTAssertEqual(index.weightMap.map(\.tensor), source.index!.weightMap.map(\.tensor))
     }
 
+    /// A shard that cannot be created fails the save with the file's name (shards are written two at a time).
+    func testWriteErrorsPropagateFromConcurrentShards() throws {
+        let root = try STFixtures.temporaryDirectory(self)
+        let source = try HFCheckpoint.load(STFixtures.hf + "/qwen2vl")
+        try FileManager.default.createDirectory(atPath: root + "/out/model-00002-of-00002.safetensors", withIntermediateDirectories: true)
+        XCTAssertThrowsError(try HFCheckpoint.save(source.tensors, to: root + "/out", like: source)) { e in
+            XCTAssertTrue("\(e)".contains("out/model-00002-of-00002.safetensors: cannot create: Is a directory"), "\(e)")
+        }
+    }
+
     /// An index that records `total_parameters` (newer transformers) gets it recomputed too.
     func testIndexMetadataIsRecomputed() throws {
         let root = try STFixtures.temporaryDirectory(self)
