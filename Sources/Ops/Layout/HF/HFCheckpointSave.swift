@@ -1,0 +1,217 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Everything a save will write, decided before the first byte is written (so a dry run can print
+/// it and every error surfaces up front).
+public struct HFWritePlan {
+    /// Shard files in writing order, each with its tensors (the writer lays them out as the
+    /// safetensors library does, whatever their order here).
+    public let shards: [(file: String, tensors: TensorMap)]
+    /// The index to write, or nil for a checkpoint without one.
+    public let index: SafetensorsIndex?
+    /// Files copied unchanged: relative path -> absolute source path, in writing order.
+    public let copies: [(path: String, from: String)]
+    /// Files written from bytes: relative path -> contents, in writing order.
+    public let contents: [(path: String, bytes: [UInt8])]
+    /// Tensors given but with no place in the layout, so not written. In input order.
+    public let unplaced: [String]
+    /// The source checkpoint's directory, when saving like one (the output must differ from it).
+    public let sourceDirectory: String?
+
+    /// Sum of the tensors' bytes (the index's `metadata.total_size`).
+    public var totalSize: Int { shards.reduce(0) { $0 + $1.tensors.totalBytes } }
+    /// Every file, relative to the output directory, in writing order.
+    public var files: [String] {
+        shards.map(\.file) + (index == nil ? [] : [SafetensorsIndex.fileName]) + copies.map(\.path) + contents.map(\.path)
+    }
+}
+
+/// What a save wrote.
+public struct HFSaveResult: Equatable {
+    /// Files written, relative to the output directory, in writing order.
+    public let files: [String]
+    /// Tensors that were given but have no place in the layout, so were not written (e.g.
+    /// `lm_head.weight` of a tied model whose source index does not list it). In input order.
+    public let unplaced: [String]
+    /// Sum of the written tensors' bytes (the index's `metadata.total_size`).
+    public let totalSize: Int
+}
+
+/// Shard metadata the Hugging Face tools write (`save_pretrained`).
+public let hfShardMetadata: [(String, String)] = [("format", "pt")]
+
+extension HFCheckpoint {
+    /// Writes `tensors` in the layout of `source`: the same shard files (each tensor goes to the
+    /// shard the source holds it in), metadata `{"format":"pt"}`, the index recomputed
+    /// (`total_size`, `weight_map`) when the source has one, and every side file of the source
+    /// copied unchanged. Output is byte-identical to `save_pretrained` for the same tensors.
+    ///
+    /// Every tensor of the source must be given (else nothing is written and the error lists the
+    /// missing ones); tensors the source has no place for are returned in `unplaced`.
+    /// `directory` is written as given (created if missing); it must not be the source directory.
+    @discardableResult
+    public static func save(_ tensors: TensorMap, to directory: String, like source: HFCheckpoint) throws -> HFSaveResult {
+        try write(plan(tensors, like: source), to: directory)
+    }
+
+    /// Writes `tensors` sharded by size as `save_pretrained(max_shard_size=)` does (see
+    /// `shardPlan`): `model-0000k-of-0000n.safetensors` plus the index, or `model.safetensors`
+    /// alone when one shard suffices. `sideFiles` (relative path -> contents, e.g. `config.json`)
+    /// are written too.
+    @discardableResult
+    public static func save(_ tensors: TensorMap, to directory: String, maxShardBytes: Int, sideFiles: [String: [UInt8]] = [:]) throws -> HFSaveResult {
+        try write(plan(tensors, maxShardBytes: maxShardBytes, sideFiles: sideFiles), to: directory)
+    }
+
+    /// The plan of `save(_:to:like:)`; throws if a tensor of the source is missing.
+    public static func plan(_ tensors: TensorMap, like source: HFCheckpoint) throws -> HFWritePlan {
+        let sourceNames = source.index.map { $0.weightMap.map(\.tensor) } ?? source.tensors.names
+        let missing = sourceNames.filter { !tensors.contains($0) }
+        if !missing.isEmpty {
+            let shown = missing.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
+            let more = missing.count > 5 ? " and \(missing.count - 5) more" : ""
+            let listedIn = source.index != nil ? SafetensorsIndex.fileName : "shards"
+            throw OpsError.invalid("cannot save like \(source.directory): \(missing.count) tensor(s) listed in its \(listedIn) are missing from the converted checkpoint: \(shown)\(more); check that the conversion produces every tensor of the original model")
+        }
+        let shardFiles = Array(Set(sourceNames.compactMap { source.shardOf[$0] })).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var shards: [(file: String, tensors: TensorMap)] = shardFiles.map { ($0, TensorMap()) }
+        let position = Dictionary(uniqueKeysWithValues: shardFiles.enumerated().map { ($1, $0) })
+        var unplaced: [String] = []
+        for (name, t) in tensors {
+            guard let f = source.shardOf[name], let i = position[f] else { unplaced.append(name); continue }
+            shards[i].tensors[name] = t
+        }
+        var index: SafetensorsIndex?
+        if let sourceIndex = source.index {
+            let totalSize = shards.reduce(0) { $0 + $1.tensors.totalBytes }
+            let parameters = shards.reduce(0) { acc, s in s.tensors.reduce(acc) { $0 + $1.tensor.numel } }
+            var metadata = sourceIndex.metadata
+            setValue("total_size", .int(totalSize), in: &metadata)
+            // Newer transformers also record the parameter count; keep it true when present.
+            if metadata.contains(where: { $0.0 == "total_parameters" }) { setValue("total_parameters", .int(parameters), in: &metadata) }
+            index = SafetensorsIndex(metadata: metadata, weightMap: shards.flatMap { s in s.tensors.names.map { (tensor: $0, file: s.file) } })
+        }
+        return HFWritePlan(shards: shards, index: index,
+                           copies: source.sideFiles.map { ($0, source.directory + "/" + $0) }, contents: [],
+                           unplaced: unplaced, sourceDirectory: source.directory)
+    }
+
+    /// The plan of `save(_:to:maxShardBytes:sideFiles:)`.
+    public static func plan(_ tensors: TensorMap, maxShardBytes: Int, sideFiles: [String: [UInt8]] = [:]) throws -> HFWritePlan {
+        for name in sideFiles.keys where !CheckpointFiles.isSafeRelativePath(name) || isRewritten(name) {
+            throw OpsError.invalid("side file name '\(name)' must be a relative path inside the checkpoint, and not a *.safetensors file or the index")
+        }
+        let layout = shardPlan(tensors, maxShardBytes: maxShardBytes)
+        let shards = layout.map { file, names in (file: file, tensors: TensorMap(names.compactMap { n in tensors[n].map { (n, $0) } })) }
+        var index: SafetensorsIndex?
+        if shards.count > 1 {
+            let total = shards.reduce(0) { $0 + $1.tensors.totalBytes }
+            index = SafetensorsIndex(metadata: [("total_size", .int(total))],
+                                     weightMap: layout.flatMap { p in p.names.map { (tensor: $0, file: p.file) } })
+        }
+        let contents = sideFiles.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { ($0, sideFiles[$0] ?? []) }
+        return HFWritePlan(shards: shards, index: index, copies: [], contents: contents, unplaced: [], sourceDirectory: nil)
+    }
+
+    /// Writes a plan into `directory` (created with mode 0750 if missing; files 0640). Up to
+    /// `concurrentFiles` shards are written at once (both cores: casts and gathers cost CPU);
+    /// the bytes do not depend on it.
+    @discardableResult
+    public static func write(_ plan: HFWritePlan, to directory: String, concurrentFiles: Int = 2) throws -> HFSaveResult {
+        if let source = plan.sourceDirectory { try refuseSameDirectory(directory, source) }
+        try CheckpointFiles.makeDirectory(directory)
+        try forEachConcurrently(plan.shards, width: concurrentFiles) { file, shard in
+            try SafetensorsWriter.write(shard, metadata: hfShardMetadata, to: directory + "/" + file)
+        }
+        if let index = plan.index {
+            try CheckpointFiles.writeFile(index.encoded(), to: directory + "/" + SafetensorsIndex.fileName)
+        }
+        for (rel, from) in plan.copies {
+            try makeParent(of: rel, in: directory)
+            try CheckpointFiles.copyFile(from: from, to: directory + "/" + rel)
+        }
+        for (rel, bytes) in plan.contents {
+            try makeParent(of: rel, in: directory)
+            try CheckpointFiles.writeFile(bytes, to: directory + "/" + rel)
+        }
+        return HFSaveResult(files: plan.files, unplaced: plan.unplaced, totalSize: plan.totalSize)
+    }
+
+    /// Shard files and the tensor names in each, as `save_pretrained(max_shard_size=)` decides them
+    /// (huggingface_hub's `split_state_dict_into_shards`): in the map's order, a new shard starts
+    /// when the next tensor would push the current one past `maxShardBytes`; a tensor larger than
+    /// that gets a shard of its own, placed where it occurs while the current shard keeps filling.
+    public static func shardPlan(_ tensors: TensorMap, maxShardBytes: Int) -> [(file: String, names: [String])] {
+        var shards: [[String]] = []
+        var current: [String] = []
+        var currentSize = 0
+        for (name, t) in tensors {
+            let size = t.byteCount
+            if size > maxShardBytes { shards.append([name]); continue }
+            if currentSize + size > maxShardBytes {
+                shards.append(current)
+                current = []
+                currentSize = 0
+            }
+            current.append(name)
+            currentSize += size
+        }
+        if !current.isEmpty || shards.isEmpty { shards.append(current) }
+        if shards.count == 1 { return [("model.safetensors", shards[0])] }
+        let n = shards.count
+        return shards.enumerated().map { i, names in (String(format: "model-%05d-of-%05d.safetensors", i + 1, n), names) }
+    }
+
+    /// Runs `body` on every item, at most `width` at a time; stops taking new items after the
+    /// first error and rethrows it.
+    static func forEachConcurrently<T>(_ items: [T], width: Int, _ body: (T) throws -> Void) throws {
+        let workers = max(1, min(width, items.count))
+        if workers == 1 { for item in items { try body(item) }; return }
+        let lock = NSLock()
+        var next = 0
+        var failure: Error?
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    lock.lock()
+                    let i = next
+                    next += 1
+                    let stop = failure != nil
+                    lock.unlock()
+                    if stop || i >= items.count { return }
+                    do { try body(items[i]) } catch {
+                        lock.lock()
+                        if failure == nil { failure = error }
+                        lock.unlock()
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    private static func makeParent(of relativePath: String, in directory: String) throws {
+        let parent = (relativePath as NSString).deletingLastPathComponent
+        if !parent.isEmpty { try CheckpointFiles.makeDirectory(directory + "/" + parent) }
+    }
+
+    /// Writing into the source directory would truncate the very files the tensors are mapped from.
+    private static func refuseSameDirectory(_ output: String, _ source: String) throws {
+        guard let a = realpath(output, nil) else { return }
+        defer { free(a) }
+        guard let b = realpath(source, nil) else { return }
+        defer { free(b) }
+        if strcmp(a, b) == 0 {
+            throw OpsError.invalid("the output directory \(output) is the source checkpoint \(source); write to another directory")
+        }
+    }
+}
+
+/// Replaces the value of `key` in ordered pairs, keeping its position, or appends it.
+private func setValue(_ key: String, _ value: Value, in pairs: inout [(String, Value)]) {
+    if let i = pairs.firstIndex(where: { $0.0 == key }) { pairs[i].1 = value } else { pairs.append((key, value)) }
+}
