@@ -15,9 +15,9 @@ public struct RandomPool {
         store = ByteStore(count: n * dtype.size, name: "<random pool seed \(seed)>") { buf in
             for i in 0..<n {
                 // Irwin-Hall: the sum of 4 uniforms is close enough to normal for test weights.
-                var s = 0.0
-                for _ in 0..<4 { s += Double(rng.next() >> 11) / Double(1 << 53) }
-                let v = Float((s - 2) * 0.02 * 1.732)
+                let r = rng.next()
+                let s = Float(r & 0xffff) + Float((r >> 16) & 0xffff) + Float((r >> 32) & 0xffff) + Float(r >> 48)
+                let v = (s / 65536 - 2) * 0.02 * 1.732
                 switch dtype {
                 case .f32: buf.storeBytes(of: v.bitPattern, toByteOffset: i * 4, as: UInt32.self)
                 case .f16: buf.storeBytes(of: Float16(v).bitPattern, toByteOffset: i * 2, as: UInt16.self)
