@@ -1,0 +1,34 @@
+import Ops
+
+/// `mm-convert sample FAMILY DIR [--size tiny|2b|7b] [--seed N]`: writes a valid HF checkpoint with
+/// deterministic random weights, so a newcomer (or a benchmark) has something real to convert.
+enum SampleCommand {
+    static let usage = """
+        usage: mm-convert sample FAMILY DIR [--size SIZE] [--seed N] [--force] [--quiet]
+          FAMILY: \(SampleFamily.allCases.map(\.rawValue).joined(separator: ", "))
+          SIZE:   tiny (default; the test fixtures' shapes), qwen2vl: 2b, 7b; qwen2_5vl: 3b, 7b
+        """
+
+    static func run(_ args: [String], output: Output) throws {
+        let a = try CommandArguments(args, flags: ["--force", "--quiet", "-h", "--help"], options: ["--size", "--seed"], usage: usage)
+        if a.has("-h") || a.has("--help") { output.out(usage); return }
+        guard a.positionals.count == 2 else { throw UsageError("sample needs a model family and an output directory", usage: usage) }
+        guard let family = SampleFamily(rawValue: a.positionals[0]) else {
+            let hint = closest(a.positionals[0], in: SampleFamily.allCases.map(\.rawValue)).map { " (did you mean \($0)?)" } ?? ""
+            throw UsageError("unknown sample family '\(a.positionals[0])'\(hint)", usage: usage)
+        }
+        guard let seed = UInt64(a.option("--seed") ?? "0") else { throw UsageError("--seed takes a non-negative integer", usage: usage) }
+        let model = try SampleModel.preset(family, size: a.option("--size") ?? "tiny")
+        let gen = SampleGenerator(model: model, seed: seed)
+        let tensors = try gen.tensors()
+        var side: [String: [UInt8]] = ["config.json": JSONWriter(layout: .indented(2)).encode(gen.config()) + [0x0a]]
+        for (name, text) in gen.sideFiles() { side[name] = Array(text.utf8) }
+        let dir = a.positionals[1]
+        let result = try AtomicOutput.write(to: dir, force: a.has("--force")) { tmp in
+            try HFCheckpoint.save(tensors, to: tmp, maxShardBytes: model.maxShardBytes, sideFiles: side)
+        }
+        if !a.has("--quiet") {
+            output.out("wrote \(dir): \(family.rawValue) sample, \(tensors.count) tensors, \(Progress.size(result.totalSize)) in \(result.files.filter { $0.hasSuffix(".safetensors") }.count) shard(s)")
+        }
+    }
+}
