@@ -1,0 +1,135 @@
+import DSL
+import Ops
+
+/// The `mm-convert` command line, derived from the recipes' declarations the way jsonargparse's
+/// `auto_cli` derives it from type hints: `mm-convert <Converter> <operation> --cfg.a.b VALUE`,
+/// `--config FILE` at each level, `--print_config[=flags]`, `-h` at each level, and environment
+/// variables when `JSONARGPARSE_DEFAULT_ENV=true`.
+public struct ArgumentSurface {
+    public let program: String
+    /// One paragraph shown under the usage of `mm-convert -h`.
+    public let summary: String
+    public let recipes: [RecipeInfo]
+    /// Commands that are not recipe operations (`inspect`, `verify`, ...), handled by the caller.
+    public let extraCommands: [(name: String, summary: String)]
+
+    public init(program: String = "mm-convert", summary: String = "", recipes: [RecipeInfo],
+                extraCommands: [(name: String, summary: String)] = []) {
+        self.program = program
+        self.summary = summary
+        self.recipes = recipes
+        self.extraCommands = extraCommands
+    }
+
+    /// Converter names in the order their first recipe appears.
+    public var converters: [String] {
+        var seen = Set<String>()
+        return recipes.map(\.converter).filter { seen.insert($0).inserted }
+    }
+
+    /// The recipes of one converter, in the given order.
+    public func operations(of converter: String) -> [RecipeInfo] {
+        recipes.filter { $0.converter == converter }
+    }
+
+    /// Decides what the command line asks for. Reads `--config` files and, when
+    /// `JSONARGPARSE_DEFAULT_ENV` is true, `MM_CONVERT_...` variables from `environment`.
+    /// Throws `ArgumentError` for any mistake (unknown option, missing or invalid value, ...).
+    public func parse(_ argv: [String], environment: [String: String] = [:]) throws -> ParsedCommand {
+        var level = LevelOptions()
+        var i = 0
+        let topUsage = topLevelUsage
+        while i < argv.count, argv[i].hasPrefix("-") {
+            if argv[i] == "-h" || argv[i] == "--help" { return .help(topLevelHelp(environment: environment)) }
+            i = try level.consume(argv, at: i, usage: topUsage, candidates: ["--config", "--print_config", "--help"])
+        }
+        guard i < argv.count else {
+            throw ArgumentError(usage: topUsage, message: "a command is required: one of \(commandNames.joined(separator: ", "))")
+        }
+        let command = argv[i]
+        if extraCommands.contains(where: { $0.name == command }) {
+            if !level.configs.isEmpty || level.printConfig != nil {
+                throw ArgumentError(usage: topUsage, message: "--config and --print_config apply to converter operations, not to '\(command)'")
+            }
+            return .other(command: command, args: Array(argv[(i + 1)...]))
+        }
+        guard converters.contains(command) else {
+            throw ArgumentError(usage: topUsage, message: "invalid command '\(command)' (choose from \(commandNames.joined(separator: ", ")))"
+                                + Suggestions.note(for: command, among: commandNames))
+        }
+        return try parseConverter(command, Array(argv[(i + 1)...]), top: level, environment: environment)
+    }
+
+    var commandNames: [String] { converters + extraCommands.map(\.name) }
+
+    private func parseConverter(_ converter: String, _ argv: [String], top: LevelOptions, environment: [String: String]) throws -> ParsedCommand {
+        var level = LevelOptions()
+        var i = 0
+        let usage = converterUsage(converter)
+        let ops = operations(of: converter).map(\.operation)
+        while i < argv.count, argv[i].hasPrefix("-") {
+            if argv[i] == "-h" || argv[i] == "--help" { return .help(converterHelp(converter, environment: environment)) }
+            i = try level.consume(argv, at: i, usage: usage, candidates: ["--config", "--print_config", "--help"])
+        }
+        guard i < argv.count else {
+            throw ArgumentError(usage: usage, message: "an operation is required: one of \(ops.joined(separator: ", "))")
+        }
+        guard let recipe = operations(of: converter).first(where: { $0.operation == argv[i] }) else {
+            throw ArgumentError(usage: usage, message: "invalid operation '\(argv[i])' for \(converter) (choose from \(ops.joined(separator: ", ")))"
+                                + Suggestions.note(for: argv[i], among: ops))
+        }
+        let rest = Array(argv[(i + 1)...])
+        if rest.contains("-h") || rest.contains("--help") {
+            return .help(operationHelp(recipe, environment: environment))
+        }
+        var run = OperationRun(surface: self, recipe: recipe, environment: environment)
+        return try run.parse(rest, top: top, converterLevel: level)
+    }
+}
+
+/// `--config` and `--print_config` as given at the top or converter level.
+struct LevelOptions {
+    var configs: [String] = []
+    var printConfig: PrintConfigFlags?
+
+    /// Consumes one option at `i`; returns the index after it.
+    mutating func consume(_ argv: [String], at i: Int, usage: String, candidates: [String]) throws -> Int {
+        let token = argv[i]
+        if let (name, inline) = splitOption(token), name == "--config" {
+            if let inline { configs.append(inline); return i + 1 }
+            guard i + 1 < argv.count, !argv[i + 1].hasPrefix("--") else {
+                throw ArgumentError(usage: usage, message: "argument --config: expected one argument")
+            }
+            configs.append(argv[i + 1])
+            return i + 2
+        }
+        if let (flags, next) = try parsePrintConfig(argv, at: i, usage: usage) {
+            printConfig = flags
+            return next
+        }
+        throw ArgumentError(usage: usage, message: "unknown option \(token)" + Suggestions.note(for: token, among: candidates))
+    }
+}
+
+/// `--name=value` -> (`--name`, `value`); `--name` -> (`--name`, nil).
+func splitOption(_ token: String) -> (String, String?)? {
+    guard token.hasPrefix("-") else { return nil }
+    if let eq = token.firstIndex(of: "=") {
+        return (String(token[..<eq]), String(token[token.index(after: eq)...]))
+    }
+    return (token, nil)
+}
+
+/// `--print_config`, `--print_config=flags`, or `--print_config flags` when the next word is made
+/// only of flag names (so `--print_config Qwen2VLConverter` does not swallow the command).
+func parsePrintConfig(_ argv: [String], at i: Int, usage: String) throws -> (PrintConfigFlags, Int)? {
+    guard let (name, inline) = splitOption(argv[i]), name == "--print_config" else { return nil }
+    if let inline {
+        guard let flags = PrintConfigFlags.parse(inline) else {
+            throw ArgumentError(usage: usage, message: "argument --print_config: invalid flags '\(inline)' (use one or more of \(PrintConfigFlags.names.joined(separator: ", ")), separated by commas)")
+        }
+        return (flags, i + 1)
+    }
+    if i + 1 < argv.count, let flags = PrintConfigFlags.parse(argv[i + 1]) { return (flags, i + 2) }
+    return (PrintConfigFlags(), i + 1)
+}
