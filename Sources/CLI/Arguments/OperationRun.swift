@@ -170,12 +170,14 @@ struct OperationRun {
         let command = "\(surface.program) \(recipe.converter) \(recipe.operation)"
         if missing.count == 1 {
             let parts = first.name.split(separator: ".").map(String.init)
-            let yaml = parts.joined(separator: ": ") + ": VALUE"
-            var ways = "pass it as --\(first.name) \(OptionTable.metavar(first.name)) or put '\(yaml)' in a --config file"
+            let under = parts.dropLast().map { $0 + ":" }.joined(separator: " ")
+            let key = (parts.last ?? first.name) + ": VALUE"
+            var ways = "pass it as --\(first.name) \(OptionTable.metavar(first.name)) or put '\(key)'"
+                + (under.isEmpty ? "" : " under '\(under)'") + " in a --config file"
             if EnvironmentNames.isEnabled(environment) {
                 ways += ", or set \(EnvironmentNames.variable(program: surface.program, commands: commands, option: first.name))"
             }
-            throw SourceProblem(message: "missing required option --\(first.name) (\(ParamCoercion.label(first.type, first.bounds))): \(ways)")
+            throw SourceProblem(message: "missing required option --\(first.name) (type: \(ParamCoercion.label(first.type, first.bounds))): \(ways)")
         }
         let names = missing.map { "--" + $0.name }.joined(separator: ", ")
         throw SourceProblem(message: "missing required options \(names): pass each as --OPTION VALUE or in a --config file ('\(command) --print_config' writes a template)")
