@@ -56,11 +56,13 @@ extension ArgumentSurface {
             out += HelpLayout.entry([c], help: operations(of: c).map(\.operation).joined(separator: ", ")) + "\n"
         }
         if !extraCommands.isEmpty {
-            out += "\nother commands (\(program) COMMAND -h for details):\n"
+            out += "\nother commands:\n"
             for (name, summary) in extraCommands {
                 out += HelpLayout.entry([name], help: summary) + "\n"
             }
         }
+        let envPrefix = EnvironmentNames.prefix(program: program) + "_<CONVERTER>__<OPERATION>__CFG__..."
+        out += "\n" + HelpLayout.paragraphs("Options of an operation can also come from a YAML file (--config, as --print_config writes it) and, with \(EnvironmentNames.switchVariable)=true, from environment variables named \(envPrefix) (listed by the operation's -h).") + "\n"
         return out
     }
 
