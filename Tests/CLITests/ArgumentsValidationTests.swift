@@ -49,7 +49,9 @@ final class ArgumentsValidationTests: XCTestCase {
         check(req + ["--cfg.parallel_config.llm_pp_layers", "[[1,-2]]"],
               "argument --cfg.parallel_config.llm_pp_layers: expected a list of lists of ints >= 0, got [[1, -2]] (item [0][1]: -2 is not >= 0)")
         check(req + ["--cfg.parallel_config.llm_pp_layers", "[[1,2]"],
-              "argument --cfg.parallel_config.llm_pp_layers: invalid value '[[1,2]': unclosed '[': expected ']' before the end of the text")
+              "argument --cfg.parallel_config.llm_pp_layers: invalid value '[[1,2]': unclosed '[': expected ']' before the end of the text (a value with spaces must be quoted so the shell passes it as one argument: \"[[1, 10]]\")")
+        check(req + ["--cfg.parallel_config.llm_pp_layers", "[[1,", "10]]"],
+              "argument --cfg.parallel_config.llm_pp_layers: invalid value '[[1,': unclosed '[': expected ']' before the end of the text (a value with spaces must be quoted so the shell passes it as one argument: \"[[1, 10]]\")")
         check(req + ["--cfg.mm_dir+", "x"], "argument --cfg.mm_dir+: '+' appends to a list, and cfg.mm_dir is not a list")
     }
 

@@ -56,7 +56,8 @@ struct ConfigState {
     init(table: OptionTable) {
         self.table = table
         for p in table.recipe.params {
-            if let d = p.defaultValue { values[p.name] = d }
+            // Defaults are declared by recipes; normalise them the way user values are (1 -> 1.0 for a float).
+            if let d = p.defaultValue { values[p.name] = p.ignored ? d : (try? ParamCoercion.coerce(d, to: p.type, bounds: [])) ?? d }
         }
     }
 

@@ -97,7 +97,11 @@ struct OperationRun {
             do {
                 value = try ParamCoercion.parseText(text, for: spec.type, label: name)
             } catch let e as YAMLError {
-                throw source.problem(fileKey: nil, name: name, "invalid value '\(text)': \(e.message)")
+                var hint = ""
+                if case .option = source.kind, e.message.hasPrefix("unclosed") {
+                    hint = " (a value with spaces must be quoted so the shell passes it as one argument: \"[[1, 10]]\")"
+                }
+                throw source.problem(fileKey: nil, name: name, "invalid value '\(text)': \(e.message)\(hint)")
             }
         } else {
             value = (try? YAMLReader.readFlowValue(text, label: name)) ?? .string(text)
