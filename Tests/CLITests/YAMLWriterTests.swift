@@ -76,7 +76,7 @@ final class YAMLWriterTests: XCTestCase {
     func testRoundTripOfAwkwardValues() throws {
         let strings = ["", " lead", "trail ", "-", "- x", "-x", "?", "? x", ":x", "a:", "#x", "a#b", "[x]", "{x}", "x,y",
                        "null", "Null", "~", "true", "False", "1", "-1", "0x1F", "1.5", "1e3", ".inf", "'q'", "\"q\"",
-                       "tab\there", "line\nbreak", "back\\slash", "ünïcödé", "@at", "`tick", "%pct", "&amp", "*star", "!bang", "|", ">",
+                       "tab\there", "line\nbreak", "back\\slash", "ünïcödé", "@at", "`tick", "%pct", "&amp", "*star", "!bang", "|", ">", "---", "...", "--- x",
                        "99999999999999999999"]
         let v: Value = .dict(strings.enumerated().map { ("k\($0.offset)", .string($0.element)) } + [
             ("list", .list(strings.map { .string($0) })),

@@ -78,6 +78,7 @@ public enum YAMLScalar {
             if text.count == 1 || text.dropFirst().first == " " { return true }
         }
         if text.contains(": ") || text.contains(" #") || last == ":" { return true }
+        if text.hasPrefix("---") || text.hasPrefix("...") { return true }
         if inFlow && text.contains(where: { ",[]{}".contains($0) }) { return true }
         if inFlow && text.contains(":") { return true }
         return text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
