@@ -124,6 +124,32 @@ final class ArgumentsParsingTests: XCTestCase {
         XCTAssertEqual(w["cfg.parallel_config.tp_size"], .int(8))
     }
 
+    func testTopLevelConfigMayChooseTheCommand() throws {
+        let box = try ArgumentsSandbox()
+        let single = try box.write("single.yaml", """
+        Qwen2VLConverter:
+          resplit:
+            cfg: {source_dir: \(box.hfDir), target_dir: t, source_parallel_config: {llm_pp_layers: [28], vit_pp_layers: [32]},
+                  target_parallel_config: {llm_pp_layers: [14, 14], vit_pp_layers: [32, 0]}}
+        """)
+        guard case let .run(recipe, values) = try ArgumentsRecipes.surface.parse(["--config", single]) else { return XCTFail() }
+        XCTAssertEqual(recipe.operation, "resplit")
+        XCTAssertEqual(values["cfg.target_parallel_config.llm_pp_layers"], .list([.int(14), .int(14)]))
+        let chosen = try box.write("chosen.yaml", """
+        subcommand: Qwen2VLConverter
+        Qwen2VLConverter:
+          subcommand: mm_to_hf
+          mm_to_hf: {cfg: {save_hf_dir: out}}
+          resplit: {cfg: {target_dir: t}}
+        InternVLConverter:
+          hf_to_mm: {cfg: {mm_dir: x}}
+        """)
+        guard case let .printConfig(text) = try ArgumentsRecipes.surface.parse(["--config", chosen, "--print_config=skip_null"]) else { return XCTFail() }
+        XCTAssertTrue(text.hasPrefix("Qwen2VLConverter:\n  mm_to_hf:\n    cfg:\n      save_hf_dir: out\n"), text)
+        let ambiguous = try box.write("ambiguous.yaml", "Qwen2VLConverter:\n  mm_to_hf: {}\n  resplit: {}\n")
+        XCTAssertEqual(argumentError(["--config", ambiguous])?.message, "a command is required: one of Qwen2VLConverter, InternVLConverter, inspect, verify")
+    }
+
     func testSubTreeConfigFilesAndInlineMappings() throws {
         let box = try ArgumentsSandbox()
         let pc = try box.write("pc.yaml", "llm_pp_layers: [[1,10,10,7]]\nvit_pp_layers:\n- [32, 0, 0, 0]\ntp_size: 2\n")

@@ -44,6 +44,9 @@ public struct ArgumentSurface {
             i = try level.consume(argv, at: i, usage: topUsage, candidates: ["--config", "--print_config", "--help"])
         }
         guard i < argv.count else {
+            if let (converter, operation) = try commandFromConfig(level, environment: environment, usage: topUsage) {
+                return try parseConverter(converter, [operation], top: level, environment: environment)
+            }
             throw ArgumentError(usage: topUsage, message: "a command is required: one of \(commandNames.joined(separator: ", "))")
         }
         let command = argv[i]
@@ -61,6 +64,34 @@ public struct ArgumentSurface {
     }
 
     var commandNames: [String] { converters + extraCommands.map(\.name) }
+
+    /// jsonargparse lets a top-level config file choose the command when the command line does
+    /// not: `subcommand: Converter` (and `subcommand: operation` inside it), or a file holding
+    /// exactly one converter with exactly one operation.
+    private func commandFromConfig(_ level: LevelOptions, environment: [String: String], usage: String) throws -> (String, String)? {
+        var sources = level.configs.map { ($0, "--config", false) }
+        if EnvironmentNames.isEnabled(environment) {
+            let name = EnvironmentNames.variable(program: program, commands: [], option: "config")
+            if let v = environment[name] { sources.insert((v, name, true), at: 0) }
+        }
+        guard let (path, option, fromEnvironment) = sources.last else { return nil }
+        let doc: YAMLDocument
+        do {
+            doc = try ConfigFiles.load(path, option: option, fromEnvironment: fromEnvironment).0
+        } catch let p as SourceProblem {
+            throw ArgumentError(usage: usage, message: p.message)
+        }
+        func choose(_ node: Value, among names: [String]) -> String? {
+            guard case let .dict(pairs) = node else { return nil }
+            if case let .string(s)? = node["subcommand"], names.contains(s) { return s }
+            let present = pairs.map(\.0).filter { names.contains($0) }
+            return present.count == 1 ? present[0] : nil
+        }
+        guard let converter = choose(doc.value, among: converters),
+              let section = doc.value[converter],
+              let operation = choose(section, among: operations(of: converter).map(\.operation)) else { return nil }
+        return (converter, operation)
+    }
 
     private func parseConverter(_ converter: String, _ argv: [String], top: LevelOptions, environment: [String: String]) throws -> ParsedCommand {
         var level = LevelOptions()

@@ -124,7 +124,8 @@ struct OperationRun {
                 throw source.problem(fileKey: fileKey.isEmpty ? nil : fileKey, name: nil,
                                      "expected a mapping with \(nesting[depth...].joined(separator: ": ")): ..., got \(ParamCoercion.shown(node))")
             }
-            let allowed = nesting.count - depth == 2 ? surface.converters : surface.operations(of: recipe.converter).map(\.operation)
+            // `subcommand:` is how jsonargparse records the chosen command in a config file.
+            let allowed = ["subcommand"] + (nesting.count - depth == 2 ? surface.converters : surface.operations(of: recipe.converter).map(\.operation))
             for (k, _) in pairs where !allowed.contains(k) {
                 let keyPath = fileKey.isEmpty ? k : fileKey + "." + k
                 var hint = Suggestions.note(for: k, among: allowed)
