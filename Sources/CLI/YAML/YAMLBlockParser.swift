@@ -13,6 +13,8 @@ struct YAMLBlockParser {
     var override: (line: Int, column: Int)?
     var sawContent = false
     var keyLines: [String: Int] = [:]
+    /// Character cursor of flow collections and quoted strings (YAMLFlowParser.swift).
+    var pos = 0
 
     init(text: String, file: String) {
         var scalars: [Unicode.Scalar] = []
@@ -323,7 +325,4 @@ struct YAMLBlockParser {
         }
         line = idx + 1
     }
-
-    /// Flow-parser cursor (shared with YAMLFlowParser.swift).
-    var pos = 0
 }
