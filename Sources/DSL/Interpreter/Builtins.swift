@@ -1,3 +1,4 @@
+import Foundation
 import Ops
 
 /// The built-in functions of the recipe language: few, pure, and bounded in the work they do.
