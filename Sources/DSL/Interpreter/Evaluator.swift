@@ -8,6 +8,13 @@ public struct Evaluator {
     /// The bound names, for "did you mean" when a name is unknown.
     public var knownNames: () -> [String]
 
+    /// Thrown by `lookup` for a name that exists but has no value yet (`config` before `load`);
+    /// reported at the name.
+    public struct NameUnavailable: Error {
+        public var message: String
+        public init(_ message: String) { self.message = message }
+    }
+
     /// The largest list a built-in may build (`range`, `flatten`): keeps hostile input bounded.
     public static let maxListLength = 1 << 20
 
@@ -24,7 +31,13 @@ public struct Evaluator {
         case let .literal(v):
             return v
         case let .name(n):
-            if let v = try lookup(n) { return v }
+            let found: Value?
+            do {
+                found = try lookup(n)
+            } catch let unavailable as NameUnavailable {
+                throw RecipeError(unavailable.message, at: e.location)
+            }
+            if let v = found { return v }
             throw RecipeError(Suggestions.message("unknown name '\(n)'", for: n, in: knownNames()), at: e.location)
         case let .member(base, key):
             let b = try evaluate(base)

@@ -78,7 +78,7 @@ public final class Interpreter<State> {
         Evaluator(lookup: { [unowned self] name in
             if name == "config" {
                 guard let c = self.context.config else {
-                    throw ConfigUnset()
+                    throw Evaluator.NameUnavailable("'config' is not set yet: it is the config.json of the checkpoint 'load' reads; run 'load' first")
                 }
                 return c
             }
@@ -86,15 +86,7 @@ public final class Interpreter<State> {
         }, knownNames: { [unowned self] in Array(self.variables.keys) + ["config"] })
     }
 
-    struct ConfigUnset: Error {}
-
-    func eval(_ e: Expr) throws -> Value {
-        do {
-            return try evaluator.evaluate(e)
-        } catch is ConfigUnset {
-            throw RecipeError("'config' is not set yet: it is the config.json of the checkpoint 'load' reads; run 'load' first", at: e.location)
-        }
-    }
+    func eval(_ e: Expr) throws -> Value { try evaluator.evaluate(e) }
 
     func condition(_ e: Expr, _ what: String) throws -> Bool {
         let v = try eval(e)

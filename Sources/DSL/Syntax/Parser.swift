@@ -192,7 +192,15 @@ public struct Parser {
                 advance()
                 return Stmt(.table(kind: keyword, name: name, entries: try tableEntries(keyword)), at: start.location)
             }
-            return Stmt(.command(keyword, try arguments()), at: start.location)
+            do {
+                return Stmt(.command(keyword, try arguments()), at: start.location)
+            } catch let e as RecipeError {
+                // `parma x: int` fails as arguments; the misspelt keyword is the real problem.
+                if let core = Suggestions.closest(to: keyword, in: CoreStatements.keywords + ["else"]) {
+                    throw RecipeError("unknown statement '\(keyword)'; did you mean '\(core)'?", at: start.location)
+                }
+                throw e
+            }
         }
     }
 
