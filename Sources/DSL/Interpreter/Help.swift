@@ -28,9 +28,10 @@ enum Help {
     /// `help TOPIC`: a statement's usage and doc, a table kind's entries, or a built-in.
     static func text<State>(for topic: String, registry: CommandRegistry<State>, at location: SourceLocation) throws -> String {
         if let c = CoreStatements.all.first(where: { $0.keyword == topic }) { return "\(c.usage)\n  \(c.doc)" }
+        var parts: [String] = []
         let matching = registry.order.filter { $0 == topic || $0.hasPrefix(topic + " ") }
         if !matching.isEmpty {
-            return matching.map { name -> String in
+            parts.append(matching.map { name -> String in
                 let c = registry.commands[name]!
                 var lines = [c.signature.usage(name)]
                 if !c.doc.isEmpty { lines.append("  " + c.doc) }
@@ -39,13 +40,14 @@ enum Help {
                 }
                 if c.revert == nil { lines.append("  (has no inverse: cannot be reverted)") }
                 return lines.joined(separator: "\n")
-            }.joined(separator: "\n")
+            }.joined(separator: "\n"))
         }
         if let k = registry.tableKinds[topic] {
             var lines = ["\(topic) NAME { ... }" + (k.doc.isEmpty ? "" : "\n  " + k.doc)]
             for e in k.entries { lines.append("  " + e.signature.usage(e.word)) }
-            return lines.joined(separator: "\n")
+            parts.append(lines.joined(separator: "\n"))
         }
+        if !parts.isEmpty { return parts.joined(separator: "\n") }
         if let b = Builtins.all[topic] { return b.doc }
         let known = CoreStatements.keywords + registry.keywords + registry.tableKinds.keys.sorted() + Builtins.names
         throw RecipeError(Suggestions.message("no help for '\(topic)'", for: topic, in: known), at: location)
