@@ -105,7 +105,8 @@ public struct Lexer {
         }
         if c == "!" { throw RecipeError("unexpected character '!'; write 'not' for negation or '!=' for inequality", at: start) }
         if c == "'" { throw RecipeError("strings use double quotes: \"...\"", at: start) }
-        throw RecipeError("unexpected character '\(c.unicodeScalars.first.map { $0.isASCII && $0.value >= 32 ? String(c) : "\\u{\(String($0.value, radix: 16))}" } ?? "?")'", at: start)
+        let shown = c.unicodeScalars.first.map { $0.value < 32 || $0.value == 127 || $0.properties.generalCategory == .format ? "\\u{\(String($0.value, radix: 16))}" : String(c) } ?? "?"
+        throw RecipeError("unexpected character '\(shown)'", at: start)
     }
 
     func matches(_ s: String) -> Bool {
