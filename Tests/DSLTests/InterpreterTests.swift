@@ -101,6 +101,36 @@ final class InterpreterTests: XCTestCase {
         XCTAssertEqual(recipeError { try Session().run("let config = 1") }?.message, "'config' is set by 'load' and cannot be bound with 'let'")
     }
 
+    func testPrint() throws {
+        let s = Session()
+        try s.run("load hf\nlet l = [[1, 10], [10, 7]]\nprint \"layers\" sum(l) config.vision_config l")
+        XCTAssertEqual(s.output, ["layers 28 {depth: 32, embed_dim: 1280, num_heads: 16} [[1, 10], [10, 7]]"])
+    }
+
+    /// Random recipes built from real fragments must run or fail with a RecipeError, never trap.
+    func testRandomRecipesNeverTrap() {
+        let fragments = [
+            "load hf", "save mm", "rename \"a\" -> \"b\"", "merge qkv \"q\" -> \"k\" groups=config.num_key_value_heads",
+            "map m {", "}", "apply m", "revert m", "if config.tie_word_embeddings {", "} else {", "let x = 1 // 0",
+            "let y = [1, [2, 3]]", "print flatten(y) len(y) y[1][0] y[-5]", "shard t { row \"a\" }", "shard t tp=2",
+            "stages p { vit \"x\" }", "stage p vit=y", "assert x == 1 \"no\"", "use \"self.recipe\"", "drop \"z\"",
+            "param c.tp: int > 0 = 1", "tie \"e\" -> \"f\"", "help", "help merge", "cast bf16", "let x = range(-3, 3)",
+            "let z = min(range(0)) + max(1, 2.5) * -3 % 2", "print get(config, \"v\", null)", "fail", "(", "]", "->", ";",
+        ]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<400 {
+            let n = Int.random(in: 1...12, using: &rng)
+            let text = (0..<n).map { _ in fragments.randomElement(using: &rng)! }.joined(separator: Bool.random(using: &rng) ? "\n" : "; ")
+            let s = Session(files: ["self.recipe": text])
+            do {
+                try s.run(text, name: "self.recipe")
+            } catch is RecipeError {
+            } catch {
+                XCTFail("\(text): \(error)")
+            }
+        }
+    }
+
     func testHelpListsStatements() throws {
         let s = Session()
         try s.run("help\nhelp merge\nhelp shard\nhelp len")

@@ -142,6 +142,13 @@ final class LexerParserTests: XCTestCase {
         XCTAssertNotNil(recipeError { _ = try Parser.parse(deepIf, name: "t") })
         let deepType = "param a: " + String(repeating: "[", count: 2000) + "int"
         XCTAssertNotNil(recipeError { _ = try Parser.parse(deepType, name: "t") })
+        let longChain = "let x = 1" + String(repeating: " + 1", count: 3_000)
+        XCTAssertEqual(recipeError { _ = try Parser.parse(longChain, name: "t") }?.message, "expression too deeply nested (more than 256 levels of operators)")
+        let longMember = "let x = a" + String(repeating: ".b", count: 3_000)
+        XCTAssertNotNil(recipeError { _ = try Parser.parse(longMember, name: "t") })
+        let longIndex = "let x = a" + String(repeating: "[0]", count: 3_000)
+        XCTAssertNotNil(recipeError { _ = try Parser.parse(longIndex, name: "t") })
+        XCTAssertEqual(recipeError { _ = try Parser.parse("param a: int > 1e300", name: "t") }?.message, "bound 1e+300 is too large")
     }
 
     func testArbitraryBytesNeverTrap() {

@@ -10,6 +10,7 @@ public enum CoreStatements {
         ("map", "map NAME { ... }", "declare a named block of tensor statements with an exact inverse"),
         ("apply", "apply NAME", "run a map block"),
         ("revert", "revert NAME", "run the inverses of a map block's statements, in reverse order"),
+        ("print", "print EXPR...", "show values (config, parameters, names)"),
         ("help", "help [STATEMENT]", "list statements, or show one statement's usage"),
     ]
 

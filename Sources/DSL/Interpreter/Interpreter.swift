@@ -133,6 +133,8 @@ public final class Interpreter<State> {
         case let .table(kind, name, entries):
             guard registry.tableKinds[kind] != nil else { throw RecipeError("unknown table kind '\(kind)'", at: s.location) }
             tables[name] = (kind, entries, s.location)
+        case let .print(items):
+            context.output(try items.map { try eval($0).description }.joined(separator: " "))
         case let .help(topic):
             context.output(try topic.map { try Help.text(for: $0, registry: registry, at: s.location) } ?? Help.overview(registry: registry))
         case let .command(keyword, args):
@@ -269,7 +271,7 @@ public final class Interpreter<State> {
     func collect(_ body: [Stmt], into out: inout [Step]) throws {
         for s in body {
             switch s.kind {
-            case .let, .assert, .help:
+            case .let, .assert, .help, .print:
                 try execute(s)
             case let .if(c, then, otherwise):
                 try collect(try condition(c, "the condition of 'if'") ? then : otherwise ?? [], into: &out)

@@ -81,6 +81,8 @@ struct StaticCheck<State> {
                 }
                 try checkArguments(entry.arguments, ArgumentBinding(name: "\(kind) entry '\(entry.word)'", signature: sig, location: entry.location))
             }
+        case let .print(items):
+            for e in items { try checkExpr(e) }
         case let .help(topic):
             if let t = topic { _ = try Help.text(for: t, registry: registry, at: s.location) }
         case let .command(k, args):

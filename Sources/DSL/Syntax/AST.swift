@@ -27,10 +27,22 @@ public struct Expr: CustomStringConvertible {
 
     public var kind: Kind
     public var location: SourceLocation
+    /// Levels of the tree below and including this node: the parser bounds it, so evaluating
+    /// (which recurses) cannot exhaust the stack on `1+1+1+...` or `a.b.c...` chains.
+    public let height: Int
 
     public init(_ kind: Kind, at location: SourceLocation) {
         self.kind = kind
         self.location = location
+        switch kind {
+        case .literal, .name: height = 1
+        case let .member(b, _): height = b.height + 1
+        case let .index(b, i): height = max(b.height, i.height) + 1
+        case let .list(items): height = (items.map(\.height).max() ?? 0) + 1
+        case let .unary(_, e): height = e.height + 1
+        case let .binary(_, a, b): height = max(a.height, b.height) + 1
+        case let .call(_, args): height = (args.map(\.height).max() ?? 0) + 1
+        }
     }
 
     /// An S-expression rendering of the tree, for tests and debugging.
@@ -112,6 +124,8 @@ public struct Stmt: CustomStringConvertible {
         case table(kind: String, name: String, entries: [TableEntrySyntax])
         /// `help [topic]`
         case help(String?)
+        /// `print EXPR...`: show values (REPL, debugging recipes).
+        case print([Expr])
         /// Any other statement: a keyword and arguments, dispatched through the registry.
         case command(String, [ArgumentSyntax])
     }
@@ -138,6 +152,7 @@ public struct Stmt: CustomStringConvertible {
         case .revert: return "revert"
         case let .table(kind, _, _): return kind
         case .help: return "help"
+        case .print: return "print"
         case let .command(k, _): return k
         }
     }
@@ -163,6 +178,7 @@ public struct Stmt: CustomStringConvertible {
         case let .revert(n): return "(revert \(n))"
         case let .table(k, n, entries): return "(\(k) \(n) {" + entries.map(\.description).joined(separator: "; ") + "})"
         case let .help(t): return "(help" + (t.map { " \($0)" } ?? "") + ")"
+        case let .print(items): return "(" + (["print"] + items.map(\.description)).joined(separator: " ") + ")"
         case let .command(k, args): return "(" + ([k] + args.map(\.description)).joined(separator: " ") + ")"
         }
     }

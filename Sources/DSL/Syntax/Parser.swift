@@ -180,6 +180,12 @@ public struct Parser {
             advance()
             let (name, _) = try identifier("a map block name after '\(keyword)'")
             return Stmt(keyword == "apply" ? .apply(name) : .revert(name), at: start.location)
+        case "print":
+            advance()
+            var items: [Expr] = []
+            while !atStatementEnd() { argumentMode = true; items.append(try expression()) }
+            argumentMode = false
+            return Stmt(.print(items), at: start.location)
         case "help":
             advance()
             var topic: String?
@@ -332,11 +338,14 @@ public struct Parser {
                 p.advance()
                 var sign = 1.0
                 if p.current.isPunct(.minus) { sign = -1; p.advance() }
+                let value: Double
                 switch p.current.kind {
-                case let .int(i): bounds.append(ParamBound(op, sign * Double(i)))
-                case let .float(d): bounds.append(ParamBound(op, sign * d))
+                case let .int(i): value = sign * Double(i)
+                case let .float(d): value = sign * d
                 default: throw p.expected("a number after '\(op.rawValue)' in the bound")
                 }
+                guard abs(value) < 1e15 else { throw p.error("bound \(value) is too large") }
+                bounds.append(ParamBound(op, value))
                 p.advance()
             }
             if p.current.isPunct(.question) {
@@ -359,13 +368,26 @@ public struct Parser {
 
     // MARK: expressions
 
+    /// Tallest expression tree accepted (operator chains count as nesting).
+    public static let maxExpressionHeight = 256
+
     public mutating func expression() throws -> Expr { try nested { p in try p.orExpr() } }
+
+    /// Builds a node, refusing trees taller than the limit as soon as they grow past it (a tall
+    /// tree would overflow the stack when evaluated, and even when freed).
+    func node(_ kind: Expr.Kind, at location: SourceLocation) throws -> Expr {
+        let e = Expr(kind, at: location)
+        if e.height > Self.maxExpressionHeight {
+            throw error("expression too deeply nested (more than \(Self.maxExpressionHeight) levels of operators)")
+        }
+        return e
+    }
 
     mutating func orExpr() throws -> Expr {
         var left = try andExpr()
         while current.identifier == "or" {
             let op = advance()
-            left = Expr(.binary(.or, left, try andExpr()), at: op.location)
+            left = try node(.binary(.or, left, try andExpr()), at: op.location)
         }
         return left
     }
@@ -374,7 +396,7 @@ public struct Parser {
         var left = try notExpr()
         while current.identifier == "and" {
             let op = advance()
-            left = Expr(.binary(.and, left, try notExpr()), at: op.location)
+            left = try node(.binary(.and, left, try notExpr()), at: op.location)
         }
         return left
     }
@@ -382,7 +404,7 @@ public struct Parser {
     mutating func notExpr() throws -> Expr {
         if current.identifier == "not" {
             let op = advance()
-            return try nested { p in Expr(.unary(.not, try p.notExpr()), at: op.location) }
+            return try nested { p in try p.node(.unary(.not, try p.notExpr()), at: op.location) }
         }
         return try comparison()
     }
@@ -393,7 +415,7 @@ public struct Parser {
         let opToken = advance()
         let right = try additive()
         if comparisonOp() != nil { throw error("comparisons cannot be chained; combine them with 'and'") }
-        return Expr(.binary(op, left, right), at: opToken.location)
+        return try node(.binary(op, left, right), at: opToken.location)
     }
 
     func comparisonOp() -> Expr.BinaryOp? {
@@ -418,7 +440,7 @@ public struct Parser {
             default: return left
             }
             let t = advance()
-            left = Expr(.binary(op, left, try multiplicative()), at: t.location)
+            left = try node(.binary(op, left, try multiplicative()), at: t.location)
         }
     }
 
@@ -434,14 +456,14 @@ public struct Parser {
             default: return left
             }
             let t = advance()
-            left = Expr(.binary(op, left, try unary()), at: t.location)
+            left = try node(.binary(op, left, try unary()), at: t.location)
         }
     }
 
     mutating func unary() throws -> Expr {
         if current.isPunct(.minus) {
             let t = advance()
-            return try nested { p in Expr(.unary(.negate, try p.unary()), at: t.location) }
+            return try nested { p in try p.node(.unary(.negate, try p.unary()), at: t.location) }
         }
         if current.isPunct(.plus) {
             advance()
@@ -457,7 +479,7 @@ public struct Parser {
                 advance()
                 guard let name = current.identifier else { throw expected("a key name after '.'") }
                 let t = advance()
-                e = Expr(.member(e, name), at: t.location)
+                e = try node(.member(e, name), at: t.location)
             } else if current.isPunct(.lbracket), !(argumentMode && current.spaceBefore) {
                 let t = advance()
                 let saved = argumentMode
@@ -465,14 +487,14 @@ public struct Parser {
                 let index = try expression()
                 _ = try expect(.rbracket, "']' to close the index")
                 argumentMode = saved
-                e = try nested { _ in Expr(.index(e, index), at: t.location) }
+                e = try node(.index(e, index), at: t.location)
             } else if current.isPunct(.lparen), !(argumentMode && current.spaceBefore) {
                 guard case let .name(function) = e.kind else {
                     throw error("only built-in functions can be called, as name(arguments)")
                 }
                 advance()
                 let args = try commaList(closing: .rparen, what: "function arguments")
-                e = Expr(.call(function, args), at: e.location)
+                e = try node(.call(function, args), at: e.location)
             } else {
                 return e
             }
@@ -518,7 +540,7 @@ public struct Parser {
         case .punct(.lbracket):
             advance()
             let items = try nested { p in try p.commaList(closing: .rbracket, what: "the list") }
-            return Expr(.list(items), at: t.location)
+            return try node(.list(items), at: t.location)
         default:
             throw expected("a value")
         }
