@@ -131,6 +131,11 @@ final class InterpreterTests: XCTestCase {
         }
     }
 
+    func testDeepValuesAreRefused() {
+        let text = "let a = 1\n" + String(repeating: "let a = [[[[a]]]]\n", count: 200)
+        XCTAssertEqual(recipeError { try Session().run(text) }?.message, "value nested more than 512 levels deep")
+    }
+
     func testHelpListsStatements() throws {
         let s = Session()
         try s.run("help\nhelp merge\nhelp shard\nhelp len")

@@ -28,6 +28,12 @@ final class LexerParserTests: XCTestCase {
         XCTAssertEqual(try parsed("drop \"a\" \\\n  \"b\""), ["(drop \"a\" \"b\")"])
     }
 
+    func testWindowsLineEndingsAndByteOrderMark() throws {
+        XCTAssertEqual(try parsed("\u{FEFF}load hf\r\nrename \"a\"\r\n  -> \"b\"\r\nsave mm\r\n"), ["(load hf)", "(rename \"a\" -> \"b\")", "(save mm)"])
+        let e = recipeError { _ = try Parser.parse("load hf\r\nlet = 1\r\n", name: "t") }
+        XCTAssertEqual(e?.description, "t:2:5: error: expected a name after 'let', found '='\nlet = 1\n    ^")
+    }
+
     func testCommentsAndBlankLines() throws {
         XCTAssertEqual(try parsed("# header\n\n  load hf # trailing\n;;\n\nsave mm\n# end"), ["(load hf)", "(save mm)"])
     }

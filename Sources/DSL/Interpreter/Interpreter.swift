@@ -114,7 +114,12 @@ public final class Interpreter<State> {
             try bind(dotted: decl.name, value, at: s.location)
         case let .let(name, e):
             if name == "config" { throw RecipeError("'config' is set by 'load' and cannot be bound with 'let'", at: s.location) }
-            variables[name] = try eval(e)
+            let value = try eval(e)
+            // `let a = [a]` repeated could build a value deep enough to overflow the stack.
+            if Self.depth(of: value, limit: Self.maxValueDepth) > Self.maxValueDepth {
+                throw RecipeError("value nested more than \(Self.maxValueDepth) levels deep", at: e.location)
+            }
+            variables[name] = value
         case let .if(c, then, otherwise):
             try execute(try condition(c, "the condition of 'if'") ? then : otherwise ?? [])
         case let .assert(c, message):
@@ -140,6 +145,19 @@ public final class Interpreter<State> {
         case let .command(keyword, args):
             let step = try bindCommand(keyword, args, at: s.location)
             try run(step, note: nil)
+        }
+    }
+
+    /// Deepest list/mapping nesting a name may hold.
+    static var maxValueDepth: Int { 512 }
+
+    /// Nesting depth of a value, counting no further than just past `limit`.
+    static func depth(of value: Value, limit: Int) -> Int {
+        guard limit >= 0 else { return 1 }
+        switch value {
+        case let .list(items): return 1 + (items.map { depth(of: $0, limit: limit - 1) }.max() ?? 0)
+        case let .dict(pairs): return 1 + (pairs.map { depth(of: $0.1, limit: limit - 1) }.max() ?? 0)
+        default: return 0
         }
     }
 

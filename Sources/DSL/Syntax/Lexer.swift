@@ -14,6 +14,7 @@ public struct Lexer {
         self.file = file
         self.chars = file.characters
         self.line = file.firstLine
+        if chars.first == "\u{FEFF}" { index = 1 }  // a byte-order mark some editors write
     }
 
     /// All tokens, ending with `.eof`; newlines already folded by the continuation rules.
