@@ -34,8 +34,9 @@ public final class Interpreter<State> {
 
     // MARK: entry points
 
-    /// Loads every used file, binds and validates the parameters, and checks all statements,
-    /// running nothing. Returns the parameters' specs. Throws the first problem found.
+    /// Loads every used file, validates the parameters and checks all statements, running no
+    /// statement; the validated values are kept in `parameterValues` for `run`. Returns the
+    /// parameters' specs. Throws the first problem found.
     @discardableResult
     public func check(_ recipe: Recipe, params: [String: Value] = [:]) throws -> [ParamSpec] {
         let program = try RecipeProgram(main: recipe, loader: loader)
@@ -67,6 +68,11 @@ public final class Interpreter<State> {
         for (n, t) in tables where check.tables[n] == nil { check.tables[n] = t.kind }
         try check.check(statements)
         try execute(statements)
+    }
+
+    /// Parses, checks and runs text in this session (`name` is what diagnostics call it).
+    public func execute(_ text: String, name: String) throws {
+        try execute(checking: try Parser.parse(text, name: name))
     }
 
     /// Evaluates an expression in this session.

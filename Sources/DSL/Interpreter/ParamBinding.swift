@@ -16,10 +16,11 @@ public enum ParamBinding {
                 if case .name = expr.kind { e.message = "the default of parameter '\(decl.name)' must be a constant, not a name" }
                 throw e
             }
-            if let problem = check(value, type: decl.type, bounds: decl.bounds, checkDirectories: false).problem {
+            let checked = check(value, type: decl.type, bounds: decl.bounds, checkDirectories: false)
+            if let problem = checked.problem {
                 throw RecipeError("the default of parameter '\(decl.name)' \(problem)", at: expr.location)
             }
-            defaultValue = check(value, type: decl.type, bounds: decl.bounds, checkDirectories: false).value
+            defaultValue = checked.value
         }
         return ParamSpec(name: decl.name, type: decl.type, bounds: decl.bounds, defaultValue: defaultValue, doc: decl.doc, ignored: decl.ignored)
     }
