@@ -55,10 +55,10 @@ final class ArgumentsCoercionTests: XCTestCase {
 
     func testSuggestions() {
         let names = ["--cfg.parallel_config.tp_size", "--cfg.parallel_config.vit_tp_size", "--cfg.mm_dir", "--config"]
-        XCTAssertEqual(Suggestions.best(for: "--cfg.parallel_config.tpsize", among: names), "--cfg.parallel_config.tp_size")
-        XCTAssertEqual(Suggestions.best(for: "--vit_tp_size", among: names), "--cfg.parallel_config.vit_tp_size")
-        XCTAssertEqual(Suggestions.best(for: "--mm_dir", among: names), "--cfg.mm_dir")
-        XCTAssertNil(Suggestions.best(for: "--something_else", among: names))
-        XCTAssertEqual(Suggestions.distance("kitten", "sitting"), 3)
+        XCTAssertEqual(OptionSuggestions.best(for: "--cfg.parallel_config.tpsize", among: names), "--cfg.parallel_config.tp_size")
+        XCTAssertEqual(OptionSuggestions.best(for: "--vit_tp_size", among: names), "--cfg.parallel_config.vit_tp_size")
+        XCTAssertEqual(OptionSuggestions.best(for: "--mm_dir", among: names), "--cfg.mm_dir")
+        XCTAssertNil(OptionSuggestions.best(for: "--something_else", among: names))
+        XCTAssertEqual(DSL.Suggestions.distance("kitten", "sitting"), 3)
     }
 }

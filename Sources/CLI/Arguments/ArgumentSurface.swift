@@ -57,7 +57,7 @@ public struct ArgumentSurface {
             return .other(command: command, args: Array(argv[(i + 1)...]))
         }
         guard converters.contains(command) else {
-            throw ArgumentError(usage: topUsage, message: "invalid command '\(command)'" + Suggestions.note(for: command, among: commandNames)
+            throw ArgumentError(usage: topUsage, message: "invalid command '\(command)'" + OptionSuggestions.note(for: command, among: commandNames)
                                 + "; choose from \(commandNames.joined(separator: ", "))")
         }
         return try parseConverter(command, Array(argv[(i + 1)...]), top: level, environment: environment)
@@ -106,7 +106,7 @@ public struct ArgumentSurface {
             throw ArgumentError(usage: usage, message: "an operation is required: one of \(ops.joined(separator: ", "))")
         }
         guard let recipe = operations(of: converter).first(where: { $0.operation == argv[i] }) else {
-            throw ArgumentError(usage: usage, message: "invalid operation '\(argv[i])' for \(converter)" + Suggestions.note(for: argv[i], among: ops)
+            throw ArgumentError(usage: usage, message: "invalid operation '\(argv[i])' for \(converter)" + OptionSuggestions.note(for: argv[i], among: ops)
                                 + "; choose from \(ops.joined(separator: ", "))")
         }
         let rest = Array(argv[(i + 1)...])

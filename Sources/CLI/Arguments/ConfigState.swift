@@ -22,7 +22,7 @@ struct ValueSource {
     func problem(fileKey: String?, name: String?, _ message: String) -> SourceProblem {
         switch kind {
         case let .option(o):
-            let what = name.map { $0 == Suggestions.strip(o) ? "" : "\($0): " } ?? ""
+            let what = name.map { $0 == OptionSuggestions.strip(o) ? "" : "\($0): " } ?? ""
             return SourceProblem(message: "argument \(o): \(what)\(message)")
         case let .environment(v):
             let what = name.map { "\($0): " } ?? ""
@@ -125,7 +125,7 @@ struct ConfigState {
                 try applyMapping(v, at: name, from: source, fileKey: keyPath)
             } else {
                 let candidates = table.recipe.params.map(\.name) + table.groups
-                throw source.problem(fileKey: keyPath, name: nil, "unknown key '\(name)'" + Suggestions.note(for: name, among: candidates))
+                throw source.problem(fileKey: keyPath, name: nil, "unknown key '\(name)'" + OptionSuggestions.note(for: name, among: candidates))
             }
         }
     }

@@ -18,7 +18,7 @@ struct LevelOptions {
             printConfig = flags
             return next
         }
-        throw ArgumentError(usage: usage, message: "unknown option \(token)" + Suggestions.note(for: token, among: candidates))
+        throw ArgumentError(usage: usage, message: "unknown option \(token)" + OptionSuggestions.note(for: token, among: candidates))
     }
 }
 

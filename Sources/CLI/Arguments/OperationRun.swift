@@ -59,7 +59,7 @@ struct OperationRun {
             if append { bare.removeLast() }
             let known = name == "--config" || table.param(bare) != nil || table.isInsideIgnored(bare) || table.isGroup(bare)
             guard known, !(append && table.param(bare) == nil) else {
-                throw SourceProblem(message: "unknown option \(name)" + Suggestions.note(for: name, among: table.optionNames))
+                throw SourceProblem(message: "unknown option \(name)" + OptionSuggestions.note(for: name, among: table.optionNames))
             }
             let value: String
             if let inline {
@@ -128,7 +128,7 @@ struct OperationRun {
             let allowed = ["subcommand"] + (nesting.count - depth == 2 ? surface.converters : surface.operations(of: recipe.converter).map(\.operation))
             for (k, _) in pairs where !allowed.contains(k) {
                 let keyPath = fileKey.isEmpty ? k : fileKey + "." + k
-                var hint = Suggestions.note(for: k, among: allowed)
+                var hint = OptionSuggestions.note(for: k, among: allowed)
                 if hint.isEmpty && (table.groupSet.contains(k) || table.param(k) != nil) {
                     hint = " (at this position --config expects \(nesting[depth...].joined(separator: ": ")): \(k): ...; a file starting with '\(k):' goes after the operation name)"
                 }

@@ -1,5 +1,8 @@
-/// "Did you mean ...?" for a mistyped option, command or config key.
-enum Suggestions {
+import DSL
+
+/// "Did you mean ...?" for a mistyped option, command or config key (the recipe language's
+/// distance, with option-specific preferences first).
+enum OptionSuggestions {
     /// The candidate the user most likely meant, or nil when nothing is close.
     ///
     /// Tries, in order: the same dotted tail (`--tp_size` -> `--cfg.parallel_config.tp_size`),
@@ -14,7 +17,7 @@ enum Suggestions {
         if sameLast.count == 1 { return sameLast[0] }
         var best: (String, Int)?
         for c in candidates {
-            let d = distance(bare, strip(c))
+            let d = Suggestions.distance(bare, strip(c))
             if best == nil || d < best!.1 { best = (c, d) }
         }
         guard let (c, d) = best else { return nil }
@@ -26,23 +29,6 @@ enum Suggestions {
         while t.first == "-" { t = t.dropFirst() }
         if t.last == "+" { t = t.dropLast() }
         return String(t)
-    }
-
-    /// Levenshtein distance over characters.
-    static func distance(_ a: String, _ b: String) -> Int {
-        let x = Array(a), y = Array(b)
-        if x.isEmpty { return y.count }
-        if y.isEmpty { return x.count }
-        var prev = Array(0...y.count)
-        var cur = [Int](repeating: 0, count: y.count + 1)
-        for i in 1...x.count {
-            cur[0] = i
-            for j in 1...y.count {
-                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
-            }
-            swap(&prev, &cur)
-        }
-        return prev[y.count]
     }
 
     /// ` (did you mean X?)` or "".

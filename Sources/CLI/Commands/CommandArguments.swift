@@ -1,3 +1,5 @@
+import DSL
+
 /// Positional arguments, flags and `--name value` options of the non-recipe commands (`inspect`,
 /// `convert`, `sample`, `verify`, `run`, `repl`), parsed against what the command declares.
 public struct CommandArguments {
@@ -41,25 +43,7 @@ public struct CommandArguments {
     public func has(_ flag: String) -> Bool { flags.contains(flag) }
 }
 
-/// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
+/// The candidate closest to `word`, if it is close enough to be a likely typo.
 public func closest(_ word: String, in candidates: [String]) -> String? {
-    let scored = candidates.map { ($0, editDistance(word, $0)) }.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
-    guard let (best, d) = scored, d <= max(2, word.count / 3) else { return nil }
-    return best
-}
-
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var prev = Array(0...b.count)
-    var cur = [Int](repeating: 0, count: b.count + 1)
-    for i in 1...a.count {
-        cur[0] = i
-        for j in 1...b.count {
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        swap(&prev, &cur)
-    }
-    return prev[b.count]
+    Suggestions.closest(to: word, in: candidates)
 }
