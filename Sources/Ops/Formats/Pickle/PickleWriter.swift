@@ -346,7 +346,7 @@ public struct PickleWriter {
                     w.storages.append(Storage(key: key, dtype: t.dtype, numel: t.tensor.numel, data: t.tensor))
                     try w.savePersistentID(key: key, dtype: t.dtype, numel: t.tensor.numel, location: t.storage?.location ?? "cpu", data: t.tensor)
                     offset = 0
-                    stride = Tensor.contiguousStrides(t.shape)
+                    stride = TorchTensor.contiguousStrides(t.shape)
                 }
                 w.writeInt(offset)
                 w.writeTuple(count: t.shape.count) { w in for x in t.shape { w.writeInt(x) } }

@@ -97,7 +97,7 @@ public enum TorchCheckpoint {
             names.append("data/" + s.key)
         }
         try add("version", Array("3\n".utf8))
-        let id = TorchSerializationID.compute(names: names, crcs: zip.entryCRCs)
+        let id = TorchSerializationID.compute(names: names, crcs: zip.descriptorCRCs)
         try add(".data/serialization_id", Array(id.utf8))
         try zip.finish()
         try out.close()

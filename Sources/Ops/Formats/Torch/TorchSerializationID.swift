@@ -8,7 +8,8 @@
 /// hashtable (bucket growth and node insertion), which is deterministic.
 public enum TorchSerializationID {
     /// `names` are the record names without the archive prefix (`data.pkl`, `data/0`, ...), in
-    /// writing order; `crcs` their CRC-32s.
+    /// writing order; `crcs` the CRC-32s of the non-empty ones (torch picks them up from data
+    /// descriptors, which empty entries do not have).
     public static func compute(names: [String], crcs: [UInt32]) -> String {
         var crcHash: UInt64 = 0
         for c in crcs { crcHash = combine(crcHash, UInt64(c)) }

@@ -45,7 +45,7 @@ public struct TorchTensor {
         self.tensor = tensor
         self.storage = nil
         self.storageOffset = 0
-        self.stride = Tensor.contiguousStrides(tensor.shape)
+        self.stride = TorchTensor.contiguousStrides(tensor.shape)
         self.requiresGrad = requiresGrad
         self.isParameter = isParameter
     }
@@ -88,6 +88,18 @@ public struct TorchTensor {
         self.stride = stride
         self.requiresGrad = requiresGrad
         self.isParameter = false
+    }
+
+    /// torch's contiguous strides: like row-major strides, but a dimension of size 0 counts as 1
+    /// (a `[3, 0]` tensor has strides `(1, 1)`).
+    public static func contiguousStrides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var acc = 1
+        for i in Swift.stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[i] = acc
+            acc *= max(shape[i], 1)
+        }
+        return strides
     }
 
     public var dtype: DType { tensor.dtype }

@@ -14,12 +14,16 @@ public final class ZipWriter {
         let crc: UInt32
         let size: Int
         let localOffset: Int
+        let flags: Int
     }
     private var records: [Record] = []
     private var finished = false
 
-    /// CRC-32 of every entry, in writing order (torch derives its serialization id from them).
+    /// CRC-32 of every entry, in writing order.
     public var entryCRCs: [UInt32] { records.map(\.crc) }
+    /// CRC-32 of the entries written with a data descriptor (the non-empty ones): torch derives
+    /// its serialization id from the CRCs it sees in data descriptors.
+    public var descriptorCRCs: [UInt32] { records.filter { $0.size > 0 }.map(\.crc) }
     public var entryNames: [String] { records.map { String(decoding: $0.name, as: UTF8.self) } }
 
     public init(_ out: OutputFile) { self.out = out }
@@ -40,13 +44,15 @@ public final class ZipWriter {
             if big { zip64.appendLE64(size); zip64.appendLE64(0) }
             if farOffset { zip64.appendLE64(localOffset) }
         }
+        // miniz writes an empty entry without a data descriptor (flag bit 3 clear).
+        let flags = size == 0 ? 0x0800 : 0x0808
         let start = localOffset + 30 + nameBytes.count + zip64.count + 4
         let padding = (ZipWriter.alignment - start % ZipWriter.alignment) % ZipWriter.alignment
         var header: [UInt8] = []
         header.reserveCapacity(30 + nameBytes.count + zip64.count + 4 + padding)
         header.appendLE32(0x0403_4b50)
         header.appendLE16(0)        // version needed (miniz: 0 for stored)
-        header.appendLE16(0x0808)   // data descriptor follows, UTF-8 name
+        header.appendLE16(flags)    // bit 3: data descriptor follows; bit 11: UTF-8 name
         header.appendLE16(0)        // stored
         header.appendLE16(0)        // time
         header.appendLE16(0)        // date
@@ -69,6 +75,8 @@ public final class ZipWriter {
         guard written == size else {
             throw OpsError.io(path: out.path, message: "zip entry '\(name)' declared \(size) bytes but \(written) were written")
         }
+        records.append(Record(name: nameBytes, crc: crc, size: size, localOffset: localOffset, flags: flags))
+        if size == 0 { return }
         var descriptor: [UInt8] = []
         descriptor.appendLE32(0x0807_4b50)
         descriptor.appendLE32(crc)
@@ -80,7 +88,6 @@ public final class ZipWriter {
             descriptor.appendLE64(size)
         }
         try out.write(descriptor)
-        records.append(Record(name: nameBytes, crc: crc, size: size, localOffset: localOffset))
     }
 
     /// Adds a small entry from memory.
@@ -107,7 +114,7 @@ public final class ZipWriter {
             h.appendLE32(0x0201_4b50)
             h.appendLE16(0)         // made by
             h.appendLE16(0)         // needed
-            h.appendLE16(0x0808)
+            h.appendLE16(r.flags)
             h.appendLE16(0)         // stored
             h.appendLE16(0)
             h.appendLE16(0)
