@@ -192,14 +192,12 @@ struct PickleMachine {
             case Op.int:
                 let s = try line()
                 if s == "01" { try push(.bool(true)) } else if s == "00" { try push(.bool(false)) } else {
-                    guard let v = Int(s) else { throw fail("bad INT operand '\(s.prefix(40))'") }
-                    try push(.int(v))
+                    try push(try decimal(s, "INT"))
                 }
             case Op.long:
                 var s = try line()
                 if s.hasSuffix("L") { s.removeLast() }
-                guard let v = Int(s) else { throw fail("LONG operand '\(s.prefix(40))' is out of range") }
-                try push(.int(v))
+                try push(try decimal(s, "LONG"))
             case Op.binFloat:
                 let b = try take(8, "BINFLOAT")
                 var bits: UInt64 = 0
@@ -337,6 +335,41 @@ struct PickleMachine {
             return .int(Int(Int64(bitPattern: v)))
         }
         return .bigInt(b)
+    }
+
+    /// A decimal integer of any size (protocol 0 INT/LONG).
+    func decimal(_ text: String, _ what: String) throws -> PickleValue {
+        if let v = Int(text) { return .int(v) }
+        var digits = Array(text.utf8)
+        let negative = digits.first == UInt8(ascii: "-")
+        if negative || digits.first == UInt8(ascii: "+") { digits.removeFirst() }
+        guard !digits.isEmpty, digits.count < 100_000, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+            throw fail("bad \(what) operand '\(text.prefix(40))'")
+        }
+        // Magnitude as little-endian bytes, by schoolbook multiply-add.
+        var mag: [UInt8] = []
+        for d in digits {
+            var carry = Int(d - 48)
+            for i in mag.indices {
+                let v = Int(mag[i]) * 10 + carry
+                mag[i] = UInt8(v & 0xFF)
+                carry = v >> 8
+            }
+            while carry > 0 { mag.append(UInt8(carry & 0xFF)); carry >>= 8 }
+        }
+        mag.append(0)  // room for the sign bit
+        if negative {  // two's complement
+            var carry = 1
+            for i in mag.indices {
+                let v = Int(~mag[i]) + carry
+                mag[i] = UInt8(v & 0xFF)
+                carry = v >> 8
+            }
+        }
+        while mag.count > 1, (mag[mag.count - 1] == 0 && mag[mag.count - 2] & 0x80 == 0) || (mag[mag.count - 1] == 0xFF && mag[mag.count - 2] & 0x80 != 0) {
+            mag.removeLast()
+        }
+        return .bigInt(mag)
     }
 
     mutating func legacyString(_ n: Int) throws -> String {

@@ -16,6 +16,9 @@ struct ZipDirectoryParser {
     func parse() throws -> [ZipEntry] {
         let b = bytes
         guard let eocd = findEndOfCentralDirectory() else {
+            if b.has(4, at: 0), b.u32(0) == Self.localSignature {
+                throw fail("zip archive is truncated or corrupt: it starts like a zip but has no end of central directory record")
+            }
             throw fail("not a zip archive (no end of central directory record found)")
         }
         var count = Int(b.u16(eocd + 10))
