@@ -30,6 +30,14 @@ enum PickleCalls {
             if case let .bool(b) = a[1] { t.requiresGrad = b }
             t.isParameter = true
             return .value(.tensor(t))
+        case "torch._tensor._rebuild_from_type_v2", "torch._tensor._rebuild_from_type":
+            // A tensor subclass: rebuild the plain tensor with the inner function, drop the type.
+            let a = try tupleArgs(argsThunk(), qualified, min: 3, fail)
+            guard case let .global(m, n) = a[0], case .tuple = a[2],
+                  let inner = try reduce(module: m, name: n, args: { a[2] }, fail: fail) else {
+                return nil
+            }
+            return inner
         case "collections.OrderedDict":
             let a = try tupleArgs(argsThunk(), qualified, min: 0, fail)
             var items: [(PickleItem, PickleItem)] = []

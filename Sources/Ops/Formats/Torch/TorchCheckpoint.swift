@@ -10,7 +10,7 @@ public enum TorchCheckpoint {
 
     /// Loads the object saved in `path`.
     /// - Parameter verifyCRC: also check every entry's CRC-32 (reads all storage bytes once);
-    ///   `data.pkl` and the small records are always checked.
+    ///   `data.pkl` is always checked.
     public static func load(_ path: String, verifyCRC: Bool = false) throws -> PickleValue {
         let store = try ByteStore(mapping: path)
         try rejectLegacy(store)
@@ -24,9 +24,7 @@ public enum TorchCheckpoint {
             throw OpsError.format(path: path, message: "zip archive has no data.pkl entry: not a torch.save checkpoint")
         }
         let prefix = String(pkl.name.dropLast("data.pkl".count))
-        if verifyCRC { try archive.verifyAllCRCs() } else {
-            for e in archive.entries where e.name == pkl.name || !e.name.hasPrefix(prefix + "data/") { try archive.verifyCRC(e) }
-        }
+        if verifyCRC { try archive.verifyAllCRCs() } else { try archive.verifyCRC(pkl) }
         var storages: [String: TorchStorage] = [:]
         let load: PickleReader.PersistentLoad = { pid in
             guard case let .tuple(t) = pid, t.count == 5, t[0].stringValue == "storage" else {

@@ -26,7 +26,18 @@ public final class ZipWriter {
     public var descriptorCRCs: [UInt32] { records.filter { $0.size > 0 }.map(\.crc) }
     public var entryNames: [String] { records.map { String(decoding: $0.name, as: UTF8.self) } }
 
-    public init(_ out: OutputFile) { self.out = out }
+    /// Sizes and offsets from this value on need zip64 fields (0xFFFFFFFF; lowered only by tests).
+    let zip64Threshold: Int
+
+    public init(_ out: OutputFile) {
+        self.out = out
+        self.zip64Threshold = 0xFFFF_FFFF
+    }
+
+    init(_ out: OutputFile, zip64Threshold: Int) {
+        self.out = out
+        self.zip64Threshold = zip64Threshold
+    }
 
     /// Adds a stored entry of `size` bytes; `body` must write exactly that many bytes to the file.
     public func addEntry(name: String, size: Int, _ body: (OutputFile) throws -> Void) throws {
@@ -34,8 +45,8 @@ public final class ZipWriter {
         let nameBytes = Array(name.utf8)
         guard nameBytes.count <= 0xFFFF else { throw OpsError.invalid("zip entry name too long: \(name.prefix(80))...") }
         let localOffset = out.offset
-        let big = size >= 0xFFFF_FFFF
-        let farOffset = localOffset >= 0xFFFF_FFFF
+        let big = size >= zip64Threshold
+        let farOffset = localOffset >= zip64Threshold
         var zip64: [UInt8] = []
         if big || farOffset {
             zip64.appendLE16(0x0001)
@@ -101,8 +112,8 @@ public final class ZipWriter {
         finished = true
         let cdOffset = out.offset
         for r in records {
-            let big = r.size >= 0xFFFF_FFFF
-            let far = r.localOffset >= 0xFFFF_FFFF
+            let big = r.size >= zip64Threshold
+            let far = r.localOffset >= zip64Threshold
             var zip64: [UInt8] = []
             if big || far {
                 zip64.appendLE16(0x0001)
@@ -119,15 +130,15 @@ public final class ZipWriter {
             h.appendLE16(0)
             h.appendLE16(0)
             h.appendLE32(r.crc)
-            h.appendLE32(min(r.size, 0xFFFF_FFFF))
-            h.appendLE32(min(r.size, 0xFFFF_FFFF))
+            h.appendLE32(big ? 0xFFFF_FFFF : r.size)
+            h.appendLE32(big ? 0xFFFF_FFFF : r.size)
             h.appendLE16(r.name.count)
             h.appendLE16(zip64.count)
             h.appendLE16(0)         // comment
             h.appendLE16(0)         // disk
             h.appendLE16(0)         // internal attributes
             h.appendLE32(0)         // external attributes
-            h.appendLE32(min(r.localOffset, 0xFFFF_FFFF))
+            h.appendLE32(far ? 0xFFFF_FFFF : r.localOffset)
             h += r.name
             h += zip64
             try out.write(h)
