@@ -36,15 +36,34 @@ public enum MMCheckpointWriter {
             throw OpsError.invalid("every rank needs the same number (>= 1) of virtual pipeline chunks, got \(chunkCounts.sorted())")
         }
         try makeDirectory(directory)
-        let iterationDir = directory + "/" + iteration.directoryName
-        try makeDirectory(iterationDir)
+        try makeDirectory(directory + "/" + iteration.directoryName)
         for (rank, chunks) in ranks.sorted(by: { $0.rank < $1.rank }) {
-            let rankDir = iterationDir + "/" + rank.directoryName(ppSize: ppSize, epSize: epSize)
-            try makeDirectory(rankDir)
-            let path = rankDir + "/" + fileName
-            try TorchCheckpoint.save(rootValue(chunks), to: path)
-            try setMode(path, 0o640)
+            try saveRank(rank, chunks: chunks, to: directory, iteration: iteration, ppSize: ppSize, epSize: epSize)
         }
+        try writeTracker(in: directory, iteration: iteration)
+    }
+
+    /// `<directory>/<iteration>/mp_rank_.../model_optim_rng.pt`.
+    public static func rankFilePath(_ rank: MMRank, in directory: String, iteration: MMIteration = .release,
+                                    ppSize: Int, epSize: Int) -> String {
+        directory + "/" + iteration.directoryName + "/" + rank.directoryName(ppSize: ppSize, epSize: epSize) + "/" + fileName
+    }
+
+    /// Writes one rank's file (and its directories), for callers that write ranks in parallel.
+    /// `save` does this for every rank, then writes the tracker.
+    public static func saveRank(_ rank: MMRank, chunks: [TensorMap], to directory: String, iteration: MMIteration = .release,
+                                ppSize: Int, epSize: Int) throws {
+        guard !chunks.isEmpty else { throw OpsError.invalid("rank (\(rank)) has no model chunk") }
+        try makeDirectory(directory)
+        try makeDirectory(directory + "/" + iteration.directoryName)
+        let path = rankFilePath(rank, in: directory, iteration: iteration, ppSize: ppSize, epSize: epSize)
+        try makeDirectory(String(path.dropLast(fileName.count + 1)))
+        try TorchCheckpoint.save(rootValue(chunks), to: path)
+        try setMode(path, 0o640)
+    }
+
+    /// Writes `latest_checkpointed_iteration.txt` (`release` or the number, no newline).
+    public static func writeTracker(in directory: String, iteration: MMIteration = .release) throws {
         let tracker = directory + "/" + trackerName
         let out = try OutputFile(creating: tracker)
         try out.write(Array(iteration.trackerText.utf8))
