@@ -121,4 +121,16 @@ final class PickleTests: XCTestCase {
         XCTAssertEqual(o.className, "os.system")
         XCTAssertEqual(o.args.first?.stringValue, "echo hi")
     }
+
+    /// Nesting up to the limit reads and writes back (no recursion trouble); one more level fails.
+    func testNestingAtTheLimit() throws {
+        func nested(_ n: Int) -> [UInt8] { [0x80, 0x02] + [UInt8](repeating: 0x5D, count: n) + [UInt8](repeating: 0x61, count: n - 1) + [0x2E] }
+        let v = try PickleReader.read(nested(500))
+        let again = try PickleReader.read(PickleWriter.pickle(v).bytes)
+        var depth = 0
+        var cur = again
+        while case let .list(l) = cur, let first = l.first { depth += 1; cur = first }
+        XCTAssertEqual(depth, 499)
+        XCTAssertThrowsError(try PickleReader.read(nested(502))) { XCTAssertTrue("\($0)".contains("nested deeper than 500"), "\($0)") }
+    }
 }
