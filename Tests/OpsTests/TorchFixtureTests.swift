@@ -38,6 +38,7 @@ final class TorchFixtureTests: XCTestCase {
         let root = try TorchCheckpoint.load(TorchFixtures.torch("\(name).pt"), verifyCRC: true)
         let expected = try TorchFixtures.json(TorchFixtures.torch("\(name).expected.json")) as! [String: Any]
         let flat = Flattened(root)
+        XCTAssertEqual(root.tensors().map(\.path), flat.tensorOrder, "\(name): tensor walk")
         try checkTensors(flat, expected["tensors"] as! [[String: Any]], name)
         checkObjects(flat, expected["objects"] as! [[String: Any]], name)
     }

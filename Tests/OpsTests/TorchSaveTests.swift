@@ -49,7 +49,8 @@ final class TorchSaveTests: XCTestCase {
     func testFixtureRoundTrips() throws {
         for name in ["dtypes", "views", "protocol4", "megatron_ckpt"] {
             let first = try TorchCheckpoint.load(TorchFixtures.torch("\(name).pt"))
-            let target = out("\(name).pt")
+            let keep = ProcessInfo.processInfo.environment["TORCH_TEST_KEEP_DIR"]
+            let target = keep.map { "\($0)/\(name).pt" } ?? out("\(name).pt")
             try TorchCheckpoint.save(first, to: target)
             let second = try TorchCheckpoint.load(target, verifyCRC: true)
             let a = Flattened(first), b = Flattened(second)
