@@ -133,4 +133,15 @@ final class PickleTests: XCTestCase {
         XCTAssertEqual(depth, 499)
         XCTAssertThrowsError(try PickleReader.read(nested(502))) { XCTAssertTrue("\($0)".contains("nested deeper than 500"), "\($0)") }
     }
+
+    /// A few bytes can describe a tree of 2^60 nodes through the memo; reading stays linear and
+    /// describing or walking it stays bounded.
+    func testExponentialSharingStaysBounded() throws {
+        var b: [UInt8] = [0x80, 0x02, 0x4E, 0x71, 0]
+        for i in 0..<60 { b += [0x68, UInt8(i), 0x68, UInt8(i), 0x86, 0x71, UInt8(i + 1)] }
+        b.append(0x2E)
+        let v = try PickleReader.read(b)
+        XCTAssertLessThan(v.description.count, 4100)
+        XCTAssertEqual(v.tensors(maxNodes: 1000).count, 0)
+    }
 }

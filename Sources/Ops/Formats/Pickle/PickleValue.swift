@@ -73,28 +73,60 @@ public indirect enum PickleValue: CustomStringConvertible {
     public var intValue: Int? { if case let .int(i) = self { return i }; return nil }
     public var tensorValue: TorchTensor? { if case let .tensor(t) = self { return t }; return nil }
 
+    /// Python-like text of the value, cut after about 4000 characters (so a hostile or huge value
+    /// cannot blow up an error message).
     public var description: String {
+        var budget = 4000
+        var out = ""
+        describe(into: &out, budget: &budget)
+        return out
+    }
+
+    private func describe(into out: inout String, budget: inout Int) {
+        guard budget > 0 else { return }
+        func emit(_ s: String) {
+            out += s
+            budget -= s.count
+        }
+        func seq(_ open: String, _ items: [PickleValue], _ close: String) {
+            emit(open)
+            for (i, x) in items.enumerated() {
+                if budget <= 0 { emit("..."); break }
+                if i > 0 { emit(", ") }
+                x.describe(into: &out, budget: &budget)
+            }
+            emit(close)
+        }
         switch self {
-        case .none: return "None"
-        case let .bool(b): return b ? "True" : "False"
-        case let .int(i): return String(i)
-        case let .bigInt(b): return "int(\(b.count) bytes)"
-        case let .float(d): return "\(d)"
-        case let .string(s): return "'\(s)'"
-        case let .bytes(b): return "b<\(b.count) bytes>"
-        case let .list(l): return "[" + l.map(\.description).joined(separator: ", ") + "]"
-        case let .tuple(l): return "(" + l.map(\.description).joined(separator: ", ") + (l.count == 1 ? ",)" : ")")
-        case let .dict(d): return "{" + d.items.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
-        case let .set(l): return "{" + l.map(\.description).joined(separator: ", ") + "}"
-        case let .frozenset(l): return "frozenset({" + l.map(\.description).joined(separator: ", ") + "})"
-        case let .global(m, n): return "\(m).\(n)"
-        case let .object(o): return "<\(o.className)>"
-        case let .orderedDict(d, _): return "OrderedDict(\(d.count) items)"
-        case let .tensor(t): return "tensor(\(t.tensor))"
-        case let .storage(s): return "storage(\(s.key), \(s.dtype.rawValue)[\(s.numel)])"
-        case let .dtype(t): return "torch.\(t.torchName)"
-        case let .device(d): return "device('\(d)')"
-        case let .size(s): return "torch.Size(\(s))"
+        case .none: emit("None")
+        case let .bool(b): emit(b ? "True" : "False")
+        case let .int(i): emit(String(i))
+        case let .bigInt(b): emit("int(\(b.count) bytes)")
+        case let .float(d): emit("\(d)")
+        case let .string(s): emit("'\(s.count > 200 ? String(s.prefix(200)) + "..." : s)'")
+        case let .bytes(b): emit("b<\(b.count) bytes>")
+        case let .list(l): seq("[", l, "]")
+        case let .tuple(l): seq("(", l, l.count == 1 ? ",)" : ")")
+        case let .dict(d):
+            emit("{")
+            for (i, item) in d.items.enumerated() {
+                if budget <= 0 { emit("..."); break }
+                if i > 0 { emit(", ") }
+                item.key.describe(into: &out, budget: &budget)
+                emit(": ")
+                item.value.describe(into: &out, budget: &budget)
+            }
+            emit("}")
+        case let .set(l): seq("{", l, "}")
+        case let .frozenset(l): seq("frozenset({", l, "})")
+        case let .global(m, n): emit("\(m).\(n)")
+        case let .object(o): emit("<\(o.className)>")
+        case let .orderedDict(d, _): emit("OrderedDict(\(d.count) items)")
+        case let .tensor(t): emit("tensor(\(t.tensor))")
+        case let .storage(s): emit("storage(\(s.key), \(s.dtype.rawValue)[\(s.numel)])")
+        case let .dtype(t): emit("torch.\(t.torchName)")
+        case let .device(d): emit("device('\(d)')")
+        case let .size(s): emit("torch.Size(\(s))")
         }
     }
 }

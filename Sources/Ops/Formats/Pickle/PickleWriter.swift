@@ -26,6 +26,7 @@ public struct PickleWriter {
     private var tensorMemo: [TensorIdentity: Int] = [:]
     private var depth = 0
     private let maxDepth = 1000
+    static let maxPickleBytes = 1 << 31
 
     public init() {}
 
@@ -203,6 +204,10 @@ public struct PickleWriter {
         depth += 1
         defer { depth -= 1 }
         guard depth <= maxDepth else { throw OpsError.invalid("value nested deeper than \(maxDepth) levels cannot be pickled") }
+        // Shared sub-values are written once per reference; refuse a tree that explodes.
+        guard out.count <= PickleWriter.maxPickleBytes else {
+            throw OpsError.invalid("the pickled object exceeds \(PickleWriter.maxPickleBytes >> 20) MiB (tensor data excluded): refusing to write it")
+        }
         switch value {
         case .none: out.append(PickleOpcode.none)
         case let .bool(b): out.append(b ? PickleOpcode.newTrue : PickleOpcode.newFalse)

@@ -2,9 +2,12 @@ extension PickleValue {
     /// Every tensor inside the value with its path: dict keys, list/tuple indices and object
     /// attributes joined with `/`, OrderedDict instance attributes as `@name` (the convention of
     /// the fixtures' `.expected.json`, e.g. `model/decoder.layers.0.mlp.linear_fc1.weight`).
-    /// Used by `inspect` and by anything that needs tensors outside `model`.
-    public func tensors(prefix: String = "") -> [(path: String, tensor: TorchTensor)] {
+    /// Used by `inspect` and by anything that needs tensors outside `model`. Shared sub-values
+    /// are visited once per reference; the walk stops after `maxNodes` nodes (a hostile pickle
+    /// can describe an exponentially large tree in a few bytes).
+    public func tensors(prefix: String = "", maxNodes: Int = 10_000_000) -> [(path: String, tensor: TorchTensor)] {
         var out: [(String, TorchTensor)] = []
+        var visited = 0
         func join(_ p: String, _ k: String) -> String { p.isEmpty ? k : p + "/" + k }
         func key(_ k: PickleValue) -> String {
             switch k {
@@ -14,7 +17,8 @@ extension PickleValue {
             }
         }
         func walk(_ v: PickleValue, _ path: String, _ depth: Int) {
-            guard depth < 1000 else { return }
+            visited += 1
+            guard depth < 1000, visited <= maxNodes else { return }
             switch v {
             case let .tensor(t): out.append((path, t))
             case let .dict(d):
