@@ -1,0 +1,195 @@
+/// One module's pipeline split: its schema and its layers per stage, nested as in the
+/// configuration (outer list = virtual-pipeline chunk, inner list = PP rank; `[[1,10,10,7]]` is
+/// PP 4 without VPP). Flat stage `f = v * pp + p` is chunk `v` on PP rank `p`.
+public struct PipelineModule: Sendable {
+    public let schema: StageSchema
+    public let layers: [[Int]]
+
+    public init(_ schema: StageSchema, layers: [[Int]]) throws {
+        guard layers.allSatisfy({ $0.allSatisfy { $0 >= 0 } }) else {
+            throw OpsError.invalid("\(schema.name) pipeline layers \(layers): counts must be >= 0")
+        }
+        if let w = layers.first?.count, let bad = layers.first(where: { $0.count != w }) {
+            throw OpsError.invalid("\(schema.name) pipeline layers \(layers): every virtual chunk needs \(w) stages, \(bad) has \(bad.count)")
+        }
+        self.schema = schema
+        self.layers = layers
+    }
+
+    /// Flat (non-nested) counts, e.g. for mm_to_hf's `[1,10,10,7]`.
+    public init(_ schema: StageSchema, flat: [Int]) throws {
+        try self.init(schema, layers: [flat])
+    }
+
+    /// Per-stage counts in flat stage order.
+    public var flat: [Int] { layers.flatMap { $0 } }
+    public var totalLayers: Int { flat.reduce(0, +) }
+    /// First global layer of each of the module's stages.
+    public var starts: [Int] {
+        var s: [Int] = [], acc = 0
+        for n in flat { s.append(acc); acc += n }
+        return s
+    }
+    /// The module's first and last stage holding layers (nil when it has none).
+    public var firstStage: Int? { flat.firstIndex { $0 > 0 } }
+    public var lastStage: Int? { flat.lastIndex { $0 > 0 } }
+}
+
+/// Pipeline placement of a whole model (§5.3) and its inverse (§5.5), for PP, VPP and hetero PP.
+///
+/// Placement is the intended rule, not the reference's regressed one (§9 Q1): a module's stage `f`
+/// gets its global layers `start_f ..< start_f + n_f`, renumbered from 0 (only the number right
+/// after the per-layer prefix changes); first-stage tensors go to the first stage with layers,
+/// last-stage tensors to the last one; stages with no layers get nothing of the module. A module
+/// with fewer stages `S` than the model (`G`) is replicated: global stage `g` holds the module's
+/// stage `g mod S` (`S` must divide `G`; `S = 1` puts the whole encoder on every stage). A name no
+/// schema claims is an error listing it (§9 Q3); drop such tensors explicitly before staging.
+public struct PipelineLayout: Sendable {
+    public let modules: [PipelineModule]
+
+    /// Modules whose flat list is empty are left out (as the reference skips them).
+    public init(_ modules: [PipelineModule]) throws {
+        self.modules = modules.filter { !$0.flat.isEmpty }
+        guard !self.modules.isEmpty else { throw OpsError.invalid("pipeline layout: no module has any stage") }
+        let g = stageCount
+        for m in self.modules where g % m.flat.count != 0 {
+            throw OpsError.invalid("pipeline layout: \(m.schema.name) has \(m.flat.count) stages, which does not divide the \(g) stages of the model")
+        }
+    }
+
+    /// Number of flat stages `G` (the longest module list; normally pp x vpp).
+    public var stageCount: Int { modules.map { $0.flat.count }.max() ?? 0 }
+
+    /// PP rank and virtual chunk of flat stage `f` for a pipeline of `pp` ranks.
+    public static func rankAndChunk(ofStage f: Int, pp: Int) -> (rank: Int, chunk: Int) {
+        (f % pp, f / pp)
+    }
+
+    /// The schema claiming `name`, with its role.
+    func classify(_ name: String) -> (Int, StageSchema.Role)? {
+        for (i, m) in modules.enumerated() {
+            if let r = m.schema.role(of: name) { return (i, r) }
+        }
+        return nil
+    }
+
+    /// Throws listing (up to 20 of) the names no schema claims.
+    private func rejectUnclaimed(_ names: [String], what: String) throws {
+        guard !names.isEmpty else { return }
+        let shown = names.prefix(20).map { "'\($0)'" }.joined(separator: ", ")
+        let more = names.count > 20 ? " and \(names.count - 20) more" : ""
+        let schemas = modules.map(\.schema.name).joined(separator: ", ")
+        throw OpsError.invalid("\(what): \(names.count) tensor(s) belong to no pipeline schema (\(schemas)): \(shown)\(more). Drop them explicitly or add them to a schema.")
+    }
+
+    /// One map per flat stage (`stageCount` maps), each in the input's order.
+    public func stage(_ tensors: TensorMap) throws -> [TensorMap] {
+        let g = stageCount
+        var out = [TensorMap](repeating: TensorMap(), count: g)
+        var unclaimed: [String] = []
+        for (name, t) in tensors {
+            guard let (mi, role) = classify(name) else { unclaimed.append(name); continue }
+            let m = modules[mi]
+            let flat = m.flat, s = flat.count
+            guard let first = m.firstStage, let last = m.lastStage else {
+                throw OpsError.tensor(name: name, message: "belongs to \(m.schema.name), whose pipeline layers \(m.layers) hold no layer")
+            }
+            switch role {
+            case let .layer(n, digits):
+                guard n < m.totalLayers else {
+                    throw OpsError.tensor(name: name, message: "layer \(n) is beyond the \(m.totalLayers) \(m.schema.name) layers of the pipeline layout \(m.layers)")
+                }
+                let starts = m.starts
+                let local = (0..<s).last { starts[$0] <= n && flat[$0] > 0 }!
+                let renamed = m.schema.renumbered(name, digits: digits, to: n - starts[local])
+                for gs in stride(from: local, to: g, by: s) { out[gs][renamed] = t }
+            case .first:
+                for gs in stride(from: first, to: g, by: s) { out[gs][name] = t }
+            case .last:
+                for gs in stride(from: last, to: g, by: s) { out[gs][name] = t }
+            case .everywhere:
+                for gs in 0..<g where flat[gs % s] > 0 { out[gs][name] = t }
+            }
+        }
+        try rejectUnclaimed(unclaimed, what: "pipeline stage")
+        return out
+    }
+
+    /// The inverse of `stage`: global layer numbers back, all stages merged into one map.
+    /// Copies of the same tensor (hetero replication, `everywhere` tensors) must agree in dtype and
+    /// shape; the first is kept. Every layer of every module must appear somewhere.
+    public func unstage(_ stages: [TensorMap]) throws -> TensorMap {
+        let g = stageCount
+        guard stages.count == g else {
+            throw OpsError.invalid("pipeline layout has \(g) stages, but \(stages.count) stage maps were given")
+        }
+        var out = TensorMap()
+        var unclaimed: [String] = []
+        var seenLayers = modules.map { [Bool](repeating: false, count: $0.totalLayers) }
+        for (gs, stage) in stages.enumerated() {
+            for (name, t) in stage {
+                guard let (mi, role) = classify(name) else { unclaimed.append(name); continue }
+                let m = modules[mi]
+                var global = name
+                if case let .layer(n, digits) = role {
+                    let local = gs % m.flat.count
+                    guard n < m.flat[local] else {
+                        throw OpsError.tensor(name: name, message: "stage \(gs) holds \(m.schema.name) layer \(n), but the layout gives that stage \(m.flat[local]) layers (\(m.layers))")
+                    }
+                    let n0 = m.starts[local] + n
+                    seenLayers[mi][n0] = true
+                    global = m.schema.renumbered(name, digits: digits, to: n0)
+                }
+                if let prev = out[global] {
+                    guard prev.shape == t.shape, prev.dtype == t.dtype else {
+                        throw OpsError.tensor(name: global, message: "stage \(gs) holds \(t), another stage holds \(prev); replicated copies must agree")
+                    }
+                } else {
+                    out[global] = t
+                }
+            }
+        }
+        try rejectUnclaimed(unclaimed, what: "pipeline unstage")
+        for (mi, seen) in seenLayers.enumerated() {
+            if let missing = seen.firstIndex(of: false) {
+                throw OpsError.invalid("pipeline unstage: no stage holds \(modules[mi].schema.name) layer \(missing) ('\(modules[mi].schema.layerPrefix)\(missing).…'); the layout \(modules[mi].layers) does not fit the checkpoint")
+            }
+        }
+        return out
+    }
+
+    // MARK: - Inference (mm_to_hf without explicit lists)
+
+    /// The number of `schema` layers each stage map holds (local numbers must be `0..<n`).
+    public static func layerCounts(_ stages: [TensorMap], schema: StageSchema) throws -> [Int] {
+        try stages.enumerated().map { gs, stage in
+            var seen = Set<Int>()
+            for name in stage.names {
+                if case let .layer(n, _)? = schema.role(of: name) { seen.insert(n) }
+            }
+            let n = seen.count
+            if let bad = seen.first(where: { $0 >= n }) {
+                throw OpsError.invalid("stage \(gs): \(schema.name) layer numbers \(seen.sorted()) are not 0..<\(n) (layer \(bad) out of order); cannot infer the layout")
+            }
+            return n
+        }
+    }
+
+    /// Per-stage layer counts of `schema`, collapsed to the shortest repeating period when the
+    /// module is replicated by hetero PP: with `totalLayers` known, the smallest period `P`
+    /// (dividing the stage count) whose counts repeat and sum to `totalLayers` is returned
+    /// (e.g. `[32, 32]` with 32 layers -> `[32]`). Without `totalLayers` the counts are returned as
+    /// found. Throws when no period sums to `totalLayers`.
+    public static func inferLayers(_ stages: [TensorMap], schema: StageSchema, totalLayers: Int? = nil) throws -> [Int] {
+        let counts = try layerCounts(stages, schema: schema)
+        guard let total = totalLayers else { return counts }
+        let g = counts.count
+        for p in 1...max(g, 1) where g % p == 0 {
+            let period = Array(counts[0..<p])
+            if period.reduce(0, +) == total && (0..<g).allSatisfy({ counts[$0] == period[$0 % p] }) {
+                return period
+            }
+        }
+        throw OpsError.invalid("\(schema.name): the stages hold \(counts) layers, which do not add up to the expected \(total) (nor repeat with a period that does)")
+    }
+}
