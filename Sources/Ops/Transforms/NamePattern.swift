@@ -141,6 +141,7 @@ public struct NamePattern: Sendable, CustomStringConvertible, Hashable {
 
     /// The pattern with its alternative groups fixed to `choices` (one index per group).
     public func choosing(_ choices: [Int]) -> NamePattern {
+        if regex != nil { return self }
         var k = 0
         var segs: [Segment] = []
         for s in segments {
@@ -326,6 +327,7 @@ public struct PatternPairing: Sendable {
     /// `parts` is the number of inputs each output is made of (1 for a rename, 3 for qkv, ...).
     /// With `parts > 1` the input needs exactly one extra leading group of `parts` choices.
     public init(input: NamePattern, output: NamePattern, parts: Int, extraOutputCaptures: Set<String> = []) throws {
+        try input.checkInvertible(with: output, extra: extraOutputCaptures)
         let ig = input.alternativeGroups, og = output.alternativeGroups
         let extra = parts > 1 ? 1 : 0
         guard ig.count == og.count + extra else {
