@@ -2,7 +2,7 @@
 /// whose last dimension is strided and whose second-to-last is contiguous in the store.
 ///
 /// The generic streamer copies such a view one element at a time (every run is a single element).
-/// Here each matrix is transposed in 64 x 64 tiles into a scratch band of whole output rows, which
+/// Here each matrix is transposed in 16 x 64 tiles into a scratch band of whole output rows, which
 /// is then handed on as one run: reads and writes stay within cache-sized tiles.
 extension Tensor {
     /// Streams the view if it has the transposed shape described above; returns false (and emits
@@ -28,7 +28,6 @@ extension Tensor {
         let bandRows = max(1, min(rows, scratchBytes / rowBytes))
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: bandRows * rowBytes, alignment: 64)
         defer { scratch.deallocate() }
-        let tile = 64
         let outer = Array(shape[0..<(r - 2)])
         let outerStrides = Array(strides[0..<(r - 2)])
         var index = [Int](repeating: 0, count: outer.count)
@@ -38,17 +37,21 @@ extension Tensor {
             var i0 = 0
             while i0 < rows {
                 let band = min(bandRows, rows - i0)
+                // Tiles of 16 output rows x 64 columns, writing along the output rows (measured
+                // ~8x faster than per-element runs in an -O build; power-of-two source strides make
+                // other tile orders thrash the cache).
                 var jt = 0
                 while jt < cols {
-                    let jEnd = min(cols, jt + tile)
+                    let jEnd = min(cols, jt + 64)
                     var it = 0
                     while it < band {
-                        let iEnd = min(band, it + tile)
-                        for j in jt..<jEnd {
-                            let src = base + (i0 + j * colStride) * size
-                            for i in it..<iEnd {
-                                let v = src.loadUnaligned(fromByteOffset: i * size, as: T.self)
-                                scratch.storeBytes(of: v, toByteOffset: (i * cols + j) * size, as: T.self)
+                        let iEnd = min(band, it + 16)
+                        for i in it..<iEnd {
+                            let src = base + (i0 + i) * size
+                            let dst = scratch + i * rowBytes
+                            for j in jt..<jEnd {
+                                let v = src.loadUnaligned(fromByteOffset: j * colStride * size, as: T.self)
+                                dst.storeBytes(of: v, toByteOffset: j * size, as: T.self)
                             }
                         }
                         it = iEnd
