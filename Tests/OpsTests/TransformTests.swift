@@ -248,3 +248,41 @@ final class TransformTests: XCTestCase {
         try TF.assertIdentical(try chain.inverse(out), input)
     }
 }
+
+extension TransformTests {
+    // §7.3: deepstack merger k travels under ViT layer deepstack_visual_indexes[k].
+    func testRenameWithLookup() throws {
+        let r = try Rename([
+            try .init("model.visual.deepstack_merger_list.{K}.*", "image_encoder.encoder.blocks.layers.{L}.deepstack_layer.*",
+                      lookup: try .init(from: "K", to: "L", values: [5, 11, 17])),
+            try .init("model.visual.blocks.{L}.*", "image_encoder.encoder.blocks.layers.{L}.*"),
+        ])
+        let input = TF.map([
+            ("model.visual.deepstack_merger_list.1.norm.weight", try TF.iota([1])),
+            ("model.visual.deepstack_merger_list.2.linear_fc1.bias", try TF.iota([1])),
+            ("model.visual.blocks.11.norm1.weight", try TF.iota([1])),
+        ])
+        let out = try r.forward(input)
+        XCTAssertEqual(out.names, [
+            "image_encoder.encoder.blocks.layers.11.deepstack_layer.norm.weight",
+            "image_encoder.encoder.blocks.layers.17.deepstack_layer.linear_fc1.bias",
+            "image_encoder.encoder.blocks.layers.11.norm1.weight",
+        ])
+        try TF.assertIdentical(try r.inverse(out), input)
+        XCTAssertTrue(TF.errorText { _ = try r.forward(TF.map([("model.visual.deepstack_merger_list.3.x", try TF.iota([1]))])) }.contains("no entry"))
+        XCTAssertThrowsError(try Rename.Lookup(from: "K", to: "L", values: [1, 1]))
+    }
+
+    // DeepSeek-VL2 per-expert gate/up (§3.2 "ExpertUpGate"): {L} and {E} in one merge, and its inverse (§9 Q10).
+    func testPerExpertGLU() throws {
+        let g = try GLUMerge("l.{L}.mlp.experts.local_experts.{E}.linear_fc1_{gate,up}.weight", "l.{L}.mlp.experts.local_experts.{E}.linear_fc1.weight")
+        var m = TensorMap()
+        for l in [1, 3] { for e in 0..<3 { for p in ["gate", "up"] {
+            m["l.\(l).mlp.experts.local_experts.\(e).linear_fc1_\(p).weight"] = try TF.iota([2, 2], from: Int32(100 * l + 10 * e + (p == "up" ? 4 : 0)))
+        } } }
+        let out = try g.forward(m)
+        XCTAssertEqual(out.count, 6)
+        XCTAssertEqual(try TF.values(out["l.3.mlp.experts.local_experts.2.linear_fc1.weight"]!), [320, 321, 322, 323, 324, 325, 326, 327])
+        try TF.assertIdentical(try g.inverse(out), m)
+    }
+}

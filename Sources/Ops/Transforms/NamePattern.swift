@@ -197,36 +197,59 @@ public struct NamePattern: Sendable, CustomStringConvertible, Hashable {
     /// otherwise. A pattern with alternative groups matches if any of its expansions does.
     public func match(_ name: String) -> [String: String]? {
         if let r = regex { return r.match(name) }
-        if segments.contains(where: { if case .alternatives = $0 { return true } else { return false } }) {
-            for p in expanded() { if let m = p.match(name) { return m } }
-            return nil
-        }
         var caps: [String: String] = [:]
-        let bytes = Array(name.utf8)
-        var pos = 0
-        for (k, seg) in segments.enumerated() {
-            switch seg {
-            case let .literal(t):
-                let lit = Array(t.utf8)
-                guard bytes.count - pos >= lit.count, bytes[pos..<pos + lit.count].elementsEqual(lit) else { return nil }
-                pos += lit.count
-            case let .capture(n):
-                let start = pos
-                while pos < bytes.count, bytes[pos] >= 48, bytes[pos] <= 57 { pos += 1 }
-                guard pos > start else { return nil }
-                let value = String(decoding: bytes[start..<pos], as: UTF8.self)
-                if let prev = caps[n], prev != value { return nil }
-                caps[n] = value
-                _ = k
-            case .alternatives:
-                return nil // unreachable: handled above
+        return name.utf8.withContiguousStorageIfAvailable { bytes in
+            NamePattern.match(segments[...], bytes, 0, prefix: isPrefix, &caps) ? caps : nil
+        } ?? {
+            let bytes = Array(name.utf8)
+            return bytes.withUnsafeBufferPointer { NamePattern.match(segments[...], $0, 0, prefix: isPrefix, &caps) } ? caps : nil
+        }()
+    }
+
+    /// Matches `segs` against `bytes[pos...]`; alternatives are tried in order (backtracking),
+    /// digit captures are greedy.
+    private static func match(_ segs: ArraySlice<Segment>, _ bytes: UnsafeBufferPointer<UInt8>, _ pos: Int, prefix: Bool,
+                              _ caps: inout [String: String]) -> Bool {
+        guard let seg = segs.first else {
+            if prefix {
+                caps["*"] = String(decoding: UnsafeBufferPointer(rebasing: bytes[pos...]), as: UTF8.self)
+                return true
             }
+            return pos == bytes.count
         }
-        if isPrefix {
-            caps["*"] = String(decoding: bytes[pos...], as: UTF8.self)
-            return caps
+        let rest = segs.dropFirst()
+        switch seg {
+        case let .literal(t):
+            guard hasLiteral(t, bytes, pos) else { return false }
+            return match(rest, bytes, pos + t.utf8.count, prefix: prefix, &caps)
+        case let .capture(n):
+            var end = pos
+            while end < bytes.count, bytes[end] >= 48, bytes[end] <= 57 { end += 1 }
+            guard end > pos else { return false }
+            let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[pos..<end]), as: UTF8.self)
+            let previous = caps[n]
+            if let previous, previous != value { return false }
+            caps[n] = value
+            if match(rest, bytes, end, prefix: prefix, &caps) { return true }
+            caps[n] = previous
+            return false
+        case let .alternatives(alts):
+            for a in alts where hasLiteral(a, bytes, pos) {
+                let saved = caps
+                if match(rest, bytes, pos + a.utf8.count, prefix: prefix, &caps) { return true }
+                caps = saved
+            }
+            return false
         }
-        return pos == bytes.count ? caps : nil
+    }
+
+    private static func hasLiteral(_ t: String, _ bytes: UnsafeBufferPointer<UInt8>, _ pos: Int) -> Bool {
+        var i = pos
+        for b in t.utf8 {
+            guard i < bytes.count, bytes[i] == b else { return false }
+            i += 1
+        }
+        return true
     }
 
     public func matches(_ name: String) -> Bool { match(name) != nil }
@@ -268,11 +291,13 @@ public struct NamePattern: Sendable, CustomStringConvertible, Hashable {
     /// Checks that `template` can be filled from this pattern's matches (same capture names) and
     /// that the two can be swapped (both non-regex), as an invertible name mapping needs.
     /// `extra` names captures only the template has (filled by the transform, e.g. `{E}`).
-    public func checkInvertible(with template: NamePattern, extra: Set<String> = []) throws {
+    /// `inputOnly` names captures only this pattern has (consumed by the transform).
+    public func checkInvertible(with template: NamePattern, extra: Set<String> = [], inputOnly: Set<String> = []) throws {
         guard !isRegex, !template.isRegex else {
             throw OpsError.unsupported("'\(source)' -> '\(template.source)': a regular expression cannot be inverted; use {L}/{E}/'*' forms")
         }
-        guard Set(captureNames).union(extra) == Set(template.captureNames), Set(captureNames).isDisjoint(with: extra) else {
+        let mine = Set(captureNames).subtracting(inputOnly)
+        guard mine.union(extra) == Set(template.captureNames), mine.isDisjoint(with: extra) else {
             throw OpsError.invalid("'\(source)' -> '\(template.source)': both sides must capture the same placeholders (\(captureNames.sorted()) vs \(template.captureNames.sorted()))")
         }
     }
@@ -326,8 +351,9 @@ public struct PatternPairing: Sendable {
 
     /// `parts` is the number of inputs each output is made of (1 for a rename, 3 for qkv, ...).
     /// With `parts > 1` the input needs exactly one extra leading group of `parts` choices.
-    public init(input: NamePattern, output: NamePattern, parts: Int, extraOutputCaptures: Set<String> = []) throws {
-        try input.checkInvertible(with: output, extra: extraOutputCaptures)
+    public init(input: NamePattern, output: NamePattern, parts: Int, extraOutputCaptures: Set<String> = [],
+                inputOnlyCaptures: Set<String> = []) throws {
+        try input.checkInvertible(with: output, extra: extraOutputCaptures, inputOnly: inputOnlyCaptures)
         let ig = input.alternativeGroups, og = output.alternativeGroups
         let extra = parts > 1 ? 1 : 0
         guard ig.count == og.count + extra else {
@@ -346,7 +372,7 @@ public struct PatternPairing: Sendable {
         for combo in NamePattern.combinations(og.map(\.count)) {
             let out = output.choosing(combo)
             let ins = (0..<parts).map { p in input.choosing(extra == 1 ? [p] + combo : combo) }
-            for i in ins { try i.checkInvertible(with: out, extra: extraOutputCaptures) }
+            for i in ins { try i.checkInvertible(with: out, extra: extraOutputCaptures, inputOnly: inputOnlyCaptures) }
             result.append(Pair(parts: ins, output: out))
         }
         pairs = result
