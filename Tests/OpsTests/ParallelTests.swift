@@ -288,3 +288,14 @@ final class ParallelTests: XCTestCase {
         XCTAssertTrue(PipelineLayout.rankAndChunk(ofStage: 5, pp: 3) == (2, 1))
     }
 }
+
+extension ParallelTests {
+    func testExpertCountInferenceAndStageIndex() throws {
+        var m = TensorMap()
+        for e in 0..<4 { m["t.decoder.layers.0.mlp.experts.local_experts.\(e).linear_fc1.weight"] = try TF.iota([1]) }
+        m["t.decoder.layers.0.mlp.router.weight"] = try TF.iota([1])
+        XCTAssertEqual(try ExpertParallel.localExpertCount(in: m), 4)
+        XCTAssertEqual(try ExpertParallel.localExpertCount(in: TensorMap()), 0)
+        XCTAssertEqual(PipelineLayout.stage(rank: 2, chunk: 1, pp: 4), 6)
+    }
+}

@@ -40,6 +40,13 @@ public struct ExpertParallel: Sendable {
         return s
     }
 
+    /// The number of experts one EP rank's map holds (largest local expert number + 1; 0 when it
+    /// has none), for mm_to_hf when the configuration does not say: `numExperts = ep * that`.
+    public static func localExpertCount(in tensors: TensorMap, marker: String = "local_experts") throws -> Int {
+        let probe = try ExpertParallel(numExperts: 1, ep: 1, marker: marker)
+        return tensors.names.compactMap { probe.expertIndex(in: $0)?.0 }.max().map { $0 + 1 } ?? 0
+    }
+
     /// One map per EP rank.
     public func split(_ tensors: TensorMap) throws -> [TensorMap] {
         var out = [TensorMap](repeating: TensorMap(), count: ep)

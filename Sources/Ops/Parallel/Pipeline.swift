@@ -65,6 +65,11 @@ public struct PipelineLayout: Sendable {
         (f % pp, f / pp)
     }
 
+    /// Flat stage of virtual chunk `chunk` on PP rank `rank` (`model{chunk}` of rank `rank`'s file).
+    public static func stage(rank: Int, chunk: Int, pp: Int) -> Int {
+        chunk * pp + rank
+    }
+
     /// The schema claiming `name`, with its role.
     func classify(_ name: String) -> (Int, StageSchema.Role)? {
         for (i, m) in modules.enumerated() {
@@ -117,7 +122,8 @@ public struct PipelineLayout: Sendable {
 
     /// The inverse of `stage`: global layer numbers back, all stages merged into one map.
     /// Copies of the same tensor (hetero replication, `everywhere` tensors) must agree in dtype and
-    /// shape; the first is kept. Every layer of every module must appear somewhere.
+    /// shape; the first is kept. Every layer of a module must appear on some stage (unless the
+    /// module has no layer tensors at all).
     public func unstage(_ stages: [TensorMap]) throws -> TensorMap {
         let g = stageCount
         guard stages.count == g else {
@@ -150,7 +156,8 @@ public struct PipelineLayout: Sendable {
             }
         }
         try rejectUnclaimed(unclaimed, what: "pipeline unstage")
-        for (mi, seen) in seenLayers.enumerated() {
+        // A module absent from the checkpoint altogether (e.g. a ViT-only save) is not checked.
+        for (mi, seen) in seenLayers.enumerated() where seen.contains(true) {
             if let missing = seen.firstIndex(of: false) {
                 throw OpsError.invalid("pipeline unstage: no stage holds \(modules[mi].schema.name) layer \(missing) ('\(modules[mi].schema.layerPrefix)\(missing).…'); the layout \(modules[mi].layers) does not fit the checkpoint")
             }

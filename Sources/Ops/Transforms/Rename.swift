@@ -117,9 +117,10 @@ public struct Rename: Transform {
         for (name, tensor) in tensors {
             guard let (new, k) = try firstRule(name, forward: forward) else { continue }
             used[k] = true
-            if let back = try renamed(new, forward: !forward), back != name {
+            let back = try renamed(new, forward: !forward)
+            if back != name {
                 let rule = forward ? concrete[k].from : concrete[k].to
-                throw OpsError.invalid("\(step): '\(name)' -> '\(new)' by '\(rule)' cannot be undone: '\(new)' maps back to '\(back)' (reorder or narrow the rules)")
+                throw OpsError.invalid("\(step): '\(name)' -> '\(new)' by '\(rule)' cannot be undone: '\(new)' maps back to '\(back ?? "(no rule)")' (reorder or narrow the rules)")
             }
             if new != name { replace[name] = [(new, tensor)] }
         }
