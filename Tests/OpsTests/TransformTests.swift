@@ -193,9 +193,14 @@ final class TransformTests: XCTestCase {
         let shadow = try Rename([try .init("a.{L}.x", "b.{L}.y"), try .init("c.*", "b.*")])
         let text = TF.errorText { _ = try shadow.forward(TF.map([("a.1.x", try TF.iota([1])), ("c.1.y", try TF.iota([1]))])) }
         XCTAssertTrue(text.contains("cannot be undone"), text)
-        // Two names renamed onto one.
+        // Renaming onto an existing name: the existing name would be caught by the inverse.
         let clash = try Rename("a.*", "b.*")
-        XCTAssertTrue(TF.errorText { _ = try clash.forward(TF.map([("a.x", try TF.iota([1])), ("b.x", try TF.iota([1]))])) }.contains("twice"))
+        let t2 = TF.errorText { _ = try clash.forward(TF.map([("a.x", try TF.iota([1])), ("b.x", try TF.iota([1]))])) }
+        XCTAssertTrue(t2.contains("'b.x' is not renamed") && t2.contains("could not be undone"), t2)
+        // A broad MM-side pattern that would catch names another step created.
+        let broad = try Rename("model.layers.{L}.*", "text_decoder.decoder.layers.{L}.*")
+        let m = TF.map([("model.layers.0.norm", try TF.iota([1])), ("text_decoder.decoder.layers.0.linear_qkv.weight", try TF.iota([1]))])
+        XCTAssertTrue(TF.errorText { _ = try broad.forward(m) }.contains("'text_decoder.decoder.layers.0.linear_qkv.weight' is not renamed"))
     }
 
     func testTieZerosPadSelectCast() throws {
@@ -284,5 +289,16 @@ extension TransformTests {
         XCTAssertEqual(out.count, 6)
         XCTAssertEqual(try TF.values(out["l.3.mlp.experts.local_experts.2.linear_fc1.weight"]!), [320, 321, 322, 323, 324, 325, 326, 327])
         try TF.assertIdentical(try g.inverse(out), m)
+    }
+}
+
+extension TransformTests {
+    func testMergeRefusesExistingLookalikes() throws {
+        // Layer 1 already has a fused qkv (e.g. renamed from wqkv): the inverse would split it too.
+        let merge = try QKVMerge("m.{L}.{q,k,v}", "t.{L}.qkv", groups: 1, heads: 1)
+        let m = TF.map([("m.0.q", try TF.iota([2])), ("m.0.k", try TF.iota([2])), ("m.0.v", try TF.iota([2])), ("t.1.qkv", try TF.iota([6]))])
+        XCTAssertTrue(TF.errorText { _ = try merge.forward(m) }.contains("tensor 't.1.qkv': already matches"))
+        let split = try ExpertSplit("f.{L}", "e.{L}.{E}", numExperts: 1)
+        XCTAssertTrue(TF.errorText { _ = try split.forward(TF.map([("f.0", try TF.iota([1, 1, 1])), ("e.3.0", try TF.iota([1]))])) }.contains("'e.3.0'"))
     }
 }

@@ -54,6 +54,7 @@ public struct ExpertSplit: Transform {
             }
             if !found && presence == .required { throw nothingMatched(pair.parts[0], step: "expert split") }
         }
+        try rejectLookalikes(tensors, consumed: Set(replace.keys), outputs: pairing.pairs.map(\.output), step: "expert split")
         return try tensors.rebuilt(replace: replace, step: "expert split")
     }
 
@@ -64,11 +65,12 @@ public struct ExpertSplit: Transform {
         for pair in pairing.pairs {
             var order: [String] = []
             var groups: [String: (caps: [String: String], experts: [Int: String])] = [:]
+            var firstName: [String: String] = [:]
             for name in tensors.names {
                 guard var caps = pair.output.match(name), let es = caps["E"], let e = Int(es) else { continue }
                 caps["E"] = nil
                 let key = caps.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{1}")
-                if groups[key] == nil { groups[key] = (caps, [:]); order.append(key) }
+                if groups[key] == nil { groups[key] = (caps, [:]); order.append(key); firstName[key] = name }
                 guard e < numExperts, groups[key]!.experts[e] == nil else {
                     throw OpsError.tensor(name: name, message: "expert \(e) is outside 0..<\(numExperts) or appears twice")
                 }
@@ -95,7 +97,7 @@ public struct ExpertSplit: Transform {
                     stacked.append(try x.reshaped([1] + x.shape))
                 }
                 let fusedName = try pair.parts[0].render(caps)
-                let at = tensors.names.first { experts.values.contains($0) }!
+                let at = firstName[key]!
                 replace[at] = [(fusedName, try Tensor.concat(stacked, dim: 0))]
                 for n in experts.values where n != at { remove.insert(n) }
             }

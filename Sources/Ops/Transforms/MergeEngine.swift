@@ -19,6 +19,7 @@ struct MergeEngine: Sendable {
             // capture key -> names per part; order of first appearance.
             var groups: [String: [String?]] = [:]
             var captures: [String: [String: String]] = [:]
+            var firstName: [String: String] = [:]
             var order: [String] = []
             for name in tensors.names {
                 for (i, p) in pair.parts.enumerated() {
@@ -27,6 +28,7 @@ struct MergeEngine: Sendable {
                     if groups[key] == nil {
                         groups[key] = [String?](repeating: nil, count: pair.parts.count)
                         captures[key] = caps
+                        firstName[key] = name
                         order.append(key)
                     }
                     groups[key]![i] = name
@@ -49,11 +51,12 @@ struct MergeEngine: Sendable {
                 let parts = partNames.map { tensors[$0]! }
                 let outName = try pair.output.render(caps)
                 let merged = try combine(parts, partNames, outName)
-                let first = tensors.names.first { partNames.contains($0) }!
+                let first = firstName[key]!
                 replace[first] = [(outName, merged)]
                 for n in partNames where n != first { remove.insert(n) }
             }
         }
+        try rejectLookalikes(tensors, consumed: remove.union(replace.keys), outputs: pairing.pairs.map(\.output), step: step)
         return try tensors.rebuilt(replace: replace, remove: remove, step: step)
     }
 
@@ -94,6 +97,16 @@ func requireSameTrailing(_ parts: [Tensor], _ names: [String]) throws {
         guard t.rank >= 1 else { throw OpsError.tensor(name: n, message: "is a scalar; expected at least one dimension") }
         guard t.dtype == parts[0].dtype, Array(t.shape.dropFirst()) == Array(parts[0].shape.dropFirst()) else {
             throw OpsError.tensor(name: n, message: "\(t) does not fit '\(names[0])' \(parts[0]) (dtype and all but the first dimension must agree)")
+        }
+    }
+}
+
+/// Forward may not leave a tensor that already looks like one of its outputs: the inverse would
+/// take it apart too, so inverse(forward(x)) would not be x.
+func rejectLookalikes(_ tensors: TensorMap, consumed: Set<String>, outputs: [NamePattern], step: String) throws {
+    for name in tensors.names where !consumed.contains(name) {
+        if let p = outputs.first(where: { $0.matches(name) }) {
+            throw OpsError.tensor(name: name, message: "already matches the output pattern '\(p)' of \(step), whose inverse would take it apart too; rename it first or narrow the pattern")
         }
     }
 }

@@ -5,8 +5,10 @@
 /// rule matches are kept. Patterns are anchored (use a trailing `*` to carry the rest of a name),
 /// unlike the reference's unanchored regexes (§9 Q4). The inverse swaps each rule's sides and uses
 /// the same first-match order. Forward checks, for every name it renames, that the inverse maps
-/// the new name back to the old one, so a rule set that could not be inverted exactly (an earlier
-/// rule's output shadowing a later rule) fails up front instead of corrupting mm_to_hf.
+/// the new name back to the old one, and that every name it leaves alone would also be left alone
+/// by the inverse. So a rule set that could not be inverted exactly on this map (an earlier rule's
+/// output shadowing a later rule; a broad MM-side pattern that would also catch names other steps
+/// produce) fails up front instead of corrupting mm_to_hf.
 public struct Rename: Transform {
     /// Replaces one captured number by a table entry, e.g. Qwen3-VL's deepstack merger `{K}` ->
     /// the ViT layer `{L}` = `deepstack_visual_indexes[K]` (§7.3). The table entries must be
@@ -115,7 +117,15 @@ public struct Rename: Transform {
         var used = [Bool](repeating: false, count: concrete.count)
         var replace: [String: [(String, Tensor)]] = [:]
         for (name, tensor) in tensors {
-            guard let (new, k) = try firstRule(name, forward: forward) else { continue }
+            guard let (new, k) = try firstRule(name, forward: forward) else {
+                // A name this step leaves alone must also be left alone by the opposite step,
+                // or the inverse would rename a tensor the forward never produced.
+                if let (other, j) = try firstRule(name, forward: !forward) {
+                    let rule = forward ? concrete[j].to : concrete[j].from
+                    throw OpsError.invalid("\(step): '\(name)' is not renamed, but the opposite direction would rename it to '\(other)' by '\(rule)', so this rename could not be undone exactly (narrow that rule, or rename before the steps that create '\(name)')")
+                }
+                continue
+            }
             used[k] = true
             let back = try renamed(new, forward: !forward)
             if back != name {
