@@ -299,3 +299,15 @@ extension ParallelTests {
         XCTAssertEqual(PipelineLayout.stage(rank: 2, chunk: 1, pp: 4), 6)
     }
 }
+
+extension ParallelTests {
+    func testStrategyNamesAndPresets() throws {
+        XCTAssertEqual(try TPStrategy(name: "row"), .row)
+        XCTAssertEqual(try TPStrategy(name: "UEmb"), .unalignedVocab)
+        XCTAssertEqual(try TPStrategy(name: "urow", heads: 25), .unalignedRow(heads: 25))
+        XCTAssertThrowsError(try TPStrategy(name: "ucol"))
+        XCTAssertTrue(TF.errorText { _ = try TPStrategy(name: "diagonal") }.contains("unknown TP strategy"))
+        XCTAssertEqual(StageSchema.presets["vision_internvl"], .visionInternVL)
+        XCTAssertEqual(StageSchema.presets.count, 8)
+    }
+}

@@ -54,6 +54,13 @@ public struct StageSchema: Sendable, Equatable, CustomStringConvertible {
 
     // MARK: - The schemas of the reference (§5.2)
 
+    /// The built-in schemas by name: `text`, `text_videoalign`, `vision`, `vision_qwen3`,
+    /// `vision_internvl`, `vision_deepseek`, `vision_glm`, `audio`.
+    public static let presets: [String: StageSchema] = [
+        "text": .text, "text_videoalign": .textVideoAlign, "vision": .vision, "vision_qwen3": .visionQwen3,
+        "vision_internvl": .visionInternVL, "vision_deepseek": .visionDeepSeek, "vision_glm": .visionGLM, "audio": .audio,
+    ]
+
     public static let text = StageSchema(
         name: "llm", layerPrefix: "text_decoder.decoder.layers.",
         first: ["text_decoder.embedding."],

@@ -34,6 +34,27 @@ public enum TPStrategy: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The strategy a recipe names: `row`, `col`, `glu`, `uemb` (or `unaligned-vocab`), `urow` and
+    /// `ucol` (these two need `heads`), `replicate` (or `none`). Case and `-`/`_` are ignored.
+    public init(name: String, heads: Int? = nil) throws {
+        let key = name.lowercased().replacingOccurrences(of: "-", with: "").replacingOccurrences(of: "_", with: "")
+        func needHeads() throws -> Int {
+            guard let h = heads, h > 0 else { throw OpsError.invalid("TP strategy '\(name)' needs heads > 0") }
+            return h
+        }
+        switch key {
+        case "row": self = .row
+        case "col", "column": self = .col
+        case "glu": self = .glu
+        case "uemb", "unalignedvocab", "unalignedembedding": self = .unalignedVocab
+        case "urow", "unalignedrow": self = .unalignedRow(heads: try needHeads())
+        case "ucol", "unalignedcol": self = .unalignedCol(heads: try needHeads())
+        case "replicate", "none": self = .replicate
+        default:
+            throw OpsError.invalid("unknown TP strategy '\(name)' (expected row, col, glu, uemb, urow, ucol or replicate)")
+        }
+    }
+
     /// Sizes of `total` items dealt over `n` ranks: `total / n`, plus one for the first `total % n`.
     public static func unalignedSizes(_ total: Int, over n: Int) -> [Int] {
         (0..<n).map { total / n + ($0 < total % n ? 1 : 0) }
