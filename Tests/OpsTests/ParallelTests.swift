@@ -311,3 +311,25 @@ extension ParallelTests {
         XCTAssertEqual(StageSchema.presets.count, 8)
     }
 }
+
+extension ParallelTests {
+    // §5.9: the documented hf_to_mm_ldt layout, pp=5, vpp=3.
+    func testLayerwiseDisaggregatedLayout() throws {
+        let m = try model(vit: 32, llm: 64)
+        let llm = try PipelineModule.layerwiseDisaggregated(.text, layers: [[0, 0, 0, 0, 0], [0, 16, 16, 16, 16], [0, 0, 0, 0, 0]])
+        let l = try PipelineLayout([try PipelineModule(.vision, layers: [[3, 7, 7, 7, 7], [1, 0, 0, 0, 0], [0, 0, 0, 0, 0]]), llm],
+                                   replicateShorter: false)
+        let stages = try l.stage(m)
+        XCTAssertEqual(try stages.map { try content($0) }, [
+            C(vit: 0...2, patch: true), C(vit: 3...9), C(vit: 10...16), C(vit: 17...23), C(vit: 24...30),
+            C(vit: 31...31, proj: true, emb: true), C(llm: 0...15), C(llm: 16...31), C(llm: 32...47), C(llm: 48...63),
+            C(norm: true), C(), C(), C(), C(),
+        ])
+        try TF.assertIdentical(try l.unstage(stages), m, ordered: false)
+        // Without replication a shorter module stays on its own stages.
+        let short = try PipelineLayout([try PipelineModule(.vision, layers: [[2]]), try PipelineModule(.text, layers: [[1, 1]])], replicateShorter: false)
+        XCTAssertEqual(try short.stage(try model(vit: 2, llm: 2)).map { try content($0) }, [
+            C(vit: 0...1, llm: 0...0, patch: true, proj: true, emb: true), C(llm: 1...1, norm: true),
+        ])
+    }
+}

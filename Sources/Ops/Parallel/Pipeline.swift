@@ -4,16 +4,38 @@
 public struct PipelineModule: Sendable {
     public let schema: StageSchema
     public let layers: [[Int]]
+    /// Explicit first / last stage (module-local flat index) instead of the first / last stage
+    /// holding layers; only the layer-wise disaggregated layout needs them.
+    public let firstOverride: Int?
+    public let lastOverride: Int?
 
-    public init(_ schema: StageSchema, layers: [[Int]]) throws {
+    public init(_ schema: StageSchema, layers: [[Int]], firstStage: Int? = nil, lastStage: Int? = nil) throws {
         guard layers.allSatisfy({ $0.allSatisfy { $0 >= 0 } }) else {
             throw OpsError.invalid("\(schema.name) pipeline layers \(layers): counts must be >= 0")
         }
         if let w = layers.first?.count, let bad = layers.first(where: { $0.count != w }) {
             throw OpsError.invalid("\(schema.name) pipeline layers \(layers): every virtual chunk needs \(w) stages, \(bad) has \(bad.count)")
         }
+        let n = layers.reduce(0) { $0 + $1.count }
+        for f in [firstStage, lastStage].compactMap({ $0 }) where f < 0 || f >= n {
+            throw OpsError.invalid("\(schema.name) pipeline: stage \(f) is outside its \(n) stages")
+        }
         self.schema = schema
         self.layers = layers
+        self.firstOverride = firstStage
+        self.lastOverride = lastStage
+    }
+
+    /// The LLM of the layer-wise disaggregated training layout (§5.9, `hf_to_mm_ldt`): first
+    /// stage = PP rank 0 of the first virtual chunk holding layers, last stage = PP rank 0 of the
+    /// last chunk ("U-shaped"), even when those stages hold no layers. Use it in a
+    /// `PipelineLayout(..., replicateShorter: false)`.
+    public static func layerwiseDisaggregated(_ schema: StageSchema, layers: [[Int]]) throws -> PipelineModule {
+        let pp = layers.first?.count ?? 0
+        guard let chunk = layers.firstIndex(where: { $0.reduce(0, +) > 0 }) else {
+            throw OpsError.invalid("\(schema.name) pipeline layers \(layers): no layers")
+        }
+        return try PipelineModule(schema, layers: layers, firstStage: pp * chunk, lastStage: pp * (layers.count - 1))
     }
 
     /// Flat (non-nested) counts, e.g. for mm_to_hf's `[1,10,10,7]`.
@@ -31,8 +53,11 @@ public struct PipelineModule: Sendable {
         return s
     }
     /// The module's first and last stage holding layers (nil when it has none).
-    public var firstStage: Int? { flat.firstIndex { $0 > 0 } }
-    public var lastStage: Int? { flat.lastIndex { $0 > 0 } }
+    public var firstStage: Int? { firstOverride ?? flat.firstIndex { $0 > 0 } }
+    public var lastStage: Int? { lastOverride ?? flat.lastIndex { $0 > 0 } }
+
+    /// Whether module-local stage `s` gets this module's `everywhere` tensors.
+    func isPresent(onStage s: Int) -> Bool { flat[s] > 0 || s == firstStage || s == lastStage }
 }
 
 /// Pipeline placement of a whole model (§5.3) and its inverse (§5.5), for PP, VPP and hetero PP.
@@ -46,15 +71,29 @@ public struct PipelineModule: Sendable {
 /// schema claims is an error listing it (§9 Q3); drop such tensors explicitly before staging.
 public struct PipelineLayout: Sendable {
     public let modules: [PipelineModule]
+    /// Hetero PP: repeat a module with fewer stages over the model's stages (`g mod S`). When
+    /// false (layer-wise disaggregated layout), such a module only occupies its own first `S` stages.
+    public let replicateShorter: Bool
 
     /// Modules whose flat list is empty are left out (as the reference skips them).
-    public init(_ modules: [PipelineModule]) throws {
+    public init(_ modules: [PipelineModule], replicateShorter: Bool = true) throws {
         self.modules = modules.filter { !$0.flat.isEmpty }
+        self.replicateShorter = replicateShorter
         guard !self.modules.isEmpty else { throw OpsError.invalid("pipeline layout: no module has any stage") }
         let g = stageCount
-        for m in self.modules where g % m.flat.count != 0 {
+        for m in self.modules where replicateShorter && g % m.flat.count != 0 {
             throw OpsError.invalid("pipeline layout: \(m.schema.name) has \(m.flat.count) stages, which does not divide the \(g) stages of the model")
         }
+    }
+
+    /// The global stages showing module-local stage `local` of a module with `s` stages.
+    private func globalStages(_ local: Int, of s: Int) -> StrideTo<Int> {
+        replicateShorter ? stride(from: local, to: stageCount, by: s) : stride(from: local, to: local + 1, by: 1)
+    }
+
+    /// The module-local stage global stage `g` shows (nil: the module is not on that stage).
+    private func localStage(_ g: Int, of s: Int) -> Int? {
+        replicateShorter ? g % s : (g < s ? g : nil)
     }
 
     /// Number of flat stages `G` (the longest module list; normally pp x vpp).
@@ -107,13 +146,13 @@ public struct PipelineLayout: Sendable {
                 let starts = m.starts
                 let local = (0..<s).last { starts[$0] <= n && flat[$0] > 0 }!
                 let renamed = m.schema.renumbered(name, digits: digits, to: n - starts[local])
-                for gs in stride(from: local, to: g, by: s) { out[gs][renamed] = t }
+                for gs in globalStages(local, of: s) { out[gs][renamed] = t }
             case .first:
-                for gs in stride(from: first, to: g, by: s) { out[gs][name] = t }
+                for gs in globalStages(first, of: s) { out[gs][name] = t }
             case .last:
-                for gs in stride(from: last, to: g, by: s) { out[gs][name] = t }
+                for gs in globalStages(last, of: s) { out[gs][name] = t }
             case .everywhere:
-                for gs in 0..<g where flat[gs % s] > 0 { out[gs][name] = t }
+                for gs in 0..<g { if let l = localStage(gs, of: s), m.isPresent(onStage: l) { out[gs][name] = t } }
             }
         }
         try rejectUnclaimed(unclaimed, what: "pipeline stage")
@@ -138,7 +177,9 @@ public struct PipelineLayout: Sendable {
                 let m = modules[mi]
                 var global = name
                 if case let .layer(n, digits) = role {
-                    let local = gs % m.flat.count
+                    guard let local = localStage(gs, of: m.flat.count) else {
+                        throw OpsError.tensor(name: name, message: "stage \(gs) is beyond the \(m.flat.count) stages of \(m.schema.name)")
+                    }
                     guard n < m.flat[local] else {
                         throw OpsError.tensor(name: name, message: "stage \(gs) holds \(m.schema.name) layer \(n), but the layout gives that stage \(m.flat[local]) layers (\(m.layers))")
                     }
