@@ -68,6 +68,8 @@ extension Tensor {
     }
 
     private func emitView(store: ByteStore, byteOffset: Int, strides: [Int], _ body: (Run) throws -> Void) throws {
+        // Transposed matrices would otherwise be one-element runs (TransposeRuns.swift).
+        if try emitTransposedView(store: store, byteOffset: byteOffset, strides: strides, body) { return }
         let size = dtype.size
         // Largest suffix of dimensions that is one contiguous block.
         var k = rank
