@@ -96,6 +96,8 @@ extension TransformTransposeTests {
         XCTAssertEqual(vals.count, 7 * 75_000)
         XCTAssertEqual(Array(vals[74_998..<75_002]), [244_987, 244_994, 40_000, 40_001])
         XCTAssertEqual(vals, try expectedColumnConcat([TF.iota([7, 40_000]), TF.iota([35_000, 7], from: 1).transposed()]))
+        let d1 = try Tensor.concat([TF.iota([2, 3, 2]), TF.iota([2, 1, 2], from: 50)], dim: 1)
+        XCTAssertEqual(try TF.values(d1), [0, 1, 2, 3, 4, 5, 50, 51, 6, 7, 8, 9, 10, 11, 52, 53])
         let e = try Tensor.concat([TF.iota([2, 3, 2]), TF.iota([2, 3, 1], from: 50)], dim: 2)
         XCTAssertEqual(try TF.values(e), [0, 1, 50, 2, 3, 51, 4, 5, 52, 6, 7, 53, 8, 9, 54, 10, 11, 55])
     }
