@@ -64,3 +64,41 @@ final class TransformTransposeTests: XCTestCase {
         print("transpose bf16 \(rows)x\(cols): \(String(format: "%.1f", Double(total) / seconds / 1e6)) MB/s (checksum \(checksum))")
     }
 }
+
+extension TransformTransposeTests {
+    /// Row-major values of concat(parts, dim: 1) computed by hand from each part's values.
+    func expectedColumnConcat(_ parts: [Tensor]) throws -> [Int32] {
+        let rows = parts[0].shape[0]
+        let vals = try parts.map { try TF.values($0) }
+        var out: [Int32] = []
+        for r in 0..<rows {
+            for (p, v) in zip(parts, vals) {
+                let w = p.numel / rows
+                out += v[(r * w)..<((r + 1) * w)]
+            }
+        }
+        return out
+    }
+
+    func testColumnConcatOfMixedParts() throws {
+        let a = try TF.iota([6, 4])                                   // contiguous, short rows
+        let b = try TF.iota([5, 6], from: 100).transposed()          // transposed view [6, 5]
+        let z = Tensor.zeros(.i32, [6, 3])
+        let c = try Tensor.concat([TF.iota([6, 3], from: 500), TF.iota([6, 3], from: 600)], dim: 0).slice(dim: 0, start: 3, count: 6) // nested concat dim 0
+        for parts in [[a, b], [b, z, a], [c, b], [a, z, c, b]] {
+            let t = try Tensor.concat(parts, dim: 1)
+            XCTAssertEqual(try TF.values(t), try expectedColumnConcat(parts))
+            XCTAssertEqual(try TF.values(t.slice(dim: 0, start: 1, count: 4)), try expectedColumnConcat(parts.map { try $0.slice(dim: 0, start: 1, count: 4) }))
+        }
+        // Rank 3 (stacked experts), and bands smaller than the tensor (rows of 300 KB).
+        let big = try Tensor.concat([TF.iota([7, 40_000]), TF.iota([35_000, 7], from: 1).transposed()], dim: 1)
+        let vals = try TF.values(big)
+        XCTAssertEqual(vals.count, 7 * 75_000)
+        XCTAssertEqual(Array(vals[74_998..<75_002]), [244_987, 244_994, 40_000, 40_001])
+        XCTAssertEqual(vals, try expectedColumnConcat([TF.iota([7, 40_000]), TF.iota([35_000, 7], from: 1).transposed()]))
+        let d1 = try Tensor.concat([TF.iota([2, 3, 2]), TF.iota([2, 1, 2], from: 50)], dim: 1)
+        XCTAssertEqual(try TF.values(d1), [0, 1, 2, 3, 4, 5, 50, 51, 6, 7, 8, 9, 10, 11, 52, 53])
+        let e = try Tensor.concat([TF.iota([2, 3, 2]), TF.iota([2, 3, 1], from: 50)], dim: 2)
+        XCTAssertEqual(try TF.values(e), [0, 1, 50, 2, 3, 51, 4, 5, 52, 6, 7, 53, 8, 9, 54, 10, 11, 55])
+    }
+}

@@ -37,6 +37,8 @@ extension Tensor {
         case let .concat(dim, parts):
             if dim == 0 {
                 for p in parts { try p.forEachRun(body) }
+            } else if dim == 1, try emitColumnConcat(parts: parts, body) {
+                // Row bands assembled in scratch (ConcatRuns.swift).
             } else {
                 for i in 0..<shape[0] {
                     let rows = try parts.map { try $0.selecting(i) }
