@@ -82,6 +82,7 @@ public final class OutputFile {
             case let .zeros(n): try writeZeros(n)
             }
         }
+        tensor.releaseSourcePages()
     }
 
     /// Overwrites bytes already written at `at` (e.g. a header patched once sizes are known).

@@ -18,6 +18,8 @@ public enum Run {
 let smallRunBytes = 256
 /// Size of the scratch buffers used for gathering and casting.
 let scratchBytes = 1 << 20
+/// Contiguous source ranges are streamed (and their mapped pages released) in pieces of this size.
+let releaseChunkBytes = 16 << 20
 
 extension Tensor {
     /// Streams the tensor's bytes in row-major (C-contiguous) order as contiguous runs.
@@ -85,7 +87,15 @@ extension Tensor {
         let outerStrides = Array(strides[0..<k])
         let base = store.base + byteOffset
         if k == 0 {
-            try body(.bytes(UnsafeRawBufferPointer(start: base, count: blockBytes)))
+            // One contiguous range: hand it over in pieces and give each piece's pages back to the
+            // kernel once written, so a large tensor never sits in the resident set whole.
+            var done = 0
+            while done < blockBytes {
+                let n = min(releaseChunkBytes, blockBytes - done)
+                try body(.bytes(UnsafeRawBufferPointer(start: base + done, count: n)))
+                store.release(offset: byteOffset + done, count: n)
+                done += n
+            }
             return
         }
         var index = [Int](repeating: 0, count: k)
@@ -164,5 +174,24 @@ extension Tensor {
     /// A contiguous in-memory copy (used by tests and by the sample generator).
     public static func fromBytes(_ bytes: [UInt8], dtype: DType, shape: [Int], name: String = "<memory>") throws -> Tensor {
         try contiguous(ByteStore(bytes: bytes, name: name), dtype: dtype, shape: shape)
+    }
+}
+
+
+extension Tensor {
+    /// Gives the pages of every mapped range this expression reads back to the kernel (they are
+    /// re-read from the page cache if needed again). Called after a tensor is written, so the
+    /// resident set stays bounded by what is being copied, not by the model.
+    public func releaseSourcePages() {
+        switch node {
+        case .zeros: return
+        case let .cast(source): source.releaseSourcePages()
+        case let .concat(_, parts): for p in parts { p.releaseSourcePages() }
+        case let .view(store, off, strides):
+            guard numel > 0 else { return }
+            var last = 0
+            for (s, d) in zip(strides, shape) { last += (d - 1) * s }
+            store.release(offset: off, count: (last + 1) * dtype.size)
+        }
     }
 }
