@@ -78,6 +78,15 @@ public final class ByteStore: @unchecked Sendable {
         madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
     }
 
+    /// How the kernel should read ahead in a mapped file: `random` while scattered headers are
+    /// parsed (no read-ahead), `normal` for streaming tensors. A no-op for heap buffers.
+    public enum AccessPattern { case normal, random }
+
+    public func advise(_ pattern: AccessPattern) {
+        guard isMapped, count > 0 else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base), count, pattern == .random ? MADV_RANDOM : MADV_NORMAL)
+    }
+
     /// Reads `n` bytes at `offset` as an array, after checking bounds.
     public func bytes(at offset: Int, count n: Int) throws -> [UInt8] {
         guard offset >= 0, n >= 0, offset <= count - n else {

@@ -14,7 +14,13 @@ public enum TorchCheckpoint {
     public static func load(_ path: String, verifyCRC: Bool = false) throws -> PickleValue {
         let store = try ByteStore(mapping: path)
         try rejectLegacy(store)
-        return try load(archive: ZipArchive(store: store), verifyCRC: verifyCRC)
+        store.advise(.random)
+        defer { store.advise(.normal) }
+        let root = try load(archive: ZipArchive(store: store), verifyCRC: verifyCRC)
+        // Reading the directory and local headers faulted in (with read-ahead) pages all over
+        // the file; the tensors are read later, so give those pages back now.
+        store.release(offset: 0, count: store.count)
+        return root
     }
 
     /// Loads from an archive already opened (e.g. a nested `torch.save` held in memory).
