@@ -28,6 +28,8 @@ public enum CommandLineTool {
         let rest = Array(args.dropFirst())
         switch command {
         case "sample": try SampleCommand.run(rest, output: output)
+        case "inspect": try InspectCommand.run(rest, output: output)
+        case "convert": try ConvertCommand.run(rest, output: output)
         default: throw UsageError("unknown command '\(command)'", usage: "usage: mm-convert -h")
         }
     }
