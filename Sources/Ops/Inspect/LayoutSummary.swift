@@ -31,7 +31,7 @@ extension CheckpointSummary {
         } else if !metas.isEmpty {
             s.entries.append(("__metadata__", .dict(metas.map { ($0.0, .dict($0.1.map { ($0.0, .string($0.1)) })) })))
         }
-        s.groups = order.map { TensorGroup(title: $0, file: $0, tensors: byShard[$0] ?? []) }
+        s.groups = order.map { TensorGroup(title: $0, tensors: byShard[$0] ?? []) }
         return s
     }
 

@@ -49,7 +49,7 @@ extension CheckpointSummary {
     }
 
     /// Dicts as `key.field` lines, everything else as its flow text.
-    static func flatten(_ key: String, _ v: Value) -> [(String, String)] {
+    public static func flatten(_ key: String, _ v: Value) -> [(String, String)] {
         if case let .dict(pairs) = v, !pairs.isEmpty {
             return pairs.flatMap { flatten(key + "." + $0.0, $0.1) }
         }
@@ -57,7 +57,7 @@ extension CheckpointSummary {
     }
 
     /// A fact or entry on one line (`tp 2, pp 3` for a dict).
-    static func inline(_ v: Value) -> String {
+    public static func inline(_ v: Value) -> String {
         if case let .dict(pairs) = v { return pairs.map { "\($0.0) \(inline($0.1))" }.joined(separator: ", ") }
         return v.description
     }
