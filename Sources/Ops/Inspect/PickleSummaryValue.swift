@@ -34,7 +34,7 @@ extension PickleValue {
     }
 
     /// A dict key as text (`'name'` -> `name`, `0` -> `0`).
-    static func keyText(_ k: PickleValue) -> String {
+    public static func keyText(_ k: PickleValue) -> String {
         switch k {
         case let .string(s): return s
         case let .int(i): return String(i)
