@@ -93,6 +93,36 @@ final class InspectTests: XCTestCase {
         XCTAssertEqual(CheckpointSummary.inline(s.facts[1].1), "tp 1, pp 2, ep 1, vpp 2")
     }
 
+    /// A training-style MindSpeed-MM directory (iter_N, args, skipped _extra_state entries).
+    func testMindSpeedTrainingDirectory() throws {
+        let dir = try TemporaryDirectory("inspect-mm")
+        defer { dir.remove() }
+        let args = PickleObject(module: "argparse", name: "Namespace", construction: .newobj, args: [],
+                                state: .dict(PickleDict(strings: [("tensor_model_parallel_size", .int(2)), ("params_dtype", .dtype(.bf16))])))
+        for tp in 0..<2 {
+            let model = PickleDict(strings: [
+                ("decoder.layers.0.mlp.linear_fc1.weight", .tensor(TorchTensor(try InspectTensors.tensor(.bf16, [4, 2], seed: tp)))),
+                ("decoder.layers.0.mlp.linear_fc1._extra_state", .none),
+            ])
+            let root = PickleValue.dict(PickleDict(strings: [("args", .object(args)), ("checkpoint_version", .float(3.0)),
+                                                             ("iteration", .int(5)), ("model", .dict(model))]))
+            let rankDir = dir.path("iter_0000005/mp_rank_0\(tp)")
+            try FileManager.default.createDirectory(atPath: rankDir, withIntermediateDirectories: true)
+            try TorchCheckpoint.save(root, to: rankDir + "/model_optim_rng.pt")
+        }
+        try "5".write(toFile: dir.path("latest_checkpointed_iteration.txt"), atomically: true, encoding: .utf8)
+        let lines = CLIRun(["inspect", dir.url.path]).out
+        XCTAssertEqual(Array(lines.prefix(11)), [
+            "MindSpeed-MM checkpoint: \(dir.url.path)", "  iteration: iter_0000005", "  parallel: tp 2, pp 1, ep 1, vpp 1", "  rank files: 2",
+            "non-tensor entries:", "  args.tensor_model_parallel_size: 2", "  args.params_dtype: torch.bfloat16", "  checkpoint_version: 3.0",
+            "  iteration: 5", "",
+            "mp_rank_00 (tp 0, pp 0, ep 0) model  [iter_0000005/mp_rank_00/model_optim_rng.pt]"])
+        XCTAssertEqual(lines.filter { $0.contains("skipped") }, [
+            "  decoder.layers.0.mlp.linear_fc1._extra_state  skipped (NoneType)",
+            "  decoder.layers.0.mlp.linear_fc1._extra_state  skipped (NoneType)"])
+        XCTAssertEqual(lines.last, "total: 2 tensors, 32 bytes, 16 parameters")
+    }
+
     func testHFDirectoryTable() throws {
         let path = InspectFixtures.fixture("hf/qwen2vl")
         let lines = CLIRun(["inspect", path]).out

@@ -157,6 +157,26 @@ final class InteropTests: XCTestCase {
         XCTAssertEqual(summary.entries.first { $0.0 == "args" }?.1["params_dtype"], .string("torch.bfloat16"))
     }
 
+    /// Tensors torch writes with `_rebuild_tensor_v3` and an `UntypedStorage` (float8, uint16)
+    /// read exactly. Known reader issue: that storage form is not supported yet; the test skips
+    /// with the reason until it is.
+    func testTorchUntypedStorageFilesReadExactly() throws {
+        let path = dir.path("untyped.pt")
+        _ = try InteropPython.code("""
+            import sys, torch
+            x = torch.linspace(-4, 4, 12).reshape(3, 4)
+            torch.save({"e4m3": x.to(torch.float8_e4m3fn), "e5m2": x.t().to(torch.float8_e5m2)}, sys.argv[1])
+            """, [path])
+        let theirs = try LibraryDescription.of(path, weightsOnly: true)
+        let value: PickleValue
+        do {
+            value = try TorchCheckpoint.load(path)
+        } catch where "\(error)".contains("UntypedStorage") {
+            throw XCTSkip("known issue (torch reader, not convert/inspect): \(error)")
+        }
+        assertSameTensors(try LibraryDescription.entries(value.tensors().map { ($0.path, $0.tensor.tensor) }), theirs.tensors, "untyped.pt")
+    }
+
     // MARK: - (c) safetensors both ways, and convert
 
     /// Our safetensors writer's output (every dtype, lazy expressions) loads in
