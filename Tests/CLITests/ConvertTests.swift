@@ -111,7 +111,7 @@ final class ConvertTests: XCTestCase {
     func testRefusesExistingDestinationUnlessForced() throws {
         let src = InspectFixtures.fixture("torch/dtypes.pt")
         let dst = dir.path("out.safetensors")
-        FileManager.default.createFile(atPath: dst, contents: Data("old".utf8))
+        _ = FileManager.default.createFile(atPath: dst, contents: Data("old".utf8))
         let refused = CLIRun(["convert", src, dst])
         XCTAssertEqual(refused.status, 1)
         XCTAssertEqual(refused.errText, "mm-convert: error: \(dst): exists; choose another output path or pass --force to replace it")
@@ -128,6 +128,8 @@ final class ConvertTests: XCTestCase {
         XCTAssertEqual(badExt.status, 2)
         XCTAssertTrue(badExt.errText.contains("DST must end in .safetensors or .pt"), badExt.errText)
         XCTAssertEqual(CLIRun(["convert", src]).status, 2)
+        let st = InspectFixtures.fixture("hf/qwen2vl/model-00002-of-00002.safetensors")
+        XCTAssertEqual(CLIRun(["convert", st, dir.path("copy.safetensors"), "--key", "model"]).status, 2)
         let directory = CLIRun(["convert", InspectFixtures.fixture("hf/qwen2vl"), dir.path("x.pt")])
         XCTAssertEqual(directory.status, 2)
         XCTAssertTrue(directory.errText.contains("convert works on single files"), directory.errText)

@@ -35,6 +35,9 @@ enum ConvertCommand {
         case .hf, .mm: throw UsageError("convert works on single files; '\(src)' is a checkpoint directory", usage: usage)
         }
         let key = a.option("--key")
+        if key != nil && srcKind == .safetensors && dstKind == .safetensors {
+            throw UsageError("--key selects a dict inside a .pt file; neither SRC nor DST is one", usage: usage)
+        }
         let source = try ConvertSource.read(src, kind: srcKind, key: key)
         if !source.skipped.isEmpty {
             output.err("mm-convert: note: skipped \(source.skipped.count) entr\(source.skipped.count == 1 ? "y" : "ies") that \(source.skipped.count == 1 ? "is" : "are") not tensors: "
