@@ -70,6 +70,8 @@ public enum CommandLineTool {
         case "run": try RunCommand.run(args, output: output)
         case "repl": return try ReplCommand.run(args, output: output)
         case "recipes": try RecipesCommand.run(args, output: output)
+        case "inspect": try InspectCommand.run(args, output: output)
+        case "convert": try ConvertCommand.run(args, output: output)
         default:
             throw UsageError("unknown command '\(command)'", usage: "usage: mm-convert -h")
         }

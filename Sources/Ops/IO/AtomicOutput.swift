@@ -113,3 +113,44 @@ final class CleanupOnSignal: @unchecked Sendable {
     func register(_ path: String) { lock.lock(); paths.insert(path); lock.unlock() }
     func unregister(_ path: String) { lock.lock(); paths.remove(path); lock.unlock() }
 }
+
+/// The single-file counterpart of `AtomicOutput`: the file is written under a hidden temporary
+/// sibling name and renamed into place only when complete, so an interrupted `convert` never
+/// leaves a truncated `.pt` or `.safetensors` behind.
+public enum AtomicFileOutput {
+    /// Refuses an existing `target` unless `force` (and a directory always), runs `write` with the
+    /// temporary path, then renames it to `target`; any error or SIGINT/SIGTERM removes it.
+    public static func write<T>(to target: String, force: Bool, _ write: (String) throws -> T) throws -> T {
+        let fm = FileManager.default
+        let url = URL(fileURLWithPath: target).standardizedFileURL
+        let path = url.path
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir) {
+            if isDir.boolValue {
+                throw OpsError.io(path: path, message: "is a directory; give the output file's path")
+            }
+            if !force {
+                throw OpsError.io(path: path, message: "exists; choose another output path or pass --force to replace it")
+            }
+        }
+        let parent = url.deletingLastPathComponent().path
+        if !fm.fileExists(atPath: parent) {
+            do { try fm.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750]) }
+            catch { throw OpsError.io(path: parent, message: "cannot create the parent directory: \(error.localizedDescription)") }
+        }
+        let temporary = parent + "/." + url.lastPathComponent + ".mm-convert-tmp-\(getpid())"
+        try? fm.removeItem(atPath: temporary)
+        CleanupOnSignal.shared.register(temporary)
+        defer { CleanupOnSignal.shared.unregister(temporary) }
+        do {
+            let result = try write(temporary)
+            guard rename(temporary, path) == 0 else {
+                throw OpsError.io(path: path, message: "cannot move the output into place: \(String(cString: strerror(errno)))")
+            }
+            return result
+        } catch {
+            try? fm.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+}
