@@ -28,6 +28,7 @@ public enum CommandLineTool {
         let rest = Array(args.dropFirst())
         switch command {
         case "sample": try SampleCommand.run(rest, output: output)
+        case "verify": try VerifyCommand.run(rest, output: output)
         default: throw UsageError("unknown command '\(command)'", usage: "usage: mm-convert -h")
         }
     }
