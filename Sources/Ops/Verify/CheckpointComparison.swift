@@ -73,9 +73,11 @@ public struct CheckpointComparison {
         if a.iteration != b.iteration {
             report.add(.layout, MMCheckpointWriter.trackerName, "\(a.iteration.directoryName) vs \(b.iteration.directoryName)")
         }
-        for (label, x, y) in [("tp size", a.tpSize, b.tpSize), ("pp size", a.ppSize, b.ppSize),
-                              ("ep size", a.epSize, b.epSize), ("vpp size", a.vppSize, b.vppSize)] where x != y {
-            report.add(.layout, label, "\(x) vs \(y)")
+        func sizes(_ c: MMCheckpoint) -> String { "tp \(c.tpSize), pp \(c.ppSize), ep \(c.epSize), vpp \(c.vppSize)" }
+        if sizes(a) != sizes(b) {
+            let hint = (a.tpSize, a.ppSize, a.epSize) != (b.tpSize, b.ppSize, b.epSize)
+                ? "; only rank files of the same name are compared: resplit one checkpoint to the other's layout to compare all tensors" : ""
+            report.add(.layout, "parallel sizes", "\(sizes(a)) vs \(sizes(b))\(hint)")
         }
         let ranksA = Dictionary(a.ranks.map { (Self.rankDirectory($0), $0) }, uniquingKeysWith: { f, _ in f })
         let ranksB = Dictionary(b.ranks.map { (Self.rankDirectory($0), $0) }, uniquingKeysWith: { f, _ in f })
