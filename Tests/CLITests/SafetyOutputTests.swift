@@ -112,6 +112,47 @@ final class SafetyOutputTests: XCTestCase {
         try interrupt(with: SIGTERM, expect: 143, word: "terminated")
     }
 
+    /// Signals at spread moments of short runs (before, during and around the final rename, with
+    /// and without --force over an existing checkpoint): the target is always either untouched or
+    /// complete, and nothing else is left beside it.
+    func testInterruptAtAnyMomentLeavesAllOrNothing() throws {
+        let exe = try Self.binary()
+        let out = tmp.appendingPathComponent("out").path
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("safety-logs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: logs) }
+        // One full run sets the time scale (and the checkpoint the --force runs replace).
+        let began = Date()
+        XCTAssertEqual(try Self.run(exe, ["sample", "qwen2vl", out, "--quiet"]).status, 0)
+        let duration = Date().timeIntervalSince(began)
+        var interrupted = 0
+        for i in 0..<20 {
+            let force = i >= 10
+            if !force { try? FileManager.default.removeItem(atPath: out) }
+            if i == 10 { XCTAssertEqual(try Self.run(exe, ["sample", "qwen2vl", out, "--quiet", "--force"]).status, 0) }
+            let args = ["sample", "qwen2vl", out, "--quiet", "--seed", String(i)] + (force ? ["--force"] : [])
+            let p = try Self.start(exe, args, stderr: logs.appendingPathComponent("\(i)"))
+            usleep(UInt32(duration * 2e6 * Double(i % 10) / 9))
+            kill(p.processIdentifier, SIGINT)
+            p.waitUntilExit()
+            let ok = p.terminationReason == .exit && p.terminationStatus == 0
+            if !ok { interrupted += 1 }
+            XCTAssertTrue(ok || p.terminationStatus == 130 || p.terminationReason == .uncaughtSignal,
+                          "run \(i): status \(p.terminationStatus)")
+            let left = entries(tmp.path)
+            XCTAssertTrue(left == [] || left == ["out"], "run \(i): \(left)")
+            if left == ["out"] {
+                let c = try HFCheckpoint.load(out)
+                XCTAssertEqual(c.tensors.count, 82, "run \(i)")
+                XCTAssertEqual(c.tensors.totalBytes, 669_440, "run \(i)")
+            } else {
+                XCTAssertFalse(ok, "run \(i) succeeded without output")
+                XCTAssertFalse(force, "run \(i): --force lost the existing checkpoint")
+            }
+        }
+        print("interrupt sweep: \(interrupted) of 20 runs interrupted (a full run takes \(Int(duration * 1000)) ms)")
+    }
+
     // MARK: - (b) Disk full
 
     func testFullDiskFailsCleanly() throws {
