@@ -95,6 +95,10 @@ public struct TensorBytesComparison {
         let n = a.byteCount
         try Self.fill(a, bufA)
         try Self.fill(b, bufB)
+        // Each byte is read once: drop the mapped pages so resident memory stays at a few blocks.
+        for t in [a, b] {
+            if let (store, offset) = t.contiguousRange { store.release(offset: offset, count: t.byteCount) }
+        }
         if memcmp(bufA, bufB, n) == 0 { return }
         let size = state.size
         var e = 0
