@@ -59,10 +59,9 @@ public enum VerifyCommand {
             }
             report = try comparison.compare(pa, pb)
         }
-        if a.has("--quiet") {
-        } else if a.has("--json") {
+        if a.has("--json") && !a.has("--quiet") {
             output.out(JSONWriter(layout: .indented(2)).string(report.json(limit: limit)))
-        } else {
+        } else if !a.has("--quiet") {
             for line in report.text(limit: limit) { output.out(line) }
         }
         if !report.isIdentical { throw Mismatch(count: report.differences.count) }
