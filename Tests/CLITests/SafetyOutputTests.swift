@@ -44,7 +44,7 @@ final class SafetyOutputTests: XCTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
-        FileManager.default.createFile(atPath: stderr.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
         p.standardError = try FileHandle(forWritingTo: stderr)
         p.standardOutput = FileHandle.nullDevice
         try p.run()
@@ -77,7 +77,7 @@ final class SafetyOutputTests: XCTestCase {
             if let t = entries(parent).first(where: { $0.hasPrefix(".\(name).mm-convert-tmp-") }) {
                 let dir = parent + "/" + t
                 let sizes = entries(dir).map { (try? FileManager.default.attributesOfItem(atPath: dir + "/" + $0)[.size] as? Int) ?? 0 }
-                if sizes.contains(where: { ($0 ?? 0) > 0 }) { return t }
+                if sizes.contains(where: { $0 > 0 }) { return t }
             }
             usleep(20_000)
         }

@@ -132,8 +132,8 @@ final class CleanupOnSignal: @unchecked Sendable {
         }
     }
 
-    func register(_ path: String) { locked { paths.insert(path) } }
-    func unregister(_ path: String) { locked { paths.remove(path) } }
+    func register(_ path: String) { locked { _ = paths.insert(path) } }
+    func unregister(_ path: String) { locked { _ = paths.remove(path) } }
 
     /// Runs `body` while no signal cleanup can run.
     func locked<T>(_ body: () throws -> T) rethrows -> T {
