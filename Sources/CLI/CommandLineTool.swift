@@ -72,6 +72,7 @@ public enum CommandLineTool {
         case "recipes": try RecipesCommand.run(args, output: output)
         case "inspect": try InspectCommand.run(args, output: output)
         case "convert": try ConvertCommand.run(args, output: output)
+        case "verify": try VerifyCommand.run(args, output: output)
         default:
             throw UsageError("unknown command '\(command)'", usage: "usage: mm-convert -h")
         }

@@ -52,10 +52,10 @@ public struct CheckpointSummary {
     /// Sums over every group.
     public var totals: TensorTotals { groups.reduce(TensorTotals()) { $0 + $1.totals } }
 
-    /// Keeps only the tensors (and skipped entries) whose name matches `pattern` (see `NamePattern`);
+    /// Keeps only the tensors (and skipped entries) whose name matches `pattern` (see `NameFilter`);
     /// groups left empty are dropped.
     public func filtered(by pattern: String) -> CheckpointSummary {
-        let p = NamePattern(pattern)
+        let p = NameFilter(pattern)
         var copy = self
         copy.filter = pattern
         copy.unfilteredTotals = unfilteredTotals ?? totals

@@ -1,7 +1,7 @@
 /// A tensor-name filter: a shell-style glob (`*` any run of characters, `?` one character) matched
 /// against the whole name; a pattern without wildcards matches any name containing it, so
 /// `--filter layers.0.` works without stars.
-public struct NamePattern {
+public struct NameFilter {
     public let pattern: String
     private let chars: [Character]
     private let isGlob: Bool
@@ -14,7 +14,7 @@ public struct NamePattern {
 
     public func matches(_ name: String) -> Bool {
         guard isGlob else { return name.contains(pattern) }
-        return NamePattern.glob(chars, Array(name))
+        return NameFilter.glob(chars, Array(name))
     }
 
     /// Iterative glob matching with backtracking to the last star (linear-ish, no recursion).
