@@ -10,12 +10,19 @@ enum RecipePaths {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let examples = repoRoot.appendingPathComponent("examples").path
     static let recipesReadme = repoRoot.appendingPathComponent("Recipes/README.md").path
-    static let fixtures = repoRoot.appendingPathComponent("../shared/fixtures").standardized.path
+    /// `<repo root>/../shared/fixtures`; a git worktree nested one level deeper finds it at `../../shared`.
+    static let fixtures: String = {
+        let candidates = ["../shared/fixtures", "../../shared/fixtures"].map { repoRoot.appendingPathComponent($0).standardized.path }
+        return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
+    }()
     static let qwen2vlHF = fixtures + "/hf/qwen2vl"
 
     /// The built `mm-convert` next to the test bundle (`.build/debug/mm-convert`).
     static var binary: String? {
         var candidates: [URL] = []
+        // On Linux the test bundle is an executable: the binary is its sibling.
+        let runner = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).standardizedFileURL
+        candidates.append(runner.deletingLastPathComponent().appendingPathComponent("mm-convert"))
         for b in Bundle.allBundles where b.bundlePath.hasSuffix(".xctest") {
             candidates.append(b.bundleURL.deletingLastPathComponent().appendingPathComponent("mm-convert"))
         }
@@ -79,12 +86,14 @@ func runBinary(_ args: [String], stdin: String) throws -> CLIResult {
     inPipe.fileHandleForWriting.write(Data(stdin.utf8))
     try inPipe.fileHandleForWriting.close()
     // Read both pipes before waiting, so a full pipe cannot block the child.
-    var errData = Data()
+    final class Box: @unchecked Sendable { var data = Data() }
+    let errBox = Box()
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { errData = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async { errBox.data = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
     let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
     group.wait()
+    let errData = errBox.data
     p.waitUntilExit()
     func lines(_ d: Data) -> [String] {
         var l = String(decoding: d, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
