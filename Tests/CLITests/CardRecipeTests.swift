@@ -13,7 +13,7 @@ final class CardRecipeTests: XCTestCase {
 
     /// Layer l's weight element (row, col) is l*1_000_000 + row*1000 + col; its bias element row
     /// is l*1_000_000 + row: every element says where it came from.
-    func writeCheckpoint(_ dir: String) throws -> TensorMap {
+    static func writeCheckpoint(_ dir: String) throws -> TensorMap {
         let d = Self.hidden
         var m = TensorMap()
         for l in 0..<2 {
@@ -43,7 +43,7 @@ final class CardRecipeTests: XCTestCase {
     func testCardRecipeRunsEndToEnd() throws {
         let s = try Scratch("card")
         let input = s.path("hf"), output = s.path("mm")
-        _ = try writeCheckpoint(input)
+        _ = try Self.writeCheckpoint(input)
         let r = runCLI(["run", RecipePaths.examples + "/card.recipe", "--set", "input=\(input)", "--set", "output=\(output)", "--quiet"])
         XCTAssertEqual(r.status, 0, r.errText)
 
@@ -90,7 +90,7 @@ final class CardRecipeTests: XCTestCase {
     func testCardRecipeRefusesWrongHeads() throws {
         let s = try Scratch("card-bad")
         let input = s.path("hf"), output = s.path("mm")
-        _ = try writeCheckpoint(input)
+        _ = try Self.writeCheckpoint(input)
         let recipe = try s.write("card.recipe", "load hf; split qkv heads=32; shard tp=2 dim=0; save mm\n")
         let r = runCLI(["run", recipe, "--set", "input=\(input)", "--set", "output=\(output)", "--quiet"])
         XCTAssertEqual(r.status, 1)
