@@ -43,6 +43,7 @@ public enum CommandLineTool {
 
     static func dispatch(_ args: [String], environment: [String: String], output: Output) throws -> Int32 {
         let catalog = try RecipeCatalog.bundled()
+        VerifyCommand.roundtrip = { try RoundTrip.run(converter: $0, hfDir: $1, scratch: $2, extra: $3) }
         let (options, rest) = try ConversionOptions.extract(args)
         let surface = ArgumentSurface(program: "mm-convert",
                                       summary: "Convert multimodal checkpoints between Hugging Face and MindSpeed-MM (Megatron) layouts.",
