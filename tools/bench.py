@@ -4,7 +4,8 @@
 Usage: tools/bench.py [--size 2b|7b] [--work DIR] [--keep]
 Builds the release binary, generates a Qwen2-VL checkpoint of real shape with `mm-convert sample`,
 then times (warm page cache, each under /usr/bin/time -v):
-  copy      cp of the HF directory (the baseline: the same bytes read and written once)
+  copy      cp of the HF directory and an fsync of the copies (the baseline: the same bytes read
+            and written durably once)
   hf_to_mm  tp=2, pp=4, uneven layer lists
   mm_to_hf  back to HF
   resplit   tp=2/pp=4 -> tp=4/pp=2
@@ -67,7 +68,9 @@ def main():
         shutil.rmtree(p, ignore_errors=True)
     size = du(hf)
     runs = [
-        ("copy", ["cp", "-r", hf, outs["copy"]]),
+        # The baseline writes the same bytes durably, as mm-convert does (it syncs every file
+        # before renaming its output into place): copy, then fsync the copies.
+        ("copy", ["sh", "-c", f'cp -r "{hf}" "{outs["copy"]}" && sync "{outs["copy"]}"/*']),
         ("hf_to_mm", [BIN, "Qwen2VLConverter", "hf_to_mm", "--quiet", "--cfg.hf_config.hf_dir", hf, "--cfg.mm_dir", outs["mm"],
                       "--cfg.parallel_config.tp_size", "2", "--cfg.parallel_config.llm_pp_layers", L["llm"],
                       "--cfg.parallel_config.vit_pp_layers", L["vit"]]),

@@ -18,7 +18,7 @@ public final class OutputFile {
     public private(set) var offset: Int = 0
     private var crc: CRC32?
 
-    /// Where every output file reports the bytes it writes while a save runs (nil: nowhere).
+    /// Where every output file reports the tensor bytes it writes while a save runs (nil: nowhere).
     nonisolated(unsafe) public static var progress: Progress?
 
     /// Creates (or truncates) `path` with mode 0640.
@@ -76,11 +76,13 @@ public final class OutputFile {
 
     /// Streams a tensor's row-major bytes into the file.
     public func write(_ tensor: Tensor) throws {
+        let progress = OutputFile.progress
         try tensor.forEachRun { run in
             switch run {
             case let .bytes(b): try write(b)
             case let .zeros(n): try writeZeros(n)
             }
+            progress?.add(bytes: run.count)
         }
         tensor.releaseSourcePages()
     }
@@ -118,7 +120,6 @@ public final class OutputFile {
     private var closedFD = false
 
     private func writeAll(_ b: UnsafeRawBufferPointer) throws {
-        OutputFile.progress?.add(bytes: b.count)
         var done = 0
         while done < b.count {
             let r = Glibc.write(fd, b.baseAddress! + done, b.count - done)
