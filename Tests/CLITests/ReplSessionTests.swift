@@ -62,7 +62,7 @@ final class ReplSessionTests: XCTestCase {
             "renam \"model.norm.weight\" -> \"x\"",
             "^",
             "note: 'help' lists the statements",
-            "<repl>:8:1: error: rename: rename: pattern 'nothing.*' matched no tensor (check the name, or mark the statement optional)",
+            "<repl>:8:1: error: rename: pattern 'nothing.*' matched no tensor (check the name, or mark the statement optional)",
             "rename \"nothing.*\" -> \"x.*\"",
             "^",
         ])

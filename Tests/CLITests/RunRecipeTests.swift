@@ -72,7 +72,7 @@ final class RunRecipeTests: XCTestCase {
         let recipe = try s.write("a.recipe", "load hf\nrename \"model.layers.{L}.self_attn.qq_proj.weight\" -> \"x.{L}\"\nsave mm\n")
         let r = runCLI(["run", recipe, "--set", "input=\(RecipePaths.qwen2vlHF)", "--set", "output=\(s.path("out"))"])
         assertDiagnostic(r, recipe, line: 2, column: 1,
-                         message: "rename: rename: pattern 'model.layers.{L}.self_attn.qq_proj.weight' matched no tensor (check the name, or mark the statement optional)",
+                         message: "rename: pattern 'model.layers.{L}.self_attn.qq_proj.weight' matched no tensor (check the name, or mark the statement optional)",
                          source: "rename \"model.layers.{L}.self_attn.qq_proj.weight\" -> \"x.{L}\"")
         XCTAssertFalse(s.exists("out"))
     }

@@ -33,7 +33,13 @@ enum RunCommand {
             guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw UsageError("--set takes NAME=VALUE, got '\(s)'", usage: usage) }
             let name = String(s[..<eq]), text = String(s[s.index(after: eq)...])
             let value = (try? YAMLReader.readFlowValue(text, label: "--set \(name)")) ?? .string(text)
-            if declared.contains(name) { params[name] = value } else { settings[name] = value }
+            if declared.contains(name) {
+                params[name] = value
+            } else if !["input", "output"].contains(name), let near = closest(name, in: Array(declared)) {
+                throw UsageError("--set \(name): the recipe declares no parameter '\(name)'; did you mean '\(near)'?", usage: usage)
+            } else {
+                settings[name] = value
+            }
         }
         try RecipeRunner.run(recipe, loader: .fileSystem, params: params, settings: settings, options: options, output: output)
     }
