@@ -195,7 +195,7 @@ enum Converters {
         let root: String
         private var n = 0
         init() {
-            root = FileManager.default.temporaryDirectory.appendingPathComponent("mmconv-\(UUID().uuidString)").path
+            root = Converters.temporaryRoot + "/mmconv-\(UUID().uuidString)"
             try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         }
         func path(_ label: String) -> String {
@@ -216,9 +216,26 @@ enum Converters {
         return dir
     }
 
+    /// Deletes the samples (call from a test class's `tearDown()`).
+    static func removeSamples() {
+        lock.lock()
+        defer { lock.unlock() }
+        samples = [:]
+        try? FileManager.default.removeItem(atPath: sampleRoot)
+    }
+
     private static let lock = NSLock()
     nonisolated(unsafe) private static var samples: [String: String] = [:]
-    private static let sampleRoot = FileManager.default.temporaryDirectory.appendingPathComponent("mmconv-samples-\(getpid())").path
+    private static let sampleRoot = temporaryRoot + "/mmconv-samples-\(getpid())"
+
+    /// A memory file system when there is one: the writers sync every file they complete, which
+    /// costs more than the conversion itself on a disk.
+    static let temporaryRoot: String = {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: "/dev/shm", isDirectory: &isDir), isDir.boolValue,
+           FileManager.default.isWritableFile(atPath: "/dev/shm") { return "/dev/shm" }
+        return FileManager.default.temporaryDirectory.path
+    }()
 }
 
 struct ConverterTestError: Error, CustomStringConvertible {

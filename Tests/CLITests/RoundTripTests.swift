@@ -1,0 +1,112 @@
+import XCTest
+
+/// HF -> MM -> HF through the command line gives back the original checkpoint byte for byte (every
+/// shard, the index, the side files), for every bundled family, over TP, PP, VPP and hetero
+/// layouts, including the cases where the reference is wrong (§9 Q1, Q5, Q9).
+final class RoundTripTests: XCTestCase {
+    override class func tearDown() { Converters.removeSamples() }
+
+    /// Converts `hf` with `layout`, converts back (layer lists given, or read from the files when
+    /// `inferLayers`), and compares every file with the original. Returns the MM directory.
+    @discardableResult
+    func roundTrip(_ converter: String, hf: String, _ layout: Converters.Layout, inferLayers: Bool = false,
+                   scratch: Converters.Scratch, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let label = "tp\(layout.tp) vit_tp\(layout.vitTP ?? 0) llm\(Converters.list(layout.llm)) vit\(Converters.list(layout.vit))"
+        let mm = scratch.path("mm"), back = scratch.path("hf")
+        try Converters.hfToMM(converter, hf: hf, to: mm, tp: layout.tp, vitTP: layout.vitTP, llm: layout.llm, vit: layout.vit)
+        try Converters.mmToHF(converter, mm: mm, hf: hf, to: back, tp: layout.tp, vitTP: layout.vitTP,
+                              llm: inferLayers ? nil : layout.llm, vit: inferLayers ? nil : layout.vit)
+        try Converters.assertSameFiles(back, hf, "\(converter) \(label)", file: file, line: line)
+        return mm
+    }
+
+    typealias L = Converters.Layout
+
+    // MARK: - Qwen2-VL (fixture)
+
+    func testQwen2VL() throws {
+        let s = Converters.Scratch(), hf = Converters.hf("qwen2vl")
+        for layout in [L(tp: 1, llm: [[4]], vit: [[2]]),
+                       L(tp: 2, llm: [[1, 2, 1]], vit: [[2, 0, 0]]),
+                       L(tp: 2, llm: [[0, 2, 2]], vit: [[2, 0, 0]]),             // leading zero LLM stage (§9 Q1)
+                       L(tp: 2, llm: [[1, 1], [1, 1]], vit: [[2, 0], [0, 0]]),   // VPP (§9 Q9)
+                       L(tp: 1, llm: [[2, 2]], vit: [[2]]),                      // hetero PP: ViT on every stage
+                       L(tp: 2, vitTP: 1, llm: [[4]], vit: [[2]]),               // hetero TP
+                       L(tp: 1, vitTP: 4, llm: [[3, 1]], vit: [[1, 1]])] {       // ViT TP 4, ViT over two stages
+            try roundTrip("Qwen2VLConverter", hf: hf, layout, scratch: s)
+        }
+        // Layer lists read from the files, VPP included.
+        try roundTrip("Qwen2VLConverter", hf: hf, L(tp: 2, llm: [[1, 1], [1, 1]], vit: [[2, 0], [0, 0]]), inferLayers: true, scratch: s)
+    }
+
+    // MARK: - Qwen2.5-VL (sample: tied embeddings, GLU ViT MLP with biases, RMSNorm weights only)
+
+    func testQwen2_5VL() throws {
+        let s = Converters.Scratch(), hf = try Converters.sample("qwen2_5vl")
+        for layout in [L(tp: 1, llm: [[4]], vit: [[2]]),
+                       L(tp: 2, llm: [[1, 2, 1]], vit: [[2, 0, 0]]),             // tied, PP > 1: output layer copy
+                       L(tp: 2, llm: [[0, 2, 2]], vit: [[2, 0, 0]]),
+                       L(tp: 2, llm: [[1, 1], [1, 1]], vit: [[2, 0], [0, 0]]),
+                       L(tp: 1, llm: [[2, 2]], vit: [[2]]),
+                       L(tp: 2, vitTP: 4, llm: [[2, 2]], vit: [[1, 1]])] {       // ViT TP 4 (GLU fc1 over 4 ranks)
+            try roundTrip("Qwen2_5_VLConverter", hf: hf, layout, scratch: s)
+        }
+        try roundTrip("Qwen2_5_VLConverter", hf: hf, L(tp: 2, llm: [[0, 0, 1], [1, 1, 1]], vit: [[2, 0, 0], [0, 0, 0]]), inferLayers: true, scratch: s)
+    }
+
+    /// The tied model's last stage carries a copy of the embedding as output layer only with PP > 1.
+    func testQwen2_5VLTiedOutputLayerOnlyWithPP() throws {
+        let s = Converters.Scratch(), hf = try Converters.sample("qwen2_5vl")
+        let pp1 = try roundTrip("Qwen2_5_VLConverter", hf: hf, L(tp: 2, llm: [[4]], vit: [[2]]), scratch: s)
+        let one = try Converters.summary(ofMM: pp1)
+        XCTAssertNil(one.models["release/mp_rank_00/model_optim_rng.pt"]?["model"]?["text_decoder.output_layer.weight"])
+        let pp2 = try roundTrip("Qwen2_5_VLConverter", hf: hf, L(tp: 2, llm: [[2, 2]], vit: [[2, 0]]), scratch: s)
+        let two = try Converters.summary(ofMM: pp2)
+        for tp in ["00", "01"] {
+            let first = two.models["release/mp_rank_\(tp)_000/model_optim_rng.pt"]?["model"] ?? [:]
+            let last = two.models["release/mp_rank_\(tp)_001/model_optim_rng.pt"]?["model"] ?? [:]
+            XCTAssertEqual(last["text_decoder.output_layer.weight"], first["text_decoder.embedding.word_embeddings.weight"])
+            XCTAssertEqual(last["text_decoder.output_layer.weight"]?.shape, [192, 64])
+        }
+    }
+
+    // MARK: - InternVL
+
+    /// Qwen2 backbone (fixture). TP 2 splits the 3 ViT heads 2 + 1: the reference's mm_to_hf
+    /// concatenates the pieces and scrambles qkv (§9 Q5); ours regroups them.
+    func testInternVLQwen2() throws {
+        let s = Converters.Scratch(), hf = Converters.hf("internvl_qwen2")
+        for layout in [L(tp: 1, llm: [[4]], vit: [[2]]),
+                       L(tp: 2, llm: [[1, 2, 1]], vit: [[2, 0, 0]]),
+                       L(tp: 2, llm: [[0, 2, 2]], vit: [[2, 0, 0]]),
+                       L(tp: 2, llm: [[1, 1], [1, 1]], vit: [[2, 0], [0, 0]]),
+                       L(tp: 1, vitTP: 3, llm: [[4]], vit: [[2]]),               // one ViT head per rank
+                       L(tp: 2, llm: [[2, 2]], vit: [[2]])] {
+            try roundTrip("InternVLConverter", hf: hf, layout, scratch: s)
+        }
+        // The reference's own TP 2 output converts back exactly.
+        let back = s.path("from-golden")
+        try Converters.mmToHF("InternVLConverter", mm: Converters.golden("internvl_qwen2_tp2_pp3"), hf: hf, to: back, tp: 2)
+        try Converters.assertSameFiles(back, hf, "mm_to_hf of the golden internvl_qwen2_tp2_pp3")
+    }
+
+    /// InternLM2 backbone (sample): wqkv renamed as is, w1/w3 fused.
+    func testInternVLInternLM2() throws {
+        let s = Converters.Scratch(), hf = try Converters.sample("internvl_internlm2")
+        for layout in [L(tp: 1, llm: [[4]], vit: [[2]]),
+                       L(tp: 2, llm: [[1, 2, 1]], vit: [[2, 0, 0]]),
+                       L(tp: 2, llm: [[0, 0, 1], [1, 1, 1]], vit: [[2, 0, 0], [0, 0, 0]])] {
+            try roundTrip("InternVLConverter", hf: hf, layout, scratch: s)
+        }
+    }
+
+    /// Llama backbone (sample): no q/k/v biases.
+    func testInternVLLlama() throws {
+        let s = Converters.Scratch(), hf = try Converters.sample("internvl_llama")
+        for layout in [L(tp: 2, llm: [[0, 2, 2]], vit: [[2, 0, 0]]),
+                       L(tp: 2, llm: [[2, 2]], vit: [[2]])] {
+            try roundTrip("InternVLConverter", hf: hf, layout, scratch: s)
+        }
+        try roundTrip("InternVLConverter", hf: hf, L(tp: 2, llm: [[1, 1], [1, 1]], vit: [[2, 0], [0, 0]]), inferLayers: true, scratch: s)
+    }
+}
