@@ -71,11 +71,15 @@ enum Converters {
         var vit: [[Int]]
     }
 
-    static func resplit(_ converter: String, from source: String, _ s: Layout, to target: String, _ t: Layout, extra: [String] = []) throws {
+    /// `inferSource`: the source's layer lists are left to be read from the files.
+    static func resplit(_ converter: String, from source: String, _ s: Layout, to target: String, _ t: Layout,
+                        inferSource: Bool = false, extra: [String] = []) throws {
         var args = [converter, "resplit", "--cfg.source_dir", source, "--cfg.target_dir", target,
-                    "--cfg.source_parallel_config.tp_size", String(s.tp),
-                    "--cfg.source_parallel_config.llm_pp_layers", list(s.llm), "--cfg.source_parallel_config.vit_pp_layers", list(s.vit),
-                    "--cfg.target_parallel_config.tp_size", String(t.tp),
+                    "--cfg.source_parallel_config.tp_size", String(s.tp)]
+        if !inferSource {
+            args += ["--cfg.source_parallel_config.llm_pp_layers", list(s.llm), "--cfg.source_parallel_config.vit_pp_layers", list(s.vit)]
+        }
+        args += ["--cfg.target_parallel_config.tp_size", String(t.tp),
                     "--cfg.target_parallel_config.llm_pp_layers", list(t.llm), "--cfg.target_parallel_config.vit_pp_layers", list(t.vit)]
         if let v = s.vitTP { args += ["--cfg.source_parallel_config.vit_tp_size", String(v)] }
         if let v = t.vitTP { args += ["--cfg.target_parallel_config.vit_tp_size", String(v)] }
