@@ -93,7 +93,19 @@ enum Converters {
         var dtype: String
         var shape: [Int]
         var sha256: String
-        var description: String { "\(dtype)\(shape) \(sha256.prefix(12))" }
+        var bytes: Data? = nil
+        var description: String { "\(dtype)\(shape) " + (bytes.map { "\($0.count) bytes" } ?? String(sha256.prefix(12))) }
+    }
+
+    static func content(_ t: Tensor) throws -> Data {
+        var d = Data(capacity: t.byteCount)
+        try t.forEachRun { run in
+            switch run {
+            case let .bytes(b): d.append(contentsOf: b)
+            case let .zeros(n): d.append(contentsOf: [UInt8](repeating: 0, count: n))
+            }
+        }
+        return d
     }
 
     /// A MindSpeed-MM checkpoint: per rank file (relative path), its top-level keys in order and,
@@ -105,8 +117,10 @@ enum Converters {
         var models: [String: [String: [String: Entry]]] = [:]
     }
 
-    /// Reads every rank file of `dir` with the library's reader (names, dtypes, shapes, SHA-256).
-    static func summary(ofMM dir: String) throws -> MMSummary {
+    /// Reads every rank file of `dir` with the library's reader: names, dtypes, shapes and the
+    /// SHA-256 of every tensor, or (`bytes`, to compare two of our checkpoints; faster in debug
+    /// builds) the bytes themselves.
+    static func summary(ofMM dir: String, bytes: Bool = false) throws -> MMSummary {
         let tracker = try String(contentsOfFile: dir + "/latest_checkpointed_iteration.txt", encoding: .utf8)
         var s = MMSummary(tracker: tracker)
         let ckpt = try MMCheckpointReader.load(dir)
@@ -119,7 +133,10 @@ enum Converters {
             var models: [String: [String: Entry]] = [:]
             for (key, chunk) in zip(keys, rank.chunks) {
                 var entries: [String: Entry] = [:]
-                for (name, t) in chunk { entries[name] = Entry(dtype: t.dtype.torchName, shape: t.shape, sha256: try t.sha256()) }
+                for (name, t) in chunk {
+                    entries[name] = Entry(dtype: t.dtype.torchName, shape: t.shape, sha256: bytes ? "" : try t.sha256(),
+                                          bytes: bytes ? try content(t) : nil)
+                }
                 models[key] = entries
             }
             s.models[rel] = models

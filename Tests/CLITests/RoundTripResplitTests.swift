@@ -20,8 +20,8 @@ final class RoundTripResplitTests: XCTestCase {
         try Converters.resplit(converter, from: directA, a, to: ab, b, inferSource: inferSource, extra: extra)
         try Converters.resplit(converter, from: directB, b, to: ba, a, inferSource: inferSource, extra: extra)
         let label = "\(converter) tp\(a.tp)/\(a.vitTP ?? 0) \(Converters.list(a.llm)) <-> tp\(b.tp)/\(b.vitTP ?? 0) \(Converters.list(b.llm))"
-        Converters.assertEqual(try Converters.summary(ofMM: ab), try Converters.summary(ofMM: directB), label + ": a -> b", file: file, line: line)
-        Converters.assertEqual(try Converters.summary(ofMM: ba), try Converters.summary(ofMM: directA), label + ": b -> a", file: file, line: line)
+        Converters.assertEqual(try Converters.summary(ofMM: ab, bytes: true), try Converters.summary(ofMM: directB, bytes: true), label + ": a -> b", file: file, line: line)
+        Converters.assertEqual(try Converters.summary(ofMM: ba, bytes: true), try Converters.summary(ofMM: directA, bytes: true), label + ": b -> a", file: file, line: line)
     }
 
     func testQwen2VL() throws {
