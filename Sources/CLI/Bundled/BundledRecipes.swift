@@ -133,6 +133,8 @@ save mm cfg.mm_dir
 # config.json is the remote-code InternVLChatConfig: the LLM under llm_config, the ViT under
 # vision_config. llm_config.architectures[0] selects the LLM's table.
 map internvl_config {
+  assert has(config, "llm_config") and has(config, "vision_config") \
+    "config.json has no llm_config / vision_config: not an InternVL (InternVLChatModel) checkpoint"
   let llm = config.llm_config
   let vit_layers = config.vision_config.num_hidden_layers
   let vit_heads = config.vision_config.num_attention_heads
@@ -263,7 +265,7 @@ use "layout.recipe"
 use "../common/hf_to_mm_params.recipe"
 
 load hf cfg.hf_config.hf_dir
-apply qwen2vl_config
+apply qwen2_5vl_config
 use "../common/hf_to_mm_checks.recipe"
 assert config.vision_config.num_heads % vit_tp == 0 \
   "the ViT's " + str(config.vision_config.num_heads) + " heads do not split over vit_tp_size=" + str(vit_tp)
@@ -295,6 +297,14 @@ save mm cfg.mm_dir
 # (vision_config.num_heads) and take the width from the tensors. The RMSNorms (ViT norm1/norm2,
 # merger ln_q) have weights only: the Qwen2-VL renames carry whatever suffixes exist.
 use "../qwen2vl/layout.recipe"
+
+# The LLM fields (`llm`) and the ViT depth (`vit_layers`) are found as for Qwen2-VL.
+map qwen2_5vl_config {
+  let model_type = get(config, "model_type", "qwen2_5_vl")
+  assert model_type == "qwen2_5_vl" \
+    "config.json has model_type '" + str(model_type) + "': Qwen2_5_VLConverter converts Qwen2.5-VL ('qwen2_5_vl'); Qwen2-VL ('qwen2_vl') is Qwen2VLConverter"
+  apply qwen2vl_config
+}
 
 # Qwen2.5-VL's ViT MLP is gated: gate_proj/up_proj (weights and biases) fuse into one [gate; up]
 # linear_fc1 like the LLM's, down_proj is linear_fc2. Fused, the MLP has the shape of Qwen2-VL's
@@ -333,7 +343,7 @@ use "layout.recipe"
 use "../common/mm_to_hf_params.recipe"
 
 load config cfg.hf_config.hf_dir
-apply qwen2vl_config
+apply qwen2_5vl_config
 load mm cfg.mm_dir
 unstage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
   vit_total=config.vision_config.depth llm_total=llm.num_hidden_layers
