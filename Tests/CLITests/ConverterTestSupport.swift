@@ -237,6 +237,19 @@ enum Converters {
         return dir
     }
 
+    /// A tiny sample of `family` with tied embeddings (InternVL2.5-1B / 4B style: no lm_head / output
+    /// weight), written as `mm-convert sample` writes samples.
+    static func tiedSample(_ family: SampleFamily, in scratch: Scratch) throws -> String {
+        var model = try SampleModel.preset(family, size: "tiny")
+        model.llm.tied = true
+        let gen = SampleGenerator(model: model)
+        var side: [String: [UInt8]] = ["config.json": JSONWriter(layout: .indented(2)).encode(gen.config()) + [0x0a]]
+        for (name, text) in gen.sideFiles() { side[name] = Array(text.utf8) }
+        let dir = scratch.path("tied-" + family.rawValue)
+        _ = try HFCheckpoint.save(try gen.tensors(), to: dir, maxShardBytes: model.maxShardBytes, sideFiles: side)
+        return dir
+    }
+
     /// Deletes the samples (call from a test class's `tearDown()`).
     static func removeSamples() {
         lock.lock()

@@ -1,3 +1,4 @@
+import Ops
 import XCTest
 
 /// HF -> MM -> HF through the command line gives back the original checkpoint byte for byte (every
@@ -81,6 +82,7 @@ final class RoundTripTests: XCTestCase {
                        L(tp: 2, llm: [[0, 2, 2]], vit: [[2, 0, 0]]),
                        L(tp: 2, llm: [[1, 1], [1, 1]], vit: [[2, 0], [0, 0]]),
                        L(tp: 1, vitTP: 3, llm: [[4]], vit: [[2]]),               // one ViT head per rank
+                       L(tp: 1, vitTP: 2, llm: [[4]], vit: [[2]]),               // hetero TP, unaligned ViT
                        L(tp: 2, llm: [[2, 2]], vit: [[2]])] {
             try roundTrip("InternVLConverter", hf: hf, layout, scratch: s)
         }
@@ -88,6 +90,44 @@ final class RoundTripTests: XCTestCase {
         let back = s.path("from-golden")
         try Converters.mmToHF("InternVLConverter", mm: Converters.golden("internvl_qwen2_tp2_pp3"), hf: hf, to: back, tp: 2)
         try Converters.assertSameFiles(back, hf, "mm_to_hf of the golden internvl_qwen2_tp2_pp3")
+    }
+
+    /// Tied InternVL backbones (Qwen2 and InternLM2): no output weight in HF; a copy of the
+    /// embedding on the last stage with PP > 1; resplit adds or removes it when PP crosses 1.
+    func testInternVLTied() throws {
+        let s = Converters.Scratch()
+        for family in [SampleFamily.internvl, .internvlInternLM2] {
+            let hf = try Converters.tiedSample(family, in: s)
+            let head = family == .internvl ? "language_model.lm_head.weight" : "language_model.output.weight"
+            XCTAssertFalse(try String(contentsOfFile: hf + "/model.safetensors.index.json", encoding: .utf8).contains(head))
+            let pp1 = try roundTrip("InternVLConverter", hf: hf, L(tp: 2, llm: [[4]], vit: [[2]]), scratch: s)
+            let pp3 = try roundTrip("InternVLConverter", hf: hf, L(tp: 2, llm: [[1, 2, 1]], vit: [[2, 0, 0]]), scratch: s)
+            let three = try Converters.summary(ofMM: pp3, bytes: true)
+            for tp in ["00", "01"] {
+                let first = three.models["release/mp_rank_\(tp)_000/model_optim_rng.pt"]?["model"] ?? [:]
+                let last = three.models["release/mp_rank_\(tp)_002/model_optim_rng.pt"]?["model"] ?? [:]
+                XCTAssertNotNil(last["text_decoder.output_layer.weight"])
+                XCTAssertEqual(last["text_decoder.output_layer.weight"], first["text_decoder.embedding.word_embeddings.weight"])
+            }
+            XCTAssertNil(try Converters.summary(ofMM: pp1, bytes: true).models["release/mp_rank_00/model_optim_rng.pt"]?["model"]?["text_decoder.output_layer.weight"])
+            let resplit3 = s.path("resplit-pp3"), resplit1 = s.path("resplit-pp1")
+            try Converters.resplit("InternVLConverter", from: pp1, L(tp: 2, llm: [[4]], vit: [[2]]), to: resplit3, L(tp: 2, llm: [[1, 2, 1]], vit: [[2, 0, 0]]),
+                                   extra: ["--cfg.hf_config.hf_dir", hf])
+            try Converters.resplit("InternVLConverter", from: pp3, L(tp: 2, llm: [[1, 2, 1]], vit: [[2, 0, 0]]), to: resplit1, L(tp: 2, llm: [[4]], vit: [[2]]),
+                                   extra: ["--cfg.hf_config.hf_dir", hf])
+            Converters.assertEqual(try Converters.summary(ofMM: resplit3, bytes: true), three, "\(family) tied resplit pp1 -> pp3")
+            Converters.assertEqual(try Converters.summary(ofMM: resplit1, bytes: true), try Converters.summary(ofMM: pp1, bytes: true), "\(family) tied resplit pp3 -> pp1")
+        }
+    }
+
+    /// The reference's mm_to_hf takes flat layer lists (`[1,2,1]`); so does ours.
+    func testFlatLayerListsAsTheReferenceWritesThem() throws {
+        let s = Converters.Scratch(), hf = Converters.hf("internvl_qwen2")
+        let back = s.path("hf")
+        try Converters.run(["InternVLConverter", "mm_to_hf", "--cfg.mm_dir", Converters.golden("internvl_qwen2_tp2_pp3"), "--cfg.hf_config.hf_dir", hf,
+                            "--cfg.save_hf_dir", back, "--cfg.parallel_config.tp_size", "2",
+                            "--cfg.parallel_config.llm_pp_layers", "[1,2,1]", "--cfg.parallel_config.vit_pp_layers", "[2,0,0]"])
+        try Converters.assertSameFiles(back, hf, "flat lists")
     }
 
     /// InternLM2 backbone (sample): wqkv renamed as is, w1/w3 fused.
