@@ -250,6 +250,29 @@ enum Converters {
         return dir
     }
 
+    /// An InternViT-6B style variant of the tiny InternVL sample: RMSNorm (no norm biases), no qkv
+    /// bias, q_norm / k_norm over the full width.
+    static func internViT6BSample(in scratch: Scratch) throws -> String {
+        let model = try SampleModel.preset(.internvl, size: "tiny")
+        let gen = SampleGenerator(model: model)
+        var tensors = try gen.tensors()
+        tensors.remove(names: Set(tensors.names.filter {
+            $0.hasPrefix("vision_model.encoder.layers.") && ($0.hasSuffix("attn.qkv.bias") || $0.hasSuffix("norm1.bias") || $0.hasSuffix("norm2.bias"))
+        }))
+        let pool = RandomPool(dtype: .bf16, bytes: 1 << 16, seed: 7)
+        for l in 0..<model.vit.depth {
+            for n in ["q_norm", "k_norm"] {
+                let name = "vision_model.encoder.layers.\(l).attn.\(n).weight"
+                tensors[name] = try pool.tensor(name, [model.vit.width])
+            }
+        }
+        var side: [String: [UInt8]] = ["config.json": JSONWriter(layout: .indented(2)).encode(gen.config()) + [0x0a]]
+        for (name, text) in gen.sideFiles() { side[name] = Array(text.utf8) }
+        let dir = scratch.path("internvit-6b")
+        _ = try HFCheckpoint.save(tensors, to: dir, maxShardBytes: model.maxShardBytes, sideFiles: side)
+        return dir
+    }
+
     /// Deletes the samples (call from a test class's `tearDown()`).
     static func removeSamples() {
         lock.lock()

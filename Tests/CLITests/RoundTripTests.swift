@@ -120,6 +120,18 @@ final class RoundTripTests: XCTestCase {
         }
     }
 
+    /// InternViT-6B's variant of the ViT: q/k norms (replicated over TP), no qkv bias, RMSNorm.
+    func testInternViT6BStyleViT() throws {
+        let s = Converters.Scratch()
+        let hf = try Converters.internViT6BSample(in: s)
+        let mm = try roundTrip("InternVLConverter", hf: hf, L(tp: 2, llm: [[1, 2, 1]], vit: [[2, 0, 0]]), scratch: s)
+        let stage0 = try Converters.summary(ofMM: mm, bytes: true).models["release/mp_rank_01_000/model_optim_rng.pt"]?["model"] ?? [:]
+        XCTAssertEqual(stage0["image_encoder.encoder.encoder.layers.1.self_attention.q_layernorm.weight"]?.shape, [48])
+        XCTAssertEqual(stage0["image_encoder.encoder.encoder.layers.1.self_attention.k_layernorm.weight"]?.shape, [48])
+        XCTAssertEqual(stage0["image_encoder.encoder.encoder.layers.1.self_attention.linear_qkv.weight"]?.shape, [48, 48])
+        XCTAssertNil(stage0["image_encoder.encoder.encoder.layers.1.self_attention.linear_qkv.bias"])
+    }
+
     /// The reference's mm_to_hf takes flat layer lists (`[1,2,1]`); so does ours.
     func testFlatLayerListsAsTheReferenceWritesThem() throws {
         let s = Converters.Scratch(), hf = Converters.hf("internvl_qwen2")

@@ -112,6 +112,8 @@ assert vit_heads >= vit_tp \
   "the ViT's " + str(vit_heads) + " heads (vision_config.num_attention_heads) cannot give every one of vit_tp_size=" + str(vit_tp) + " ranks a head"
 
 if cfg.save_vit_only {
+  # InternVL's vision tower is InternViT plus the projector (the reference keeps `visual*`, which
+  # InternVL does not have, and writes empty files).
   keep "vision_model.*" "mlp1.*"
   apply internvl_vision
 } else {
