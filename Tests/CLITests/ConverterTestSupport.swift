@@ -240,12 +240,17 @@ enum Converters {
     /// A tiny sample of `family` with tied embeddings (InternVL2.5-1B / 4B style: no lm_head / output
     /// weight), written as `mm-convert sample` writes samples.
     static func tiedSample(_ family: SampleFamily, in scratch: Scratch) throws -> String {
+        try customSample(family, in: scratch) { $0.llm.tied = true }
+    }
+
+    /// A tiny sample of `family` with changed dimensions, written as `mm-convert sample` does.
+    static func customSample(_ family: SampleFamily, in scratch: Scratch, _ edit: (inout SampleModel) -> Void) throws -> String {
         var model = try SampleModel.preset(family, size: "tiny")
-        model.llm.tied = true
+        edit(&model)
         let gen = SampleGenerator(model: model)
         var side: [String: [UInt8]] = ["config.json": JSONWriter(layout: .indented(2)).encode(gen.config()) + [0x0a]]
         for (name, text) in gen.sideFiles() { side[name] = Array(text.utf8) }
-        let dir = scratch.path("tied-" + family.rawValue)
+        let dir = scratch.path("custom-" + family.rawValue)
         _ = try HFCheckpoint.save(try gen.tensors(), to: dir, maxShardBytes: model.maxShardBytes, sideFiles: side)
         return dir
     }

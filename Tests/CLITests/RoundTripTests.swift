@@ -132,6 +132,22 @@ final class RoundTripTests: XCTestCase {
         XCTAssertNil(stage0["image_encoder.encoder.encoder.layers.1.self_attention.linear_qkv.bias"])
     }
 
+    /// LLM TP 4 (the tiny presets have 2 KV heads, so these samples have 4): Qwen2.5-VL with the
+    /// ViT over 4 ranks too, InternLM2 (wqkv of 4 groups) with the 3-head ViT over 2.
+    func testTP4() throws {
+        let s = Converters.Scratch()
+        let q = try Converters.customSample(.qwen2_5vl, in: s) { $0.llm.kvHeads = 4 }
+        try roundTrip("Qwen2_5_VLConverter", hf: q, L(tp: 4, llm: [[4]], vit: [[2]]), scratch: s)
+        let tp4 = try roundTrip("Qwen2_5_VLConverter", hf: q, L(tp: 4, llm: [[2, 2]], vit: [[2, 0]]), scratch: s)
+        let i = try Converters.customSample(.internvlInternLM2, in: s) { $0.llm.kvHeads = 4 }
+        try roundTrip("InternVLConverter", hf: i, L(tp: 4, vitTP: 2, llm: [[1, 3]], vit: [[2, 0]]), scratch: s)
+        // tp 4 / pp 2 -> tp 1 / pp 1 equals a direct tp 1 conversion.
+        let direct = s.path("direct"), resplit = s.path("resplit")
+        try Converters.hfToMM("Qwen2_5_VLConverter", hf: q, to: direct, tp: 1, llm: [[4]], vit: [[2]])
+        try Converters.resplit("Qwen2_5_VLConverter", from: tp4, L(tp: 4, llm: [[2, 2]], vit: [[2, 0]]), to: resplit, L(tp: 1, llm: [[4]], vit: [[2]]))
+        Converters.assertEqual(try Converters.summary(ofMM: resplit, bytes: true), try Converters.summary(ofMM: direct, bytes: true), "tp4 -> tp1")
+    }
+
     /// The reference's mm_to_hf takes flat layer lists (`[1,2,1]`); so does ours.
     func testFlatLayerListsAsTheReferenceWritesThem() throws {
         let s = Converters.Scratch(), hf = Converters.hf("internvl_qwen2")
