@@ -99,6 +99,275 @@ param cfg.target_parallel_config.ep_size: int > 0? = 1 ignored "unused"
 retie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight" \
   pp=pp_size(cfg.target_parallel_config.llm_pp_layers)
 """###,
+        "internvl/hf_to_mm.recipe": ###"""
+recipe InternVLConverter.hf_to_mm "Convert a Hugging Face InternVL 2 / 2.5 / 3 checkpoint (Qwen2, Llama or InternLM2 LLM) to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+use "../common/hf_to_mm_params.recipe"
+
+load hf cfg.hf_config.hf_dir
+apply internvl_config
+use "../common/hf_to_mm_checks.recipe"
+# The ViT splits by whole heads, unevenly if need be, but every rank needs one.
+assert vit_heads >= vit_tp \
+  "the ViT's " + str(vit_heads) + " heads (vision_config.num_attention_heads) cannot give every one of vit_tp_size=" + str(vit_tp) + " ranks a head"
+
+if cfg.save_vit_only {
+  # InternVL's vision tower is InternViT plus the projector (the reference keeps `visual*`, which
+  # InternVL does not have, and writes empty files).
+  keep "vision_model.*" "mlp1.*"
+  apply internvl_vision
+} else {
+  # A tied model shares the embedding: with PP > 1 the last stage needs its own copy (§3.7).
+  if llm.tie_word_embeddings { drop optional=true "language_model.lm_head.weight" "language_model.output.weight" }
+  apply internvl
+  if llm.tie_word_embeddings and pp > 1 {
+    tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
+  }
+}
+shard internvl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+stage internvl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers
+save mm cfg.mm_dir
+"""###,
+        "internvl/layout.recipe": ###"""
+# InternVL 2 / 2.5 / 3: how the Hugging Face names and tensors map to MindSpeed-MM's (reference
+# spec §7.4). Shared by hf_to_mm (apply), mm_to_hf (revert) and resplit (shard/stage tables).
+
+# config.json is the remote-code InternVLChatConfig: the LLM under llm_config, the ViT under
+# vision_config. llm_config.architectures[0] selects the LLM's table.
+map internvl_config {
+  assert has(config, "llm_config") and has(config, "vision_config") \
+    "config.json has no llm_config / vision_config: not an InternVL (InternVLChatModel) checkpoint"
+  let llm = config.llm_config
+  let vit_layers = config.vision_config.num_hidden_layers
+  let vit_heads = config.vision_config.num_attention_heads
+  let arch = get(llm, "architectures", [null])[0]
+  assert arch == "Qwen2ForCausalLM" or arch == "LlamaForCausalLM" or arch == "InternLM2ForCausalLM" \
+    "llm_config.architectures[0] is " + str(arch) + ": InternVLConverter knows Qwen2ForCausalLM, LlamaForCausalLM and InternLM2ForCausalLM"
+}
+
+# InternViT and the projector (mlp1), common to every backbone. The ViT qkv keeps HF's [q; k; v]
+# order (MindSpeed-MM's InternViT reshapes it as (3, heads, d)): renamed only, not relocated.
+map internvl_vision {
+  rename "vision_model.embeddings.*" -> "image_encoder.encoder.embeddings.*"
+  rename "vision_model.encoder.layers.{L}.attn.qkv.*" -> "image_encoder.encoder.encoder.layers.{L}.self_attention.linear_qkv.*"
+  rename "vision_model.encoder.layers.{L}.attn.proj.*" -> "image_encoder.encoder.encoder.layers.{L}.self_attention.linear_proj.*"
+  rename "vision_model.encoder.layers.{L}.mlp.fc1.*" -> "image_encoder.encoder.encoder.layers.{L}.mlp.linear_fc1.*"
+  rename "vision_model.encoder.layers.{L}.mlp.fc2.*" -> "image_encoder.encoder.encoder.layers.{L}.mlp.linear_fc2.*"
+  rename "vision_model.encoder.layers.{L}.norm1.*" -> "image_encoder.encoder.encoder.layers.{L}.input_layernorm.*"
+  rename "vision_model.encoder.layers.{L}.norm2.*" -> "image_encoder.encoder.encoder.layers.{L}.pre_mlp_layernorm.*"
+  rename "vision_model.encoder.layers.{L}.ls{1,2}" -> "image_encoder.encoder.encoder.layers.{L}.ls{1,2}"
+  # InternViT-6B normalises q and k over the full width; the 300M ViT has no such norms.
+  rename optional=true "vision_model.encoder.layers.{L}.attn.q_norm.*" -> "image_encoder.encoder.encoder.layers.{L}.self_attention.q_layernorm.*"
+  rename optional=true "vision_model.encoder.layers.{L}.attn.k_norm.*" -> "image_encoder.encoder.encoder.layers.{L}.self_attention.k_layernorm.*"
+  rename "mlp1.0.*" -> "image_encoder.projector.norm.*"
+  rename "mlp1.1.*" -> "image_encoder.projector.linear_fc1.*"
+  rename "mlp1.3.*" -> "image_encoder.projector.linear_fc2.*"
+}
+
+# Qwen2 (q/k/v biases) and Llama (none) decoders: HF's separate q, k, v interleave into Megatron's
+# linear_qkv by KV group; gate and up fuse into linear_fc1.
+map internvl_language_qwen2 {
+  rename "language_model.model.embed_tokens.weight" -> "text_decoder.embedding.word_embeddings.weight"
+  rename "language_model.model.layers.{L}.input_layernorm.weight" -> "text_decoder.decoder.layers.{L}.input_layernorm.weight"
+  rename "language_model.model.layers.{L}.post_attention_layernorm.weight" -> "text_decoder.decoder.layers.{L}.pre_mlp_layernorm.weight"
+  rename "language_model.model.layers.{L}.self_attn.o_proj.weight" -> "text_decoder.decoder.layers.{L}.self_attention.linear_proj.weight"
+  rename "language_model.model.layers.{L}.mlp.down_proj.weight" -> "text_decoder.decoder.layers.{L}.mlp.linear_fc2.weight"
+  rename "language_model.model.norm.weight" -> "text_decoder.decoder.final_layernorm.weight"
+  rename optional=true "language_model.lm_head.weight" -> "text_decoder.output_layer.weight"
+  merge qkv "language_model.model.layers.{L}.self_attn.{q,k,v}_proj.weight" -> "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.weight" \
+    groups=llm.num_key_value_heads heads=llm.num_attention_heads
+  if arch == "Qwen2ForCausalLM" {
+    merge qkv "language_model.model.layers.{L}.self_attn.{q,k,v}_proj.bias" -> "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.bias" \
+      groups=llm.num_key_value_heads heads=llm.num_attention_heads
+  }
+  merge glu "language_model.model.layers.{L}.mlp.{gate,up}_proj.weight" -> "text_decoder.decoder.layers.{L}.mlp.linear_fc1.weight"
+}
+
+# InternLM2 decoder: wqkv is already interleaved by KV group in Megatron's order (per group: its
+# query heads, then k, then v), so it is only renamed; w1 (gate) and w3 (up) fuse into linear_fc1.
+map internvl_language_internlm2 {
+  rename "language_model.model.tok_embeddings.weight" -> "text_decoder.embedding.word_embeddings.weight"
+  rename "language_model.model.layers.{L}.attention_norm.weight" -> "text_decoder.decoder.layers.{L}.input_layernorm.weight"
+  rename "language_model.model.layers.{L}.ffn_norm.weight" -> "text_decoder.decoder.layers.{L}.pre_mlp_layernorm.weight"
+  rename "language_model.model.layers.{L}.attention.wqkv.weight" -> "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.weight"
+  rename "language_model.model.layers.{L}.attention.wo.weight" -> "text_decoder.decoder.layers.{L}.self_attention.linear_proj.weight"
+  rename "language_model.model.layers.{L}.feed_forward.w2.weight" -> "text_decoder.decoder.layers.{L}.mlp.linear_fc2.weight"
+  rename "language_model.model.norm.weight" -> "text_decoder.decoder.final_layernorm.weight"
+  rename optional=true "language_model.output.weight" -> "text_decoder.output_layer.weight"
+  merge glu "language_model.model.layers.{L}.feed_forward.{w1,w3}.weight" -> "text_decoder.decoder.layers.{L}.mlp.linear_fc1.weight"
+}
+
+map internvl_language {
+  apply internvl_config
+  if arch == "InternLM2ForCausalLM" { apply internvl_language_internlm2 } else { apply internvl_language_qwen2 }
+}
+
+map internvl {
+  apply internvl_vision
+  apply internvl_language
+}
+
+# The ViT splits by whole heads, unevenly when they do not divide (InternViT-6B: 25 heads): qkv
+# per [q; k; v] block (urow), proj by columns (ucol); the projector is not split. The vocabulary
+# may not divide either (uemb: 331 rows -> 166 + 165).
+shard internvl_tp {
+  urow "image_encoder.encoder.encoder.layers.{L}.self_attention.linear_qkv.{weight,bias}" heads=config.vision_config.num_attention_heads
+  ucol "image_encoder.encoder.encoder.layers.{L}.self_attention.linear_proj.weight" heads=config.vision_config.num_attention_heads
+  row "image_encoder.encoder.encoder.layers.{L}.mlp.linear_fc1.{weight,bias}"
+  col "image_encoder.encoder.encoder.layers.{L}.mlp.linear_fc2.weight"
+  uemb "text_decoder.embedding.word_embeddings.weight" "text_decoder.output_layer.weight"
+  row "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.{weight,bias}"
+  glu "text_decoder.decoder.layers.{L}.mlp.linear_fc1.weight"
+  col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.weight"
+  col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.weight"
+}
+
+stages internvl_pp {
+  vit preset="vision_internvl"
+  llm preset="text"
+}
+"""###,
+        "internvl/mm_to_hf.recipe": ###"""
+recipe InternVLConverter.mm_to_hf "Convert a MindSpeed-MM (Megatron) InternVL checkpoint back to Hugging Face layout."
+use "layout.recipe"
+use "../common/mm_to_hf_params.recipe"
+
+load config cfg.hf_config.hf_dir
+apply internvl_config
+load mm cfg.mm_dir
+unstage internvl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
+  vit_total=vit_layers llm_total=llm.num_hidden_layers
+# The ViT qkv pieces are regrouped (all q parts, then k, then v), not concatenated (§9 Q5).
+unshard internvl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+# A tied model's copy of the embedding (PP > 1) is not a weight of the HF checkpoint.
+if llm.tie_word_embeddings { drop optional=true "text_decoder.output_layer.weight" }
+revert internvl
+save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir
+"""###,
+        "internvl/resplit.recipe": ###"""
+recipe InternVLConverter.resplit "Re-split a MindSpeed-MM InternVL checkpoint to another TP / PP / VPP layout (the reference's is a no-op)."
+use "layout.recipe"
+use "../common/resplit_params.recipe"
+param cfg.hf_config.hf_dir: dir "the Hugging Face checkpoint the MindSpeed-MM one was converted from: its config.json gives the ViT head count, by which InternViT splits"
+
+load config cfg.hf_config.hf_dir
+apply internvl_config
+load mm cfg.source_dir
+unstage internvl_pp vit=cfg.source_parallel_config.vit_pp_layers llm=cfg.source_parallel_config.llm_pp_layers \
+  vit_total=vit_layers llm_total=llm.num_hidden_layers
+unshard internvl_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
+use "../common/resplit_tie.recipe"
+shard internvl_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
+stage internvl_pp vit=cfg.target_parallel_config.vit_pp_layers llm=cfg.target_parallel_config.llm_pp_layers
+save mm cfg.target_dir
+"""###,
+        "qwen2_5vl/hf_to_mm.recipe": ###"""
+recipe Qwen2_5_VLConverter.hf_to_mm "Convert a Hugging Face Qwen2.5-VL checkpoint to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+use "../common/hf_to_mm_params.recipe"
+
+load hf cfg.hf_config.hf_dir
+apply qwen2_5vl_config
+use "../common/hf_to_mm_checks.recipe"
+assert config.vision_config.num_heads % vit_tp == 0 \
+  "the ViT's " + str(config.vision_config.num_heads) + " heads do not split over vit_tp_size=" + str(vit_tp)
+assert config.vision_config.hidden_size % config.vision_config.num_heads == 0 \
+  "the ViT width " + str(config.vision_config.hidden_size) + " (vision_config.hidden_size) is not a multiple of its " + str(config.vision_config.num_heads) + " heads"
+
+if cfg.save_vit_only {
+  keep "visual.*"
+  apply qwen2_5vl_vision
+} else {
+  # A tied model shares the embedding: with PP > 1 the last stage needs its own copy (§3.7).
+  if llm.tie_word_embeddings { drop optional=true "lm_head.weight" }
+  apply qwen2_5vl
+  if llm.tie_word_embeddings and pp > 1 {
+    tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
+  }
+}
+shard qwen2_5vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+stage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers
+save mm cfg.mm_dir
+"""###,
+        "qwen2_5vl/layout.recipe": ###"""
+# Qwen2.5-VL: how the Hugging Face names and tensors map to MindSpeed-MM's (reference spec §7.2).
+# Shared by hf_to_mm (apply), mm_to_hf (revert) and resplit (shard/stage tables).
+#
+# Everything but the ViT MLP maps as Qwen2-VL's, so the Qwen2-VL layout is used as is: its config
+# map (the LLM fields, the ViT depth), its LLM map, its ViT map and its PP schema. The ViT width is
+# vision_config.hidden_size (embed_dim is a Qwen2-VL field); the maps read only the head count
+# (vision_config.num_heads) and take the width from the tensors. The RMSNorms (ViT norm1/norm2,
+# merger ln_q) have weights only: the Qwen2-VL renames carry whatever suffixes exist.
+use "../qwen2vl/layout.recipe"
+
+# The LLM fields (`llm`) and the ViT depth (`vit_layers`) are found as for Qwen2-VL.
+map qwen2_5vl_config {
+  let model_type = get(config, "model_type", "qwen2_5_vl")
+  assert model_type == "qwen2_5_vl" \
+    "config.json has model_type '" + str(model_type) + "': Qwen2_5_VLConverter converts Qwen2.5-VL ('qwen2_5_vl'); Qwen2-VL ('qwen2_vl') is Qwen2VLConverter"
+  apply qwen2vl_config
+}
+
+# Qwen2.5-VL's ViT MLP is gated: gate_proj/up_proj (weights and biases) fuse into one [gate; up]
+# linear_fc1 like the LLM's, down_proj is linear_fc2. Fused, the MLP has the shape of Qwen2-VL's
+# fc1/fc2, so after these two statements the Qwen2-VL ViT map applies unchanged (and reverting
+# runs the same steps backwards).
+map qwen2_5vl_vision {
+  merge glu "visual.blocks.{L}.mlp.{gate,up}_proj.{weight,bias}" -> "visual.blocks.{L}.mlp.fc1.{weight,bias}"
+  rename "visual.blocks.{L}.mlp.down_proj.*" -> "visual.blocks.{L}.mlp.fc2.*"
+  apply qwen2vl_vision
+}
+
+map qwen2_5vl {
+  apply qwen2_5vl_vision
+  apply qwen2vl_language
+}
+
+# As qwen2vl_tp, except the ViT linear_fc1, which is a fused [gate; up] and splits as GLU (every
+# rank gets its slice of gate and of up). A tensor takes the first entry that matches.
+shard qwen2_5vl_tp {
+  glu "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.{weight,bias}"
+  row "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.{weight,bias}"
+  row "image_encoder.projector.encoder.linear_fc1.{weight,bias}"
+  col "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj.weight"
+  col "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2.weight"
+  col "image_encoder.projector.encoder.linear_fc2.weight"
+  row "text_decoder.embedding.word_embeddings.weight" "text_decoder.output_layer.weight"
+  row "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.{weight,bias}"
+  glu "text_decoder.decoder.layers.{L}.mlp.linear_fc1.weight"
+  col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.weight"
+  col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.weight"
+}
+"""###,
+        "qwen2_5vl/mm_to_hf.recipe": ###"""
+recipe Qwen2_5_VLConverter.mm_to_hf "Convert a MindSpeed-MM (Megatron) Qwen2.5-VL checkpoint back to Hugging Face layout."
+use "layout.recipe"
+use "../common/mm_to_hf_params.recipe"
+
+load config cfg.hf_config.hf_dir
+apply qwen2_5vl_config
+load mm cfg.mm_dir
+unstage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
+  vit_total=config.vision_config.depth llm_total=llm.num_hidden_layers
+unshard qwen2_5vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+# A tied model's copy of the embedding (PP > 1) is not a weight of the HF checkpoint.
+if llm.tie_word_embeddings { drop optional=true "text_decoder.output_layer.weight" }
+revert qwen2_5vl
+save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir
+"""###,
+        "qwen2_5vl/resplit.recipe": ###"""
+recipe Qwen2_5_VLConverter.resplit "Re-split a MindSpeed-MM Qwen2.5-VL checkpoint to another TP / PP / VPP layout."
+use "layout.recipe"
+use "../common/resplit_params.recipe"
+
+load mm cfg.source_dir
+unstage qwen2vl_pp vit=cfg.source_parallel_config.vit_pp_layers llm=cfg.source_parallel_config.llm_pp_layers
+unshard qwen2_5vl_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
+use "../common/resplit_tie.recipe"
+shard qwen2_5vl_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
+stage qwen2vl_pp vit=cfg.target_parallel_config.vit_pp_layers llm=cfg.target_parallel_config.llm_pp_layers
+save mm cfg.target_dir
+"""###,
         "qwen2vl/hf_to_mm.recipe": ###"""
 recipe Qwen2VLConverter.hf_to_mm "Convert a Hugging Face Qwen2-VL checkpoint to MindSpeed-MM (Megatron) layout."
 use "layout.recipe"
