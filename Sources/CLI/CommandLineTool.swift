@@ -8,6 +8,7 @@ import Ops
 /// Entry point of the `mm-convert` binary: dispatches, runs, and renders every error once.
 public enum CommandLineTool {
     public static func main(_ args: [String]) -> Never {
+        installRoundTrip()
         exit(run(args, environment: ProcessInfo.processInfo.environment, output: .standard))
     }
 
@@ -20,6 +21,11 @@ public enum CommandLineTool {
         ("repl", "run recipe statements interactively"),
         ("recipes", "list the bundled converters, or print one recipe"),
     ]
+
+    /// Lets `verify --roundtrip` use the bundled converters (tests install their own hooks).
+    public static func installRoundTrip() {
+        VerifyCommand.roundtrip = { try RoundTrip.run(converter: $0, hfDir: $1, scratch: $2, extra: $3) }
+    }
 
     /// Runs one command line; returns the exit status (0 ok, 1 failure, 2 usage error).
     public static func run(_ args: [String], environment: [String: String], output: Output) -> Int32 {
@@ -43,7 +49,6 @@ public enum CommandLineTool {
 
     static func dispatch(_ args: [String], environment: [String: String], output: Output) throws -> Int32 {
         let catalog = try RecipeCatalog.bundled()
-        VerifyCommand.roundtrip = { try RoundTrip.run(converter: $0, hfDir: $1, scratch: $2, extra: $3) }
         let (options, rest) = try ConversionOptions.extract(args)
         let surface = ArgumentSurface(program: "mm-convert",
                                       summary: "Convert multimodal checkpoints between Hugging Face and MindSpeed-MM (Megatron) layouts.",
