@@ -104,8 +104,18 @@ extension Tensor {
         let scratch = gather ? UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64) : nil
         defer { scratch?.deallocate() }
         var filled = 0
+        // A row-major walk (outer strides non-increasing) only moves forward through the store:
+        // release what lies behind it as it goes, so a strided view of a huge tensor (a column
+        // split) does not keep the whole tensor resident.
+        let forward = zip(outerStrides, outerStrides.dropFirst()).allSatisfy { $0 >= $1 } && outerStrides.allSatisfy { $0 >= 0 }
+        var releasedTo = byteOffset
         while true {
             let src = base + elementOffset * size
+            if forward, byteOffset + elementOffset * size - releasedTo >= releaseChunkBytes {
+                let upTo = byteOffset + elementOffset * size
+                store.release(offset: releasedTo, count: upTo - releasedTo)
+                releasedTo = upTo
+            }
             if let scratch {
                 if filled + blockBytes > scratchBytes {
                     try body(.bytes(UnsafeRawBufferPointer(start: scratch, count: filled)))
