@@ -25,6 +25,7 @@ assert llm.num_attention_heads % tp == 0 \
 assert cfg.parallel_config.ep_size == null or cfg.parallel_config.ep_size == 1 "this model has no experts: ep_size must be 1"
 assert cfg.common_model_config.llm_hf_dir == null "common_model_config.llm_hf_dir (an LLM from another checkpoint) is not supported yet"
 assert cfg.common_model_config.enable_canonical_hf_struct != true "enable_canonical_hf_struct is not supported yet"
+
 """###,
         "common/hf_to_mm_params.recipe": ###"""
 # The hf_to_mm options of the reference's command line (cfg.*), shared by every converter.
@@ -50,6 +51,7 @@ param cfg.common_model_config.llm_hf_dir: path? "a separate pure-LLM Hugging Fac
 param cfg.common_model_config.enable_canonical_hf_struct: bool? = false "MindSpeed-MM's canonical HF structure (not supported yet: must be false)"
 param cfg.common_model_config.new_transformers_weight_key: bool? = false ignored "LoRA key layout (LoRA conversion only)"
 param cfg.common_model_config.model_prefix: str? ignored "LoRA key prefix (LoRA conversion only)"
+
 """###,
         "common/mm_to_hf_params.recipe": ###"""
 # The mm_to_hf options of the reference's command line (cfg.*), shared by every converter.
@@ -73,6 +75,7 @@ param cfg.common_model_config.llm_hf_dir: path? ignored "unused by mm_to_hf"
 param cfg.common_model_config.enable_canonical_hf_struct: bool? = false "MindSpeed-MM's canonical HF structure (not supported yet: must be false)"
 param cfg.common_model_config.new_transformers_weight_key: bool? = false ignored "LoRA key layout (LoRA conversion only)"
 param cfg.common_model_config.model_prefix: str? ignored "LoRA key prefix (LoRA conversion only)"
+
 """###,
         "common/resplit_params.recipe": ###"""
 # The resplit options of the reference's command line (cfg.*), shared by every converter.
@@ -92,12 +95,14 @@ param cfg.target_parallel_config.vit_tp_size: int >= 0? = 0 "tensor-parallel siz
 param cfg.target_parallel_config.audio_pp_layers: layers? ignored "unused"
 param cfg.target_parallel_config.audio_tp_size: int >= 0? = 0 ignored "unused"
 param cfg.target_parallel_config.ep_size: int > 0? = 1 ignored "unused"
+
 """###,
         "common/resplit_tie.recipe": ###"""
 # A tied model carries its own copy of the embedding as output layer only when PP > 1 (§3.7):
 # add it when the target has PP > 1, drop it when PP = 1 (the reference forgets this, §9 Q13).
 retie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight" \
   pp=pp_size(cfg.target_parallel_config.llm_pp_layers)
+
 """###,
         "internvl/hf_to_mm.recipe": ###"""
 recipe InternVLConverter.hf_to_mm "Convert a Hugging Face InternVL 2 / 2.5 / 3 checkpoint (Qwen2, Llama or InternLM2 LLM) to MindSpeed-MM (Megatron) layout."
@@ -127,6 +132,7 @@ if cfg.save_vit_only {
 shard internvl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
 stage internvl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers
 save mm cfg.mm_dir
+
 """###,
         "internvl/layout.recipe": ###"""
 # InternVL 2 / 2.5 / 3: how the Hugging Face names and tensors map to MindSpeed-MM's (reference
@@ -226,6 +232,7 @@ stages internvl_pp {
   vit preset="vision_internvl"
   llm preset="text"
 }
+
 """###,
         "internvl/mm_to_hf.recipe": ###"""
 recipe InternVLConverter.mm_to_hf "Convert a MindSpeed-MM (Megatron) InternVL checkpoint back to Hugging Face layout."
@@ -243,6 +250,7 @@ unshard internvl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_t
 if llm.tie_word_embeddings { drop optional=true "text_decoder.output_layer.weight" }
 revert internvl
 save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir
+
 """###,
         "internvl/resplit.recipe": ###"""
 recipe InternVLConverter.resplit "Re-split a MindSpeed-MM InternVL checkpoint to another TP / PP / VPP layout (the reference's is a no-op)."
@@ -260,6 +268,7 @@ use "../common/resplit_tie.recipe"
 shard internvl_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
 stage internvl_pp vit=cfg.target_parallel_config.vit_pp_layers llm=cfg.target_parallel_config.llm_pp_layers
 save mm cfg.target_dir
+
 """###,
         "qwen2_5vl/hf_to_mm.recipe": ###"""
 recipe Qwen2_5_VLConverter.hf_to_mm "Convert a Hugging Face Qwen2.5-VL checkpoint to MindSpeed-MM (Megatron) layout."
@@ -288,6 +297,7 @@ if cfg.save_vit_only {
 shard qwen2_5vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
 stage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers
 save mm cfg.mm_dir
+
 """###,
         "qwen2_5vl/layout.recipe": ###"""
 # Qwen2.5-VL: how the Hugging Face names and tensors map to MindSpeed-MM's (reference spec §7.2).
@@ -338,6 +348,7 @@ shard qwen2_5vl_tp {
   col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.weight"
   col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.weight"
 }
+
 """###,
         "qwen2_5vl/mm_to_hf.recipe": ###"""
 recipe Qwen2_5_VLConverter.mm_to_hf "Convert a MindSpeed-MM (Megatron) Qwen2.5-VL checkpoint back to Hugging Face layout."
@@ -354,6 +365,7 @@ unshard qwen2_5vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_
 if llm.tie_word_embeddings { drop optional=true "text_decoder.output_layer.weight" }
 revert qwen2_5vl
 save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir
+
 """###,
         "qwen2_5vl/resplit.recipe": ###"""
 recipe Qwen2_5_VLConverter.resplit "Re-split a MindSpeed-MM Qwen2.5-VL checkpoint to another TP / PP / VPP layout."
@@ -367,6 +379,7 @@ use "../common/resplit_tie.recipe"
 shard qwen2_5vl_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
 stage qwen2vl_pp vit=cfg.target_parallel_config.vit_pp_layers llm=cfg.target_parallel_config.llm_pp_layers
 save mm cfg.target_dir
+
 """###,
         "qwen2vl/hf_to_mm.recipe": ###"""
 recipe Qwen2VLConverter.hf_to_mm "Convert a Hugging Face Qwen2-VL checkpoint to MindSpeed-MM (Megatron) layout."
@@ -393,6 +406,7 @@ if cfg.save_vit_only {
 shard qwen2vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
 stage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers
 save mm cfg.mm_dir
+
 """###,
         "qwen2vl/layout.recipe": ###"""
 # Qwen2-VL: how the Hugging Face names and tensors map to MindSpeed-MM's (reference spec §7.1).
@@ -457,6 +471,7 @@ stages qwen2vl_pp {
   vit preset="vision"
   llm preset="text"
 }
+
 """###,
         "qwen2vl/mm_to_hf.recipe": ###"""
 recipe Qwen2VLConverter.mm_to_hf "Convert a MindSpeed-MM (Megatron) Qwen2-VL checkpoint back to Hugging Face layout."
@@ -473,6 +488,7 @@ unshard qwen2vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp
 if llm.tie_word_embeddings { drop optional=true "text_decoder.output_layer.weight" }
 revert qwen2vl
 save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir
+
 """###,
         "qwen2vl/resplit.recipe": ###"""
 recipe Qwen2VLConverter.resplit "Re-split a MindSpeed-MM Qwen2-VL checkpoint to another TP / PP / VPP layout."
@@ -486,6 +502,7 @@ use "../common/resplit_tie.recipe"
 shard qwen2vl_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
 stage qwen2vl_pp vit=cfg.target_parallel_config.vit_pp_layers llm=cfg.target_parallel_config.llm_pp_layers
 save mm cfg.target_dir
+
 """###,
     ]
 }
