@@ -119,7 +119,24 @@ public final class OutputFile {
     }
     private var closedFD = false
 
+    /// Bytes handed to the kernel but not yet submitted for writeback.
+    private var unsubmitted = 0
+    private var submittedTo = 0
+    /// Writeback is started every this many bytes, so the disk works while we keep copying and
+    /// the final fsync has little left to wait for (and dirty pages never pile up).
+    static let writebackChunk = 32 << 20
+
     private func writeAll(_ b: UnsafeRawBufferPointer) throws {
+        defer {
+            unsubmitted += b.count
+            if unsubmitted >= OutputFile.writebackChunk {
+                // On Linux, DONTNEED starts asynchronous writeback of the range's dirty pages
+                // (and drops the pages already written, which we never read back).
+                _ = posix_fadvise(fd, off_t(submittedTo), off_t(unsubmitted), Int32(POSIX_FADV_DONTNEED))
+                submittedTo += unsubmitted
+                unsubmitted = 0
+            }
+        }
         var done = 0
         while done < b.count {
             let r = Glibc.write(fd, b.baseAddress! + done, b.count - done)
