@@ -65,6 +65,14 @@ final class TorchUntypedStorageTests: XCTestCase {
     func testReadsFloat8AndUnsignedTensorsTorchWrote() throws {
         try assertReadsExactly("untyped.pt")
         try assertReadsExactly("contiguous.pt")
+        try assertReadsExactly("bare.pt")
+        // A bare UntypedStorage is the same object the tensor on it views.
+        let bare = try TorchCheckpoint.load(Self.file("bare.pt"))
+        guard case let .storage(s)? = bare["s"], case let .storage(ts)? = bare["ts"] else { return XCTFail("no bare storages") }
+        XCTAssertTrue(s === bare["t"]?.tensorValue?.storage)
+        XCTAssertEqual([s.isUntyped, ts.isUntyped], [true, false])
+        XCTAssertEqual([s.numel, ts.numel], [6, 3])
+        XCTAssertEqual(try s.data.materialize(), [1, 0, 2, 0, 255, 255])
     }
 
     /// The persistent id of an untyped storage counts bytes; views of it count elements of their
@@ -95,7 +103,7 @@ final class TorchUntypedStorageTests: XCTestCase {
     /// Reading a torch file and saving it again gives torch's bytes: same pickle (v3 + untyped
     /// storages next to v2 + typed bf16), same storages, same serialization id.
     func testResaveIsByteIdenticalToTorch() throws {
-        for name in ["untyped.pt", "contiguous.pt"] {
+        for name in ["untyped.pt", "contiguous.pt", "bare.pt"] {
             let value = try TorchCheckpoint.load(Self.file(name))
             let out = tmp.appendingPathComponent(name).path
             try TorchCheckpoint.save(value, to: out)

@@ -7,13 +7,16 @@ Run from this directory with a python that has torch (>= 2.3): python make_files
 Writes <name>.pt and expected.json: for every file and tensor path, dtype, shape, stride,
 storage offset, storage key and the tensor's bytes (row-major) in hex.
 """
-import json
+import json, warnings
 
 import torch
+
+warnings.filterwarnings("ignore", message="TypedStorage is deprecated")
 
 x = torch.linspace(-4, 4, 12).reshape(3, 4)
 u = (torch.arange(20, dtype=torch.int64) * 3001).to(torch.uint16).reshape(4, 5)
 e5 = x.to(torch.float8_e5m2)
+u16_small = torch.tensor([1, 2, 65535], dtype=torch.uint16)
 files = {
     # Every view shares its storage, so a faithful re-save is byte-identical to this file.
     "untyped.pt": {
@@ -40,6 +43,8 @@ files = {
         "u64": torch.arange(16, dtype=torch.uint8).view(torch.uint64).reshape(2, 1),
         "e4m3_again": torch.arange(12, 14, dtype=torch.uint8).view(torch.float8_e4m3fn),
     },
+    # Bare storages next to a tensor on one of them: an UntypedStorage, and a typed one.
+    "bare.pt": {"s": u16_small.untyped_storage(), "t": u16_small, "ts": torch.arange(3.0).storage()},
     # A dtype we do not support: reading must fail with a clear error.
     "fnuz.pt": {"w": x.to(torch.float8_e4m3fnuz)},
 }
@@ -49,6 +54,8 @@ for name, obj in files.items():
     torch.save(obj, name)
     entry = {}
     for k, t in obj.items():
+        if not isinstance(t, torch.Tensor):
+            continue
         entry[k] = {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape), "stride": list(t.stride()),
                     "storage_offset": t.storage_offset(),
                     "storage_bytes": t.untyped_storage().nbytes(),
