@@ -23,10 +23,7 @@ final class InteropTests: XCTestCase {
     func testOurTorchFilesLoadInTorch() throws {
         let base = try InspectTensors.tensor(.f32, [4, 6], seed: 3)
         var dtypes = PickleDict()
-        // float8 is left out: our writer pickles it as torch.Float8_e4m3fnStorage, which
-        // torch.load(weights_only=True) rejects (torch itself writes _rebuild_tensor_v3 with an
-        // UntypedStorage); see testFloat8TorchFilesLoadInTorch.
-        for d in DType.allCases where d != .f8e4m3 && d != .f8e5m2 {
+        for d in DType.allCases {
             dtypes[d.torchName] = .tensor(TorchTensor(try InspectTensors.tensor(d, [3, 5], seed: d.size)))
         }
         let lazy = PickleDict(strings: [
@@ -55,7 +52,7 @@ final class InteropTests: XCTestCase {
         let path = dir.path("ours.pt")
         try TorchCheckpoint.save(root, to: path)
         let ours = try LibraryDescription.entries(root.tensors().map { ($0.path, $0.tensor.tensor) })
-        XCTAssertEqual(ours.count, 10 + 12 + 4)
+        XCTAssertEqual(ours.count, DType.allCases.count + 12 + 4)
         for (mmap, theirs) in zip([false, true], try LibraryDescription.many([(path, true, false), (path, true, true)])) {
             assertSameTensors(ours, theirs.tensors, "ours.pt (mmap \(mmap))")
             XCTAssertEqual(theirs.leaves["meta/i"], ["int", "3"])
@@ -106,25 +103,39 @@ final class InteropTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: root + "/latest_checkpointed_iteration.txt"), "release")
     }
 
-    /// float8 tensors we write load in torch (weights_only, with and without mmap) unchanged.
-    /// Known writer issue: they are pickled with the storage class `torch.Float8_e4m3fnStorage`,
-    /// which torch does not have (torch writes `_rebuild_tensor_v3` with an `UntypedStorage` and
-    /// the dtype), so torch cannot load them; the test skips with that reason until it is fixed.
+    /// Tensors of the dtypes torch pickles untyped (float8, uint16/32/64) we write load in torch
+    /// (weights_only, with and without mmap) unchanged, and torch re-saving what it loaded gives
+    /// our file byte for byte (so we write `_rebuild_tensor_v3` + `UntypedStorage` exactly as
+    /// torch does, next to typed bf16 storages).
     func testFloat8TorchFilesLoadInTorch() throws {
+        let base = try InspectTensors.tensor(.f32, [4, 6], seed: 6)
         let root = PickleValue.dict(PickleDict(strings: [
             ("e4m3", .tensor(TorchTensor(try InspectTensors.tensor(.f8e4m3, [3, 5], seed: 4)))),
             ("e5m2", .tensor(TorchTensor(try InspectTensors.tensor(.f8e5m2, [2, 2], seed: 5)))),
+            ("bf16", .tensor(TorchTensor(try base.cast(to: .bf16)))),
+            ("u16", .tensor(TorchTensor(try InspectTensors.tensor(.u16, [2, 3], seed: 7)))),
+            ("u32", .tensor(TorchTensor(try InspectTensors.tensor(.u32, [5], seed: 8)))),
+            ("u64", .tensor(TorchTensor(try InspectTensors.tensor(.u64, [2, 1], seed: 9)))),
+            ("e4m3_param", .tensor(TorchTensor(try InspectTensors.tensor(.f8e4m3, [2, 2], seed: 10), isParameter: true))),
+            ("e4m3_transposed", .tensor(TorchTensor(try InspectTensors.tensor(.f8e4m3, [2, 3], seed: 11).transposed()))),
+            ("u16_empty", .tensor(TorchTensor(Tensor.zeros(.u16, [0, 3])))),
         ]))
         let path = dir.path("f8.pt")
         try TorchCheckpoint.save(root, to: path)
         let ours = try LibraryDescription.entries(root.tensors().map { ($0.path, $0.tensor.tensor) })
-        let described: [LibraryDescription]
-        do {
-            described = try LibraryDescription.many([(path, true, false), (path, true, true)])
-        } catch where "\(error)".contains("Float8_e4m3fnStorage") {
-            throw XCTSkip("known issue (torch writer, not convert/inspect): float8 tensors are pickled as torch.Float8_e4m3fnStorage, which torch.load cannot resolve")
-        }
+        let described = try LibraryDescription.many([(path, true, false), (path, true, true)])
         for (mmap, theirs) in zip([false, true], described) { assertSameTensors(ours, theirs.tensors, "f8.pt (mmap \(mmap))") }
+        try FileManager.default.createDirectory(atPath: dir.path("resaved"), withIntermediateDirectories: true)
+        let resaved = dir.path("resaved/f8.pt")
+        _ = try InteropPython.code("""
+            import sys, torch
+            torch.save(torch.load(sys.argv[1], weights_only=True), sys.argv[2])
+            """, [path, resaved])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), try Data(contentsOf: URL(fileURLWithPath: resaved)),
+                       "torch re-saving our f8.pt gives other bytes")
+        // And we read our own file back exactly.
+        let back = try TorchCheckpoint.load(path, verifyCRC: true)
+        assertSameTensors(try LibraryDescription.entries(back.tensors().map { ($0.path, $0.tensor.tensor) }), ours, "f8.pt read back")
     }
 
     // MARK: - (b) files torch writes, read by us
@@ -157,24 +168,43 @@ final class InteropTests: XCTestCase {
         XCTAssertEqual(summary.entries.first { $0.0 == "args" }?.1["params_dtype"], .string("torch.bfloat16"))
     }
 
-    /// Tensors torch writes with `_rebuild_tensor_v3` and an `UntypedStorage` (float8, uint16)
-    /// read exactly. Known reader issue: that storage form is not supported yet; the test skips
-    /// with the reason until it is.
+    /// Tensors torch writes with `_rebuild_tensor_v3` and an `UntypedStorage` (float8,
+    /// uint16/32/64, views into a shared untyped storage, a Parameter) read exactly, and our
+    /// re-save of what we read is byte-identical to torch's file.
     func testTorchUntypedStorageFilesReadExactly() throws {
         let path = dir.path("untyped.pt")
         _ = try InteropPython.code("""
             import sys, torch
             x = torch.linspace(-4, 4, 12).reshape(3, 4)
-            torch.save({"e4m3": x.to(torch.float8_e4m3fn), "e5m2": x.t().to(torch.float8_e5m2)}, sys.argv[1])
+            u = torch.arange(20, dtype=torch.int64).to(torch.uint16).reshape(4, 5) * 3000
+            f = x.to(torch.float8_e5m2)
+            torch.save({"e4m3": x.to(torch.float8_e4m3fn), "e5m2": f.t(), "e5m2_base": f,
+                        "u16": u, "u16_rows": u[1:3], "u16_col": u[:, 2],
+                        "u32": torch.tensor([0, 1, 2**32 - 1], dtype=torch.uint32),
+                        "u64": torch.tensor([0, 2**63 + 5], dtype=torch.uint64),
+                        "bf16": x.to(torch.bfloat16),
+                        "param": torch.nn.Parameter(x.to(torch.float8_e5m2), requires_grad=False)}, sys.argv[1])
             """, [path])
         let theirs = try LibraryDescription.of(path, weightsOnly: true)
-        let value: PickleValue
-        do {
-            value = try TorchCheckpoint.load(path)
-        } catch where "\(error)".contains("UntypedStorage") {
-            throw XCTSkip("known issue (torch reader, not convert/inspect): \(error)")
-        }
+        let value = try TorchCheckpoint.load(path, verifyCRC: true)
         assertSameTensors(try LibraryDescription.entries(value.tensors().map { ($0.path, $0.tensor.tensor) }), theirs.tensors, "untyped.pt")
+        XCTAssertEqual(theirs.tensors.count, 10)
+        XCTAssertEqual(value["e5m2"]?.tensorValue?.stride, [1, 4])
+        // Views keep sharing the one untyped storage, in elements of their dtype (a tensor viewed
+        // once is written compact, as always; here every view shares its storage, so our re-save
+        // must be torch's file).
+        let rows = try XCTUnwrap(value["u16_rows"]?.tensorValue), col = try XCTUnwrap(value["u16_col"]?.tensorValue)
+        XCTAssertTrue(rows.storage === value["u16"]?.tensorValue?.storage)
+        XCTAssertEqual(rows.storage?.isUntyped, true)
+        XCTAssertEqual(rows.storage?.numel, 40)
+        XCTAssertEqual([rows.storageOffset, col.storageOffset], [5, 2])
+        XCTAssertEqual(col.stride, [5])
+        XCTAssertEqual(value["param"]?.tensorValue?.isParameter, true)
+        let resaved = dir.path("resaved/untyped.pt")
+        try FileManager.default.createDirectory(atPath: dir.path("resaved"), withIntermediateDirectories: true)
+        try TorchCheckpoint.save(value, to: resaved)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), try Data(contentsOf: URL(fileURLWithPath: resaved)),
+                       "our re-save of torch's untyped.pt differs from it")
     }
 
     // MARK: - (c) safetensors both ways, and convert

@@ -77,12 +77,15 @@ extension DType {
         case .f8e5m2: return 6
         case .f8e4m3: return 7
         case .i16: return 11
+        case .u16: return 12
         case .f16: return 13
         case .bf16: return 14
         case .i32: return 15
+        case .u32: return 16
         case .f32: return 17
         case .f64: return 19
         case .i64: return 20
+        case .u64: return 21
         }
     }
 }
