@@ -23,7 +23,7 @@ enum ConvertCommand {
     }
 
     static func run(_ args: [String], output: Output) throws {
-        let a = try CommandArguments(args, flags: ["--force", "--quiet", "-h", "--help"], options: ["--key"], usage: usage)
+        let a = try CommandLineArguments(args, flags: ["--force", "--quiet", "-h", "--help"], options: ["--key"], usage: usage)
         if a.has("-h") || a.has("--help") { output.out(usage); return }
         guard a.positionals.count == 2 else { throw UsageError("convert needs a source file and a destination file", usage: usage) }
         let (src, dst) = (a.positionals[0], a.positionals[1])

@@ -14,7 +14,7 @@ enum InspectCommand {
         """
 
     static func run(_ args: [String], output: Output) throws {
-        let a = try CommandArguments(args, flags: ["--json", "-h", "--help"], options: ["--filter"], usage: usage)
+        let a = try CommandLineArguments(args, flags: ["--json", "-h", "--help"], options: ["--filter"], usage: usage)
         if a.has("-h") || a.has("--help") { output.out(usage); return }
         guard a.positionals.count == 1 else {
             throw UsageError(a.positionals.isEmpty ? "inspect needs a path" : "inspect takes one path, got \(a.positionals.count)", usage: usage)

@@ -5,7 +5,7 @@ enum RecipesCommand {
     static let usage = "usage: mm-convert recipes [--show PATH]\n  --show PATH   print a bundled recipe (e.g. qwen2vl/layout.recipe)"
 
     static func run(_ args: [String], output: Output) throws {
-        let a = try CommandArguments(args, flags: ["-h", "--help"], options: ["--show"], usage: usage)
+        let a = try CommandLineArguments(args, flags: ["-h", "--help"], options: ["--show"], usage: usage)
         if a.has("-h") || a.has("--help") { output.out(usage); return }
         if let path = a.option("--show") {
             guard let text = BundledRecipes.files[path] else {

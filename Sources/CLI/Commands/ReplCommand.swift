@@ -8,7 +8,7 @@ enum ReplCommand {
 
     static func run(_ args: [String], output: Output) throws -> Int32 {
         var (options, rest) = try ConversionOptions.extract(args)
-        let a = try CommandArguments(rest, flags: ["-h", "--help"], options: [], usage: usage)
+        let a = try CommandLineArguments(rest, flags: ["-h", "--help"], options: [], usage: usage)
         if a.has("-h") || a.has("--help") { output.out(usage); return 0 }
         guard a.positionals.isEmpty else { throw UsageError("repl takes no arguments", usage: usage) }
         let catalog = try RecipeCatalog.bundled()

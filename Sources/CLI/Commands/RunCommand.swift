@@ -14,7 +14,7 @@ enum RunCommand {
 
     static func run(_ args: [String], output: Output) throws {
         let (options, rest) = try ConversionOptions.extract(args)
-        let a = try CommandArguments(rest, flags: ["-h", "--help"], options: ["--set"], usage: usage)
+        let a = try CommandLineArguments(rest, flags: ["-h", "--help"], options: ["--set"], usage: usage)
         if a.has("-h") || a.has("--help") { output.out(usage); return }
         guard a.positionals.count == 1 else { throw UsageError("run needs one recipe file (or - for standard input)", usage: usage) }
         let path = a.positionals[0]

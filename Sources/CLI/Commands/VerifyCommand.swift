@@ -37,7 +37,7 @@ public enum VerifyCommand {
         let split = args.firstIndex(of: "--")
         let own = split.map { Array(args[..<$0]) } ?? args
         let extra = split.map { Array(args[($0 + 1)...]) } ?? []
-        let a = try CommandArguments(own, flags: ["--json", "--quiet", "-h", "--help"],
+        let a = try CommandLineArguments(own, flags: ["--json", "--quiet", "-h", "--help"],
                                      options: ["--limit", "--roundtrip", "--tmp"], usage: usage)
         if a.has("-h") || a.has("--help") { output.out(usage); return }
         guard let limit = Int(a.option("--limit") ?? "20"), limit >= 0 else {
