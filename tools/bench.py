@@ -63,7 +63,7 @@ def main():
     hf = os.path.join(a.work, f"hf-{a.size}")
     if not os.path.exists(os.path.join(hf, "config.json")):
         subprocess.run([BIN, "sample", "qwen2vl", hf, "--size", a.size, "--quiet"], check=True)
-    outs = {k: os.path.join(a.work, k) for k in ["copy", "mm", "hf-back", "mm-resplit", "mm-1worker", "resplit-1worker"]}
+    outs = {k: os.path.join(a.work, k) for k in ["copy", "mm", "hf-back", "mm-resplit"]}
     for p in outs.values():
         shutil.rmtree(p, ignore_errors=True)
     size = du(hf)
@@ -95,10 +95,15 @@ def main():
     for name, wall, rss in results:
         print(f"{name:<10} {wall:8.2f} {wall / base:8.2f} {size / wall / 1e9:8.2f} {rss / 1e6:12.0f}")
     # Checks: parallel output equals a one-worker run; mm_to_hf gives back the input exactly.
-    one = [x if x != outs["mm"] else outs["mm-1worker"] for x in runs[1][1]] + ["--workers", "1"]
-    timed(one)
-    same = subprocess.run(["diff", "-r", "-q", outs["mm"], outs["mm-1worker"]], capture_output=True, text=True)
-    print("hf_to_mm parallel == one worker:", "yes" if same.returncode == 0 else "NO\n" + same.stdout)
+    # The parallel outputs equal a run with one worker, for each conversion.
+    for name, cmd in runs[1:]:
+        target = {"hf_to_mm": outs["mm"], "mm_to_hf": outs["hf-back"], "resplit": outs["mm-resplit"]}[name]
+        single = target + "-1worker"
+        shutil.rmtree(single, ignore_errors=True)
+        timed([single if x == target else x for x in cmd] + ["--workers", "1"])
+        same = subprocess.run(["diff", "-r", "-q", target, single], capture_output=True, text=True)
+        print(f"{name}: parallel output == one-worker output:", "yes" if same.returncode == 0 else "NO\n" + same.stdout)
+        shutil.rmtree(single, ignore_errors=True)
     back = subprocess.run([BIN, "verify", hf, outs["hf-back"], "--quiet"], capture_output=True, text=True)
     print("mm_to_hf reproduces the input:", "yes" if back.returncode == 0 else "NO\n" + back.stdout + back.stderr)
     if not a.keep:
