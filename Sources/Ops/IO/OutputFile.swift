@@ -31,6 +31,30 @@ public final class OutputFile {
         self.buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
     }
 
+    /// Opens an existing file to overwrite it from `position` on (one region of a file that
+    /// several workers write at once).
+    public init(updating path: String, at position: Int, bufferSize: Int = 4 << 20) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OpsError.io(path: path, message: "cannot open for writing: \(String(cString: strerror(errno)))") }
+        guard lseek(fd, off_t(position), SEEK_SET) == off_t(position) else {
+            let e = errno
+            Glibc.close(fd)
+            throw OpsError.io(path: path, message: "cannot seek to \(position): \(String(cString: strerror(e)))")
+        }
+        self.fd = fd
+        self.path = path
+        self.capacity = bufferSize
+        self.buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
+        self.offset = position
+        self.submittedTo = position
+    }
+
+    /// Sets the file's size (the regions other workers fill are allocated up front).
+    public func setSize(_ size: Int) throws {
+        try flush()
+        guard ftruncate(fd, off_t(size)) == 0 else { throw ioError("set the size of") }
+    }
+
     deinit {
         buffer.deallocate()
         if !closedFD { Glibc.close(fd) }
