@@ -101,6 +101,24 @@ public final class OutputFile {
     /// Streams a tensor's row-major bytes into the file.
     public func write(_ tensor: Tensor) throws {
         let progress = OutputFile.progress
+        // A large contiguous range of a file, with no checksum to compute: the kernel copies it
+        // from the input's page cache to ours, without mapping the pages into this process.
+        if crc == nil, tensor.byteCount >= OutputFile.kernelCopyMinimum, let (store, start) = tensor.contiguousRange,
+           let source = store.fileDescriptor {
+            try flush()
+            var from = off_t(start)
+            var left = tensor.byteCount
+            while left > 0 {
+                let n = sendfile(fd, source, &from, min(left, OutputFile.writebackChunk))
+                if n < 0 { if errno == EINTR { continue }; throw ioError("write") }
+                if n == 0 { throw OpsError.io(path: store.name, message: "ended early while copying \(tensor) (the file shrank?)") }
+                left -= n
+                offset += n
+                progress?.add(bytes: n)
+                startWriteback(n)
+            }
+            return
+        }
         try tensor.forEachRun { run in
             switch run {
             case let .bytes(b): try write(b)
@@ -150,17 +168,23 @@ public final class OutputFile {
     /// the final fsync has little left to wait for (and dirty pages never pile up).
     static let writebackChunk = 32 << 20
 
-    private func writeAll(_ b: UnsafeRawBufferPointer) throws {
-        defer {
-            unsubmitted += b.count
-            if unsubmitted >= OutputFile.writebackChunk {
-                // On Linux, DONTNEED starts asynchronous writeback of the range's dirty pages
-                // (and drops the pages already written, which we never read back).
-                _ = posix_fadvise(fd, off_t(submittedTo), off_t(unsubmitted), Int32(POSIX_FADV_DONTNEED))
-                submittedTo += unsubmitted
-                unsubmitted = 0
-            }
+    /// Tensors at least this large and contiguous in a mapped file are copied with `sendfile`.
+    static let kernelCopyMinimum = 1 << 20
+
+    /// Counts bytes handed to the kernel and starts their writeback every `writebackChunk`.
+    private func startWriteback(_ n: Int) {
+        unsubmitted += n
+        if unsubmitted >= OutputFile.writebackChunk {
+            // On Linux, DONTNEED starts asynchronous writeback of the range's dirty pages
+            // (and drops the pages already written, which we never read back).
+            _ = posix_fadvise(fd, off_t(submittedTo), off_t(unsubmitted), Int32(POSIX_FADV_DONTNEED))
+            submittedTo += unsubmitted
+            unsubmitted = 0
         }
+    }
+
+    private func writeAll(_ b: UnsafeRawBufferPointer) throws {
+        defer { startWriteback(b.count) }
         var done = 0
         while done < b.count {
             let r = Glibc.write(fd, b.baseAddress! + done, b.count - done)
