@@ -55,7 +55,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", default="2b", choices=sorted(LAYOUTS))
     ap.add_argument("--work", default="/tmp/mm-convert-bench")
-    ap.add_argument("--keep", action="store_true", help="keep the generated checkpoint for the next run")
+    ap.add_argument("--keep", action="store_true", help="keep the outputs (the generated input is always kept)")
+    ap.add_argument("--lean", action="store_true", help="save disk (7B): delete each output once used, skip the one-worker checks")
     a = ap.parse_args()
     L = LAYOUTS[a.size]
     subprocess.run(["swift", "build", "-c", "release", "--product", "mm-convert"], cwd=ROOT, check=True)
@@ -83,18 +84,30 @@ def main():
                      "--cfg.target_parallel_config.llm_pp_layers", L["llm2"], "--cfg.target_parallel_config.vit_pp_layers", L["vit2"]]),
     ]
     results = []
+    lean_verified = False
     for name, cmd in runs:
         warm(hf if name in ("copy", "hf_to_mm") else outs["mm"])
         subprocess.run(["sync"])
         wall, rss = timed(cmd)
         subprocess.run(["sync"])
         results.append((name, wall, rss))
+        if a.lean and name == "copy":
+            shutil.rmtree(outs["copy"], ignore_errors=True)
+        if a.lean and name == "mm_to_hf":
+            back = subprocess.run([BIN, "verify", hf, outs["hf-back"], "--quiet"], capture_output=True, text=True)
+            lean_verified = back.returncode == 0
+            shutil.rmtree(outs["hf-back"], ignore_errors=True)
     base = results[0][1]
     print(f"\nQwen2-VL {a.size} shape, {size / 1e9:.2f} GB in bf16, {os.cpu_count()} cores, release build, warm cache")
     print(f"{'step':<10} {'wall s':>8} {'x copy':>8} {'GB/s':>8} {'peak RSS MB':>12}")
     for name, wall, rss in results:
         print(f"{name:<10} {wall:8.2f} {wall / base:8.2f} {size / wall / 1e9:8.2f} {rss / 1e6:12.0f}")
     # Checks: parallel output equals a one-worker run; mm_to_hf gives back the input exactly.
+    if a.lean:
+        print("mm_to_hf reproduces the input:", "yes" if lean_verified else "NO")
+        for p in outs.values():
+            shutil.rmtree(p, ignore_errors=True)
+        return
     # The parallel outputs equal a run with one worker, for each conversion.
     for name, cmd in runs[1:]:
         target = {"hf_to_mm": outs["mm"], "mm_to_hf": outs["hf-back"], "resplit": outs["mm-resplit"]}[name]
