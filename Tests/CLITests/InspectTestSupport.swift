@@ -6,14 +6,8 @@ import Ops
 /// Fixture paths, a captured CLI run and temporary directories for the inspect / convert /
 /// interop tests.
 enum InspectFixtures {
-    /// `<repo root>/../shared` (CI); a git worktree one level deeper finds it at `../../shared`.
-    static var shared: URL {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let beside = root.deletingLastPathComponent().appendingPathComponent("shared")
-        if FileManager.default.fileExists(atPath: beside.path) { return beside }
-        return root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
-    }
+    /// The shared fixtures' parent (`<repo root>/../shared`), found as `RecipePaths` finds it.
+    static var shared: URL { URL(fileURLWithPath: RecipePaths.fixtures).deletingLastPathComponent() }
     static func fixture(_ relative: String) -> String { shared.appendingPathComponent("fixtures/" + relative).path }
     /// `Tests/Interop/<name>`.
     static func interopScript(_ name: String) -> String {

@@ -98,8 +98,7 @@ extension Tensor {
             }
             return
         }
-        var index = [Int](repeating: 0, count: k)
-        var elementOffset = 0
+        var odometer = Odometer(shape: outer, strides: outerStrides)
         let gather = blockBytes < smallRunBytes
         let scratch = gather ? UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64) : nil
         defer { scratch?.deallocate() }
@@ -110,9 +109,9 @@ extension Tensor {
         let forward = zip(outerStrides, outerStrides.dropFirst()).allSatisfy { $0 >= $1 } && outerStrides.allSatisfy { $0 >= 0 }
         var releasedTo = byteOffset
         while true {
-            let src = base + elementOffset * size
-            if forward, byteOffset + elementOffset * size - releasedTo >= releaseChunkBytes {
-                let upTo = byteOffset + elementOffset * size
+            let src = base + odometer.offset * size
+            if forward, byteOffset + odometer.offset * size - releasedTo >= releaseChunkBytes {
+                let upTo = byteOffset + odometer.offset * size
                 store.release(offset: releasedTo, count: upTo - releasedTo)
                 releasedTo = upTo
             }
@@ -126,17 +125,7 @@ extension Tensor {
             } else {
                 try body(.bytes(UnsafeRawBufferPointer(start: src, count: blockBytes)))
             }
-            // Advance the odometer over the outer dimensions.
-            var d = k - 1
-            while d >= 0 {
-                index[d] += 1
-                elementOffset += outerStrides[d]
-                if index[d] < outer[d] { break }
-                elementOffset -= outerStrides[d] * outer[d]
-                index[d] = 0
-                d -= 1
-            }
-            if d < 0 { break }
+            if !odometer.advance() { break }
         }
         if let scratch, filled > 0 {
             try body(.bytes(UnsafeRawBufferPointer(start: scratch, count: filled)))

@@ -30,10 +30,9 @@ extension Tensor {
         defer { scratch.deallocate() }
         let outer = Array(shape[0..<(r - 2)])
         let outerStrides = Array(strides[0..<(r - 2)])
-        var index = [Int](repeating: 0, count: outer.count)
-        var elementOffset = 0
+        var odometer = Odometer(shape: outer, strides: outerStrides)
         while true {
-            let base = store.base + byteOffset + elementOffset * size
+            let base = store.base + byteOffset + odometer.offset * size
             var i0 = 0
             while i0 < rows {
                 let band = min(bandRows, rows - i0)
@@ -61,17 +60,8 @@ extension Tensor {
                 try body(.bytes(UnsafeRawBufferPointer(start: scratch, count: band * rowBytes)))
                 i0 += band
             }
-            // Next matrix (odometer over the leading dimensions).
-            var d = outer.count - 1
-            while d >= 0 {
-                index[d] += 1
-                elementOffset += outerStrides[d]
-                if index[d] < outer[d] { break }
-                elementOffset -= outerStrides[d] * outer[d]
-                index[d] = 0
-                d -= 1
-            }
-            if d < 0 { break }
+            // Next matrix.
+            if !odometer.advance() { break }
         }
     }
 }
