@@ -63,6 +63,11 @@ enum ParamCoercion {
             case .int, .float: return .string(value.description)
             default: throw InnerMismatch(path: [], type: type, value: value)
             }
+        case let .union(types):
+            for t in types {
+                if let fits = try? check(value, t, bounds) { return fits }
+            }
+            throw InnerMismatch(path: [], type: type, value: value)
         case let .list(element):
             guard case let .list(items) = value else { throw InnerMismatch(path: [], type: type, value: value) }
             var out: [Value] = []
@@ -95,6 +100,7 @@ enum ParamCoercion {
         case .dir: return plural ? "directories" : "a directory"
         case let .list(e): return (plural ? "lists of " : "a list of ") + phrase(e, bounds, plural: true)
         case let .optional(t): return phrase(t, bounds, plural: plural) + " or null"
+        case let .union(ts): return ts.map { phrase($0, bounds, plural: plural) }.joined(separator: " or ")
         }
     }
 
@@ -107,6 +113,7 @@ enum ParamCoercion {
         case .bool, .str, .path, .dir: return type.description
         case let .list(e): return "[" + label(e, bounds) + "]"
         case let .optional(t): return label(t, bounds) + " or null"
+        case let .union(ts): return ts.map { label($0, bounds) }.joined(separator: " or ")
         }
     }
 

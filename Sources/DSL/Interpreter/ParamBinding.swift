@@ -85,6 +85,7 @@ public enum ParamBinding {
             case let (.optional(inner), _): return convert(v, inner, depth: depth + 1)
             case (.int, .int), (.bool, .bool), (.str, .string), (.path, .string), (.dir, .string), (.float, .float): return v
             case let (.float, .int(i)): return .float(Double(i))
+            case let (.union(types), _): return types.lazy.compactMap { convert(v, $0, depth: depth + 1) }.first
             case let (.list(e), .list(items)):
                 var out: [Value] = []
                 for item in items {
@@ -122,6 +123,7 @@ public enum ParamBinding {
         switch (t, v) {
         case let (.dir, .string(s)): return [s]
         case let (.optional(inner), _): return directories(v, inner)
+        case let (.union(types), _): return types.flatMap { directories(v, $0) }
         case let (.list(e), .list(items)): return items.flatMap { directories($0, e) }
         default: return []
         }

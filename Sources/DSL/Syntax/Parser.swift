@@ -20,7 +20,7 @@ public struct Parser {
     var argumentMode = false
 
     static let reserved: Set<String> = ["and", "or", "not", "true", "false", "null"]
-    static let typeNames = ["int", "float", "bool", "str", "path", "dir"]
+    static let typeNames = ["int", "float", "bool", "str", "path", "dir", "layers"]
 
     public init(tokens: [Token]) { self.tokens = tokens }
 
@@ -327,6 +327,7 @@ public struct Parser {
                 case "str", "string": type = .str
                 case "path": type = .path
                 case "dir": type = .dir
+                case "layers": type = .layers
                 default:
                     throw p.error(Suggestions.message("unknown type '\(name)' (types are int, float, bool, str, path, dir, [T] and T?)", for: name, in: Self.typeNames))
                 }

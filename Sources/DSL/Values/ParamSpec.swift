@@ -13,6 +13,11 @@ public indirect enum ParamType: Equatable, CustomStringConvertible, Sendable {
     case list(ParamType)
     /// The type, or null.
     case optional(ParamType)
+    /// The first of these types the value fits (e.g. flat or nested layer lists).
+    case union([ParamType])
+
+    /// `layers`: per-stage layer counts, flat (`[1,10,10,7]`) or nested by VPP chunk (`[[1,10,10,7]]`).
+    public static let layers = ParamType.union([.list(.int), .list(.list(.int))])
 
     public var description: String {
         switch self {
@@ -24,6 +29,7 @@ public indirect enum ParamType: Equatable, CustomStringConvertible, Sendable {
         case .dir: return "dir"
         case let .list(t): return "[\(t)]"
         case let .optional(t): return "\(t)?"
+        case let .union(ts): return ts.map(\.description).joined(separator: " or ")
         }
     }
 }

@@ -18,6 +18,9 @@ public final class OutputFile {
     public private(set) var offset: Int = 0
     private var crc: CRC32?
 
+    /// Where every output file reports the bytes it writes while a save runs (nil: nowhere).
+    nonisolated(unsafe) public static var progress: Progress?
+
     /// Creates (or truncates) `path` with mode 0640.
     public init(creating path: String, bufferSize: Int = 4 << 20) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
@@ -114,6 +117,7 @@ public final class OutputFile {
     private var closedFD = false
 
     private func writeAll(_ b: UnsafeRawBufferPointer) throws {
+        OutputFile.progress?.add(bytes: b.count)
         var done = 0
         while done < b.count {
             let r = Glibc.write(fd, b.baseAddress! + done, b.count - done)

@@ -37,6 +37,8 @@ extension Tensor {
         case let .concat(dim, parts):
             if dim == 0 {
                 for p in parts { try p.forEachRun(body) }
+            } else if dim == 1, try emitColumnConcat(parts: parts, body) {
+                // Row bands assembled in scratch (ConcatRuns.swift).
             } else {
                 for i in 0..<shape[0] {
                     let rows = try parts.map { try $0.selecting(i) }
@@ -68,6 +70,8 @@ extension Tensor {
     }
 
     private func emitView(store: ByteStore, byteOffset: Int, strides: [Int], _ body: (Run) throws -> Void) throws {
+        // Transposed matrices would otherwise be one-element runs (TransposeRuns.swift).
+        if try emitTransposedView(store: store, byteOffset: byteOffset, strides: strides, body) { return }
         let size = dtype.size
         // Largest suffix of dimensions that is one contiguous block.
         var k = rank

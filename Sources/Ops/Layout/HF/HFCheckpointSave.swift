@@ -124,9 +124,9 @@ extension HFCheckpoint {
     public static func write(_ plan: HFWritePlan, to directory: String, concurrentFiles: Int = 2) throws -> HFSaveResult {
         if let source = plan.sourceDirectory { try refuseSameDirectory(directory, source) }
         try CheckpointFiles.makeDirectory(directory)
-        try forEachConcurrently(plan.shards, width: concurrentFiles) { file, shard in
-            try SafetensorsWriter.write(shard, metadata: hfShardMetadata, to: directory + "/" + file)
-        }
+        try ParallelJobs.run(plan.shards.map { file, shard in
+            (cost: shard.totalBytes, work: { _ = try SafetensorsWriter.write(shard, metadata: hfShardMetadata, to: directory + "/" + file) })
+        }, workers: concurrentFiles)
         if let index = plan.index {
             try CheckpointFiles.writeFile(index.encoded(), to: directory + "/" + SafetensorsIndex.fileName)
         }
@@ -164,34 +164,6 @@ extension HFCheckpoint {
         if shards.count == 1 { return [("model.safetensors", shards[0])] }
         let n = shards.count
         return shards.enumerated().map { i, names in (String(format: "model-%05d-of-%05d.safetensors", i + 1, n), names) }
-    }
-
-    /// Runs `body` on every item, at most `width` at a time; stops taking new items after the
-    /// first error and rethrows it.
-    static func forEachConcurrently<T>(_ items: [T], width: Int, _ body: (T) throws -> Void) throws {
-        let workers = max(1, min(width, items.count))
-        if workers == 1 { for item in items { try body(item) }; return }
-        let lock = NSLock()
-        var next = 0
-        var failure: Error?
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                while true {
-                    lock.lock()
-                    let i = next
-                    next += 1
-                    let stop = failure != nil
-                    lock.unlock()
-                    if stop || i >= items.count { return }
-                    do { try body(items[i]) } catch {
-                        lock.lock()
-                        if failure == nil { failure = error }
-                        lock.unlock()
-                    }
-                }
-            }
-        }
-        if let failure { throw failure }
     }
 
     private static func makeParent(of relativePath: String, in directory: String) throws {

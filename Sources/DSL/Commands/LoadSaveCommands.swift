@@ -1,0 +1,51 @@
+import Ops
+
+extension ConversionCommands {
+    static func registerLoadSave(_ r: CommandRegistry<Workspace>) {
+        let path = slot("path", .string, required: false, doc: "a directory (default: the `input` / `output` setting)")
+        r.register(TensorCommand("load hf", signature: CommandSignature(positional: [path]),
+                                 doc: "read a Hugging Face checkpoint (safetensors shards + config.json), lazily") { call, ctx in
+            let dir = try ctx.state.path(call, default: "input")
+            try call.attempt { try ctx.state.loadHF(dir) }
+            ctx.config = ctx.state.config
+        })
+        r.register(TensorCommand("load mm", signature: CommandSignature(positional: [path]),
+                                 doc: "read a MindSpeed-MM checkpoint (every rank file), lazily") { call, ctx in
+            let dir = try ctx.state.path(call, default: "input")
+            try call.attempt { try ctx.state.loadMM(dir) }
+        })
+        r.register(TensorCommand("load config", signature: CommandSignature(positional: [slot("path", .string)]),
+                                 doc: "read only config.json of a directory (e.g. the original HF checkpoint)") { call, ctx in
+            let dir = try ctx.state.path(call, default: "input")
+            try call.attempt { try ctx.state.loadConfig(dir) }
+            ctx.config = ctx.state.config
+        })
+        r.register(TensorCommand("save hf", signature: CommandSignature(positional: [path], keywords: [
+            slot("like", .optional(.string), required: false, doc: "HF directory whose shards, index and side files to follow"),
+        ]), doc: "write a Hugging Face checkpoint (atomically)") { call, ctx in
+            let dir = try ctx.state.path(call, default: "output")
+            let like = call.arguments.string("like")
+            try call.attempt { try ctx.state.saveHF(dir, like: like) }
+            ctx.state.report("saved \(dir)")
+        })
+        r.register(TensorCommand("save mm", signature: CommandSignature(positional: [path]),
+                                 doc: "write a MindSpeed-MM checkpoint: one model_optim_rng.pt per rank (atomically)") { call, ctx in
+            let dir = try ctx.state.path(call, default: "output")
+            try call.attempt { try ctx.state.saveMM(dir) }
+            ctx.state.report("saved \(dir)")
+        })
+    }
+}
+
+extension Workspace {
+    /// The statement's path argument, or the named setting (`--set input=DIR`).
+    func path(_ call: CommandCall, default key: String) throws -> String {
+        if let p = call.arguments.string("path") { return p }
+        if case let .string(p)? = settings[key] { return p }
+        throw call.error("no directory given: write it after the statement, or set `\(key)` (mm-convert run FILE --set \(key)=DIR)")
+    }
+
+    func report(_ line: String) {
+        if !dryRun && progressMode != .quiet { messages(line) }
+    }
+}

@@ -1,0 +1,113 @@
+import Ops
+
+extension ConversionCommands {
+    /// Registers a statement whose run is a transform's forward and whose revert is its inverse.
+    static func transform(_ r: CommandRegistry<Workspace>, _ name: String, _ sig: CommandSignature, doc: String,
+                          build: @escaping (CommandCall, RecipeContext<Workspace>) throws -> any Transform) {
+        r.register(TensorCommand(name, signature: sig, doc: doc, run: { call, ctx in
+            let t = try call.attempt { try build(call, ctx) }
+            try call.attempt { try ctx.state.apply(t, inverse: false) }
+        }, revert: { call, ctx in
+            let t = try call.attempt { try build(call, ctx) }
+            try call.attempt { try ctx.state.apply(t, inverse: true) }
+        }))
+    }
+
+    static func registerTransforms(_ r: CommandRegistry<Workspace>) {
+        let arrow = ArgumentSlot("mapping", .arrow, doc: "\"input pattern\" -> \"output pattern\"")
+        let optional = slot("optional", .bool, required: false, doc: "true: a pattern matching nothing is not an error")
+        func presence(_ call: CommandCall) throws -> Presence { try call.bool("optional", default: false) ? .optional : .required }
+
+        transform(r, "rename", CommandSignature(variadic: arrow, keywords: [optional]),
+                  doc: "rename tensors: each name by the first rule whose pattern matches it ({L} layer, {E} expert, {a,b} alternatives, trailing * carries the rest)") { call, _ in
+            let p = try presence(call)
+            let rules = try call.arguments.arrows.map { a, b -> Rename.Rule in
+                guard case let .string(x) = a, case let .string(y) = b else { throw call.error("both sides of -> must be strings") }
+                return try Rename.Rule(x, y, presence: p)
+            }
+            return try Rename(rules)
+        }
+        transform(r, "merge glu", CommandSignature(positional: [arrow], keywords: [optional]),
+                  doc: "gate and up projections -> one fused [gate; up] tensor (\"...{gate,up}_proj.weight\" -> \"...linear_fc1.weight\")") { call, _ in
+            let (a, b) = try call.arrow()
+            return try GLUMerge(a, b, presence: try presence(call))
+        }
+        transform(r, "merge qkv", CommandSignature(positional: [arrow], keywords: [
+            slot("groups", .int, doc: "key/value heads (query groups)"), slot("heads", .int, doc: "attention heads"), optional,
+        ]), doc: "separate q, k, v -> Megatron's group-interleaved linear_qkv") { call, _ in
+            let (a, b) = try call.arrow()
+            return try QKVMerge(a, b, groups: try call.int("groups"), heads: try call.int("heads"), presence: try presence(call))
+        }
+        transform(r, "merge zerok", CommandSignature(positional: [arrow], keywords: [slot("heads", .int), optional]),
+                  doc: "q and v biases -> an interleaved qkv bias with a zero k part (audio encoders without a k bias)") { call, _ in
+            let (a, b) = try call.arrow()
+            return try ZeroKeyMerge(a, b, heads: try call.int("heads"), presence: try presence(call))
+        }
+        transform(r, "merge cat", CommandSignature(positional: [arrow], keywords: [
+            slot("sizes", .list(.int), doc: "size of each part along dim"), slot("dim", .int, required: false), optional,
+        ]), doc: "plain concatenation of the parts (inverted by the declared sizes)") { call, _ in
+            let (a, b) = try call.arrow()
+            guard case let .list(items) = try call.required("sizes") else { throw call.error("sizes must be a list", at: "sizes") }
+            let sizes = items.compactMap { if case let .int(i) = $0 { return i } else { return nil } }
+            return try ConcatMerge(a, b, sizes: sizes, dim: try call.optionalInt("dim") ?? 0, presence: try presence(call))
+        }
+        let qkvPattern = slot("pattern", .string, required: false, doc: "fused [q; k; v] tensors (default: every *qkv.weight/bias)")
+        for name in ["relocate qkv", "split qkv"] {
+            transform(r, name, CommandSignature(positional: [qkvPattern], keywords: [slot("heads", .int), optional]),
+                      doc: "concatenated [q; k; v] -> per-head interleaved [q0; k0; v0; q1; ...] (Megatron's ViT layout)") { call, _ in
+                let pattern = call.arguments.string("pattern") ?? #"re:.*qkv\.(weight|bias)"#
+                return try Relocate(pattern, heads: try call.int("heads"), presence: try presence(call))
+            }
+        }
+        transform(r, "tie", CommandSignature(positional: [arrow]),
+                  doc: "copy a tensor to a second name (embedding -> output layer of a tied model); revert drops the copy") { call, _ in
+            let (a, b) = try call.arrow()
+            return Tie(source: a, target: b)
+        }
+        transform(r, "pad", CommandSignature(positional: [slot("pattern", .string)], keywords: [
+            slot("vocab", .int, doc: "the unpadded row count"), slot("multiple", .int, required: false), slot("rows", .int, required: false),
+        ]), doc: "pad rows (vocabulary) with zeros to a multiple or a size; revert slices them off") { call, _ in
+            let pattern = call.arguments.string("pattern")!
+            let target: VocabPad.Target
+            if let m = try call.optionalInt("multiple") { target = .multiple(m) } else if let n = try call.optionalInt("rows") { target = .rows(n) } else {
+                throw call.error("give multiple= or rows=")
+            }
+            return try VocabPad(pattern, vocabSize: try call.int("vocab"), to: target)
+        }
+        transform(r, "zeros", CommandSignature(positional: [slot("template", .string)], keywords: [
+            slot("layers", .list(.int), doc: "values of {L}"), slot("shape", .list(.int)),
+            ArgumentSlot("dtype", .word(DType.allCases.map(\.rawValue)), required: false),
+        ]), doc: "insert zero tensors (one per layer); revert deletes them") { call, _ in
+            func ints(_ s: String) throws -> [Int] {
+                guard case let .list(l) = try call.required(s) else { throw call.error("\(s) must be a list", at: s) }
+                return l.compactMap { if case let .int(i) = $0 { return i } else { return nil } }
+            }
+            return try ZeroTensors(call.arguments.string("template")!, indices: try ints("layers"), shape: try ints("shape"),
+                                   dtype: try call.dtype("dtype") ?? .bf16)
+        }
+        transform(r, "experts", CommandSignature(positional: [arrow], keywords: [
+            slot("n", .int, doc: "number of experts"), slot("transpose", .bool, required: false), optional,
+        ]), doc: "fused experts [E, a, b] -> one tensor per expert ({E} in the output), transposed by default") { call, _ in
+            let (a, b) = try call.arrow()
+            return try ExpertSplit(a, b, numExperts: try call.int("n"), transpose: try call.bool("transpose", default: true), presence: try presence(call))
+        }
+        let patterns = slot("pattern", .string, doc: "tensor name patterns")
+        r.register(TensorCommand("drop", signature: CommandSignature(variadic: patterns, keywords: [optional]),
+                                 doc: "remove tensors (not revertible)") { call, ctx in
+            let t = try call.attempt { try Drop(try call.strings("pattern"), presence: try presence(call)) }
+            try call.attempt { try ctx.state.apply(t, inverse: false) }
+        })
+        r.register(TensorCommand("keep", signature: CommandSignature(variadic: patterns, keywords: [optional]),
+                                 doc: "keep only the matching tensors (not revertible)") { call, ctx in
+            let t = try call.attempt { try Keep(try call.strings("pattern"), presence: try presence(call)) }
+            try call.attempt { try ctx.state.apply(t, inverse: false) }
+        })
+        let dtypes = DType.allCases.map(\.rawValue) + ["fp16", "fp32", "fp64", "bfloat16", "float16", "float32"]
+        transform(r, "cast", CommandSignature(positional: [ArgumentSlot("dtype", .word(dtypes)), slot("pattern", .string, required: false)],
+                                              keywords: [ArgumentSlot("from", .word(dtypes))]),
+                  doc: "convert floating point tensors from= one dtype to another; revert converts back") { call, _ in
+            guard let to = try call.dtype("dtype"), let from = try call.dtype("from") else { throw call.error("give the target dtype and from=") }
+            return try CastDType(call.arguments.string("pattern") ?? "*", from: from, to: to)
+        }
+    }
+}

@@ -1,0 +1,98 @@
+/// Expert parallelism (§6): EP rank `e` keeps experts `e*per ..< (e+1)*per` (renumbered from 0)
+/// of every name containing `.local_experts.{E}` (followed by `.` or the end); all other tensors
+/// go to every rank. Requires `numExperts % ep == 0` (§9 Q19). Applied before TP and PP.
+public struct ExpertParallel: Sendable {
+    public let numExperts: Int
+    public let ep: Int
+    /// The path segment before the expert number.
+    public let marker: String
+
+    public init(numExperts: Int, ep: Int, marker: String = "local_experts") throws {
+        guard ep > 0, numExperts > 0 else { throw OpsError.invalid("expert parallel: ep_size (\(ep)) and num_experts (\(numExperts)) must be > 0") }
+        guard numExperts % ep == 0 else {
+            throw OpsError.invalid("\(numExperts) experts do not split over ep_size=\(ep)")
+        }
+        self.numExperts = numExperts
+        self.ep = ep
+        self.marker = marker
+    }
+
+    public var expertsPerRank: Int { numExperts / ep }
+
+    /// The expert number in `name` and where it sits, or nil for a non-expert name.
+    public func expertIndex(in name: String) -> (Int, Range<String.Index>)? {
+        let key = "." + marker + "."
+        var search = name.startIndex..<name.endIndex
+        while let r = name.range(of: key, range: search) {
+            var end = r.upperBound
+            while end < name.endIndex, name[end].isASCII, name[end].isNumber { end = name.index(after: end) }
+            if end > r.upperBound, end == name.endIndex || name[end] == ".", let n = Int(name[r.upperBound..<end]) {
+                return (n, r.upperBound..<end)
+            }
+            search = r.upperBound..<name.endIndex
+        }
+        return nil
+    }
+
+    private func renumber(_ name: String, _ digits: Range<String.Index>, _ n: Int) -> String {
+        var s = name
+        s.replaceSubrange(digits, with: String(n))
+        return s
+    }
+
+    /// The number of experts one EP rank's map holds (largest local expert number + 1; 0 when it
+    /// has none), for mm_to_hf when the configuration does not say: `numExperts = ep * that`.
+    public static func localExpertCount(in tensors: TensorMap, marker: String = "local_experts") throws -> Int {
+        let probe = try ExpertParallel(numExperts: 1, ep: 1, marker: marker)
+        return tensors.names.compactMap { probe.expertIndex(in: $0)?.0 }.max().map { $0 + 1 } ?? 0
+    }
+
+    /// One map per EP rank.
+    public func split(_ tensors: TensorMap) throws -> [TensorMap] {
+        var out = [TensorMap](repeating: TensorMap(), count: ep)
+        let per = expertsPerRank
+        for (name, t) in tensors {
+            guard let (e, digits) = expertIndex(in: name) else {
+                for r in 0..<ep { out[r][name] = t }
+                continue
+            }
+            guard e < numExperts else {
+                throw OpsError.tensor(name: name, message: "expert \(e) is outside 0..<\(numExperts)")
+            }
+            out[e / per][renumber(name, digits, e % per)] = t
+        }
+        return out
+    }
+
+    /// The inverse of `split`. Non-expert tensors must be in every rank with the same dtype and
+    /// shape (rank 0's copy is kept); local expert numbers must be below `numExperts / ep`.
+    public func merge(_ ranks: [TensorMap]) throws -> TensorMap {
+        guard ranks.count == ep else { throw OpsError.invalid("expected \(ep) expert-parallel ranks, got \(ranks.count)") }
+        let per = expertsPerRank
+        var out = TensorMap()
+        var shared: [String: Int] = [:]
+        for (r, m) in ranks.enumerated() {
+            for (name, t) in m {
+                if let (e, digits) = expertIndex(in: name) {
+                    guard e < per else {
+                        throw OpsError.tensor(name: name, message: "EP rank \(r) holds local expert \(e), but each rank has \(per) experts")
+                    }
+                    out[renumber(name, digits, r * per + e)] = t
+                } else if let prev = out[name] {
+                    guard prev.shape == t.shape, prev.dtype == t.dtype else {
+                        throw OpsError.tensor(name: name, message: "EP rank \(r) holds \(t), rank 0 holds \(prev)")
+                    }
+                    shared[name, default: 0] += 1
+                } else {
+                    guard r == 0 else { throw OpsError.tensor(name: name, message: "is in EP rank \(r) but not in EP rank 0") }
+                    out[name] = t
+                    shared[name] = 1
+                }
+            }
+        }
+        if let (name, _) = shared.first(where: { $0.value != ep }) {
+            throw OpsError.tensor(name: name, message: "is missing from some expert-parallel ranks")
+        }
+        return out
+    }
+}

@@ -1,0 +1,214 @@
+/// The state a conversion acts on: the model's tensors, as one map or laid out over
+/// expert-, tensor- and pipeline-parallel ranks, plus what was loaded alongside them.
+///
+/// Data flows one way: load (lazy, mmap) -> transforms on the whole model -> EP split -> TP shard
+/// -> PP stage -> save; and back: load MM -> unstage -> unshard -> EP merge -> inverse transforms
+/// -> save. Each step checks it is called in a state where it makes sense and says what to do
+/// otherwise, so a recipe in the wrong order fails before anything is written.
+public final class Workspace {
+    /// How far the model is laid out over ranks.
+    public enum Phase: String {
+        /// One map with the whole model.
+        case model
+        /// Split over EP and/or TP ranks, one map per (ep, tp).
+        case sharded
+        /// Split over pipeline stages too: per (ep, tp) one map per flat stage.
+        case staged
+    }
+
+    public private(set) var phase: Phase = .model
+    /// `grid[ep][tp][stage]`; in `.model` phase a 1x1x1 grid.
+    public private(set) var grid: [[[TensorMap]]] = [[[TensorMap()]]]
+    /// Pipeline ranks when staged (flat stages = ppSize x vppSize).
+    public private(set) var ppSize = 1
+    public private(set) var vppSize = 1
+    /// Whether the EP split happened (so save names EP directories).
+    public private(set) var epSplit = false
+
+    /// The checkpoint's config.json, when one was loaded.
+    public var config: Value?
+    /// The HF checkpoint loaded last: the template `save hf ... like=` follows by default.
+    public var hfSource: HFCheckpoint?
+    /// The MM checkpoint loaded last, for inspection of its non-tensor entries.
+    public var mmSource: MMCheckpoint?
+    /// Where a dry run collects what it would write instead of writing.
+    public var dryRun = false
+    public private(set) var plannedOutputs: [PlannedOutput] = []
+    /// Replace existing non-empty output directories.
+    public var force = false
+    /// Output file writers running at once.
+    public var workers = ParallelJobs.defaultWorkers
+    /// Progress display for saves.
+    public var progressMode: Progress.Mode = .quiet
+    /// Values given to a run that no `param` declares (`--set input=DIR`): default paths.
+    public var settings: [String: Value] = [:]
+    /// Where statements print notes (e.g. "saved DIR").
+    public var messages: (String) -> Void = { _ in }
+
+    public init() {}
+
+    /// The whole model (only in `.model` phase).
+    public func model(for step: String) throws -> TensorMap {
+        guard phase == .model else {
+            throw OpsError.invalid("\(step) works on the whole model, but it is \(phase == .staged ? "split into pipeline stages" : "sharded over ranks"); put it before `shard`/`stage`, or after `unstage`/`unshard`")
+        }
+        return grid[0][0][0]
+    }
+
+    /// Replaces the whole model (after a transform).
+    public func setModel(_ m: TensorMap) {
+        phase = .model
+        grid = [[[m]]]
+        epSplit = false
+        ppSize = 1
+        vppSize = 1
+    }
+
+    /// Every map in the workspace, for inspection (`ls`, `show`).
+    public var allMaps: [(label: String, tensors: TensorMap)] {
+        switch phase {
+        case .model: return [("model", grid[0][0][0])]
+        case .sharded, .staged:
+            var out: [(String, TensorMap)] = []
+            for (e, tps) in grid.enumerated() {
+                for (t, stages) in tps.enumerated() {
+                    for (f, m) in stages.enumerated() {
+                        var label = "tp \(t)"
+                        if phase == .staged {
+                            let (p, v) = PipelineLayout.rankAndChunk(ofStage: f, pp: ppSize)
+                            label += ", pp \(p)" + (vppSize > 1 ? ", chunk \(v)" : "")
+                        }
+                        if epSplit { label += ", ep \(e)" }
+                        out.append((label, m))
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    // MARK: - Loading
+
+    /// Reads a Hugging Face directory (lazily) and its config.json.
+    public func loadHF(_ directory: String) throws {
+        let ckpt = try HFCheckpoint.load(directory)
+        guard !ckpt.tensors.isEmpty else { throw OpsError.format(path: directory, message: "no tensors found (expected *.safetensors files)") }
+        setModel(ckpt.tensors)
+        hfSource = ckpt
+        config = ckpt.config
+    }
+
+    /// Reads only a checkpoint directory's config.json (e.g. the original HF directory of an mm_to_hf).
+    public func loadConfig(_ directory: String) throws {
+        config = try JSONReader.parse(contentsOf: directory + "/config.json")
+    }
+
+    /// Reads a MindSpeed-MM directory (lazily): the rank grid and its virtual pipeline chunks.
+    public func loadMM(_ directory: String) throws {
+        let ckpt = try MMCheckpointReader.load(directory)
+        var g = [[[TensorMap]]](repeating: [[TensorMap]](repeating: [TensorMap](repeating: TensorMap(), count: ckpt.ppSize * ckpt.vppSize),
+                                                          count: ckpt.tpSize), count: ckpt.epSize)
+        for r in ckpt.ranks {
+            for (v, chunk) in r.chunks.enumerated() {
+                g[r.rank.ep][r.rank.tp][PipelineLayout.stage(rank: r.rank.pp, chunk: v, pp: ckpt.ppSize)] = chunk
+            }
+        }
+        grid = g
+        ppSize = ckpt.ppSize
+        vppSize = ckpt.vppSize
+        epSplit = ckpt.epSize > 1
+        phase = .staged
+        mmSource = ckpt
+    }
+
+    // MARK: - Transforms
+
+    public func apply(_ t: any Transform, inverse: Bool) throws {
+        let m = try model(for: "`\(t.description)`")
+        setModel(inverse ? try t.inverse(m) : try t.forward(m))
+    }
+
+    // MARK: - Parallel layouts
+
+    /// Splits experts over EP ranks (before TP and PP).
+    public func splitExperts(_ ep: ExpertParallel) throws {
+        let m = try model(for: "the expert-parallel split")
+        grid = try ep.split(m).map { [[$0]] }
+        epSplit = ep.ep > 1
+        phase = .sharded
+    }
+
+    /// Splits every (EP) map over TP ranks.
+    public func shard(_ tp: TensorParallel) throws {
+        guard phase != .staged else { throw OpsError.invalid("`shard` after `stage`: shard over tensor-parallel ranks first, then stage") }
+        if phase == .sharded, grid.first?.count ?? 1 > 1 { throw OpsError.invalid("the model is already sharded; `unshard` it first") }
+        grid = try grid.map { tps in try tp.split(tps[0][0]).map { [$0] } }
+        phase = .sharded
+    }
+
+    /// Merges TP ranks back (and EP ranks, when `ep` is given).
+    public func unshard(_ tp: TensorParallel, ep: ExpertParallel? = nil) throws {
+        guard phase != .staged else { throw OpsError.invalid("`unshard` needs the pipeline stages merged first: `unstage` before `unshard`") }
+        guard let width = grid.first?.count, width == tp.width else {
+            throw OpsError.invalid("the checkpoint has \(grid.first?.count ?? 0) tensor-parallel ranks, but the sizes given (tp \(tp.tp)\(tp.modules.filter { $0.size > 0 }.map { ", \($0.prefix) \($0.size)" }.joined())) make \(tp.width)")
+        }
+        let merged = try grid.map { tps in try tp.merge(tps.map { $0[0] }) }
+        if merged.count > 1 || ep != nil {
+            guard let ep else { throw OpsError.invalid("the checkpoint has \(merged.count) expert-parallel ranks: give the expert count to merge them") }
+            setModel(try ep.merge(merged))
+        } else {
+            setModel(merged[0])
+        }
+    }
+
+    /// Places every (EP, TP) map's tensors on pipeline stages.
+    /// - Parameter pp: PP ranks (the length of a module's inner list); flat stages / pp = VPP chunks.
+    public func stage(_ layout: PipelineLayout, pp: Int) throws {
+        guard phase != .staged else { throw OpsError.invalid("the model is already split into pipeline stages") }
+        let g = layout.stageCount
+        guard pp > 0, g % pp == 0 else { throw OpsError.invalid("\(g) pipeline stages do not form chunks of \(pp) PP ranks") }
+        grid = try grid.map { tps in try tps.map { try layout.stage($0[0]) } }
+        ppSize = pp
+        vppSize = g / pp
+        phase = .staged
+    }
+
+    /// Merges pipeline stages back into one map per (EP, TP) rank, global layer numbers restored.
+    public func unstage(_ layout: PipelineLayout) throws {
+        guard phase == .staged else { throw OpsError.invalid("`unstage` needs a staged checkpoint (from `load mm` or `stage`)") }
+        let have = grid[0][0].count
+        guard layout.stageCount == have else {
+            throw OpsError.invalid("the layer lists describe \(layout.stageCount) pipeline stages, but the checkpoint has \(have) (\(ppSize) PP ranks x \(vppSize) virtual chunks)")
+        }
+        grid = try grid.map { tps in try tps.map { [try layout.unstage($0)] } }
+        phase = .sharded
+        ppSize = 1
+        vppSize = 1
+    }
+
+    /// Per-stage layer counts of `schema` as found in the staged checkpoint (TP rank 0, EP rank 0).
+    public func inferLayers(_ schema: StageSchema, totalLayers: Int?) throws -> [Int] {
+        guard phase == .staged else { throw OpsError.invalid("layer counts can only be read from a staged checkpoint") }
+        return try PipelineLayout.inferLayers(grid[0][0], schema: schema, totalLayers: totalLayers)
+    }
+
+    /// Records an output for the dry-run plan.
+    func plan(_ output: PlannedOutput) { plannedOutputs.append(output) }
+}
+
+/// One file a save writes (or would write, in a dry run), with its tensors.
+public struct PlannedOutput {
+    public var path: String
+    public var entries: [(name: String, dtype: DType, shape: [Int], bytes: Int)]
+    public var bytes: Int { entries.reduce(0) { $0 + $1.bytes } }
+
+    init(path: String, tensors: TensorMap) {
+        self.path = path
+        self.entries = tensors.map { ($0.name, $0.tensor.dtype, $0.tensor.shape, $0.tensor.byteCount) }
+    }
+
+    init(path: String, entries: [(name: String, dtype: DType, shape: [Int], bytes: Int)]) {
+        self.path = path
+        self.entries = entries
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+extension Workspace {
+    /// Writes the MindSpeed-MM layout: one `model_optim_rng.pt` per (tp, pp, ep) rank, each with
+    /// `model` (or `model0..` with VPP) and `checkpoint_version` 3.0, then the tracker. Rank files
+    /// are written in parallel into a temporary sibling that is renamed into place when complete.
+    public func saveMM(_ directory: String) throws {
+        let ep = grid.count, tp = grid[0].count
+        let stages = phase == .staged ? grid[0][0].count : 1
+        let pp = phase == .staged ? ppSize : 1
+        let vpp = stages / pp
+        let epDirs = epSplit ? ep : 1
+        var ranks: [(rank: MMRank, chunks: [TensorMap])] = []
+        for e in 0..<ep {
+            for t in 0..<tp {
+                for p in 0..<pp {
+                    ranks.append((MMRank(tp: t, pp: p, ep: e), (0..<vpp).map { grid[e][t][PipelineLayout.stage(rank: p, chunk: $0, pp: pp)] }))
+                }
+            }
+        }
+        if dryRun {
+            for (rank, chunks) in ranks {
+                let path = MMCheckpointWriter.rankFilePath(rank, in: directory, ppSize: pp, epSize: epDirs)
+                var entries: [(name: String, dtype: DType, shape: [Int], bytes: Int)] = []
+                for (v, chunk) in chunks.enumerated() {
+                    let key = vpp > 1 ? "model\(v)" : "model"
+                    entries += chunk.map { ("\(key)/\($0.name)", $0.tensor.dtype, $0.tensor.shape, $0.tensor.byteCount) }
+                }
+                plan(PlannedOutput(path: path, entries: entries))
+            }
+            return
+        }
+        let total = ranks.reduce(0) { $0 + $1.chunks.reduce(0) { $0 + $1.totalBytes } }
+        let progress = Progress(label: "save mm", totalFiles: ranks.count, totalBytes: total, mode: progressMode)
+        try withProgress(progress) {
+            try AtomicOutput.write(to: directory, force: force) { tmp in
+                try ParallelJobs.run(ranks.map { rank, chunks in
+                    (cost: chunks.reduce(0) { $0 + $1.totalBytes }, work: {
+                        try MMCheckpointWriter.saveRank(rank, chunks: chunks, to: tmp, ppSize: pp, epSize: epDirs)
+                        progress.fileDone()
+                    })
+                }, workers: workers)
+                try MMCheckpointWriter.writeTracker(in: tmp)
+            }
+        }
+    }
+
+    /// Writes the Hugging Face layout. With a template (`like`, or the HF checkpoint loaded last),
+    /// shards, index and side files follow it; every tensor must have a place in its index.
+    /// Without one, shards are cut at `maxShardBytes` and config.json is written from `config`.
+    public func saveHF(_ directory: String, like templateDir: String?, maxShardBytes: Int = 5_000_000_000) throws {
+        let tensors = try model(for: "`save hf`")
+        let plan: HFWritePlan
+        if let template = try templateDir.map({ try HFCheckpoint.load($0) }) ?? hfSource {
+            plan = try HFCheckpoint.plan(tensors, like: template)
+            if !plan.unplaced.isEmpty {
+                let shown = plan.unplaced.prefix(10).map { "'\($0)'" }.joined(separator: ", ")
+                throw OpsError.invalid("\(plan.unplaced.count) tensor(s) have no place in the index of \(template.directory): \(shown)\(plan.unplaced.count > 10 ? ", ..." : ""); drop them in the recipe if that is intended")
+            }
+        } else {
+            var side: [String: [UInt8]] = [:]
+            if let config { side["config.json"] = JSONWriter(layout: .indented(2)).encode(config) + [0x0a] }
+            plan = try HFCheckpoint.plan(tensors, maxShardBytes: maxShardBytes, sideFiles: side)
+        }
+        if dryRun {
+            for (file, shard) in plan.shards { self.plan(PlannedOutput(path: directory + "/" + file, tensors: shard)) }
+            return
+        }
+        let progress = Progress(label: "save hf", totalFiles: plan.shards.count, totalBytes: plan.totalSize, mode: progressMode)
+        try withProgress(progress) {
+            _ = try AtomicOutput.write(to: directory, force: force) { tmp in
+                try HFCheckpoint.write(plan, to: tmp, concurrentFiles: workers)
+            }
+        }
+    }
+
+    private func withProgress(_ progress: Progress, _ body: () throws -> Void) throws {
+        OutputFile.progress = progress
+        defer { OutputFile.progress = nil; progress.finish() }
+        try body()
+    }
+}
