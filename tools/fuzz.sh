@@ -5,7 +5,9 @@
 #   tools/fuzz.sh list                     # the target names
 #
 # Targets read untrusted input: safetensors (a whole .safetensors file), json (JSONReader, with a
-# write/read round trip), recipe (recipe lexer + parser), yaml (YAMLReader file and flow values).
+# write/read round trip), recipe (recipe lexer + parser), yaml (YAMLReader file and flow values),
+# zip (a whole torch.save file: zip directory, entries, CRCs, TorchCheckpoint.load, tensor walk),
+# pickle (PickleReader on a data.pkl, torch storages as lazy zeros, tensor walk).
 #
 # The parsers live in SwiftPM library targets; this script compiles their sources directly with
 # swiftc (-sanitize=fuzzer,address, -O) as modules Ops, DSL and CLI (only Sources/CLI/YAML), then
@@ -30,7 +32,7 @@ OBJ="$OUT/obj"
 BIN="$OUT/bin"
 OPT=${FUZZ_OPT:--O}
 SAN="-sanitize=fuzzer,address"
-ALL_TARGETS="safetensors json recipe yaml"
+ALL_TARGETS="safetensors json recipe yaml zip pickle"
 
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
@@ -58,7 +60,7 @@ sources() { find "$ROOT/$1" -name '*.swift' | sort; }
 # Which modules (in dependency order) and which entry file each target needs.
 target_modules() {
     case $1 in
-        safetensors|json) echo "Ops" ;;
+        safetensors|json|zip|pickle) echo "Ops" ;;
         recipe) echo "Ops DSL" ;;
         yaml) echo "Ops CLI" ;;
     esac
@@ -69,6 +71,8 @@ target_entry() {
         json) echo JSON ;;
         recipe) echo Recipe ;;
         yaml) echo YAML ;;
+        zip) echo Zip ;;
+        pickle) echo Pickle ;;
     esac
 }
 
@@ -148,6 +152,26 @@ collect_seeds() {
                 inblock { print > f }' "$ROOT/Recipes/README.md" ;;
         yaml)
             find "$ROOT/Tests/Corpus/yaml" -type f -exec cp -t "$dir" {} + 2>/dev/null ;;
+        zip)
+            i=0
+            for f in "$SHARED"/torch/*.pt "$SHARED"/golden/*/release/*/model_optim_rng.pt "$ROOT"/Tests/Corpus/torch/*.pt "$ROOT"/Tests/Corpus/zip/*; do
+                [[ -f $f ]] && cp "$f" "$dir/$((i++))-$(basename "$f")"
+            done ;;
+        pickle)
+            # The data.pkl of every checkpoint fixture.
+            python3 - "$dir" "$SHARED"/torch/*.pt "$SHARED"/golden/*/release/*/model_optim_rng.pt <<'PY' 2>/dev/null || true
+import sys, zipfile
+out = sys.argv[1]
+for i, path in enumerate(sys.argv[2:]):
+    try:
+        z = zipfile.ZipFile(path)
+    except Exception:
+        continue
+    for n in z.namelist():
+        if n.endswith("data.pkl"):
+            open("%s/%d-%s" % (out, i, n.replace("/", "_")), "wb").write(z.read(n))
+PY
+            find "$ROOT/Tests/Corpus/pickle" -type f -exec cp -t "$dir" {} + 2>/dev/null ;;
     esac
     # Crash reproducers added to Tests/Corpus/fuzz/<target> replay as seeds as well.
     [[ -d "$ROOT/Tests/Corpus/fuzz/$t" ]] && cp -r "$ROOT/Tests/Corpus/fuzz/$t/." "$dir/" 2>/dev/null
@@ -162,7 +186,7 @@ run_target() {
     mkdir -p "$run/corpus" "$run/artifacts"
     collect_seeds "$t"
     local extra=()
-    [[ $t == safetensors ]] && extra+=(-max_len=1048576)
+    [[ $t == safetensors || $t == zip ]] && extra+=(-max_len=1048576)
     local start=$SECONDS rc
     "$exe" "$run/corpus" "$run/seeds" \
         -max_total_time="$secs" -print_final_stats=1 \
