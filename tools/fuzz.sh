@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the libFuzzer targets in Fuzz/ for a given time each.
 #
-#   tools/fuzz.sh TARGET|all SECONDS [extra libFuzzer flags...]
+#   tools/fuzz.sh TARGET[,TARGET...]|all SECONDS [extra libFuzzer flags...]
 #   tools/fuzz.sh list                     # the target names
 #
 # Targets read untrusted input: safetensors (a whole .safetensors file), json (JSONReader, with a
@@ -22,12 +22,13 @@
 # Prints per target: runs executed, cov and ft from libFuzzer's final stats, and the finding.
 # Exits non-zero if any target found a crash, hang or excessive allocation (leaving its artifact).
 # Environment: FUZZ_RSS_MB (default 2048), FUZZ_MALLOC_MB (largest single allocation, default 1024),
-# FUZZ_TIMEOUT (seconds per input counted as a hang, default 10), FUZZ_OPT (default -O).
+# FUZZ_TIMEOUT (seconds per input counted as a hang, default 10), FUZZ_OPT (default -O),
+# FUZZ_OUT (build and run folder, default .build-fuzz). Fuzz/<target>.dict is passed as -dict.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED="$ROOT/../shared/fixtures"
-OUT="$ROOT/.build-fuzz"
+OUT=${FUZZ_OUT:-$ROOT/.build-fuzz}
 OBJ="$OUT/obj"
 BIN="$OUT/bin"
 OPT=${FUZZ_OPT:--O}
@@ -148,7 +149,7 @@ collect_seeds() {
             find "$ROOT/Tests/Corpus/recipes" "$ROOT/Recipes" -type f -name '*.recipe' -exec cp -t "$dir" {} + 2>/dev/null
             # Fenced code blocks of the recipe language's README are good seeds too.
             [[ -f "$ROOT/Recipes/README.md" ]] && awk -v d="$dir" '
-                /^```/ { if (inblock) { inblock = 0; close(f) } else { inblock = 1; f = sprintf("%s/readme-%03d.recipe", d, ++n) } ; next }
+                /^ *```/ { if (inblock) { inblock = 0; close(f) } else { inblock = 1; f = sprintf("%s/readme-%03d.recipe", d, ++n) } ; next }
                 inblock { print > f }' "$ROOT/Recipes/README.md" ;;
         yaml)
             find "$ROOT/Tests/Corpus/yaml" -type f -exec cp -t "$dir" {} + 2>/dev/null ;;
@@ -187,6 +188,7 @@ run_target() {
     collect_seeds "$t"
     local extra=()
     [[ $t == safetensors || $t == zip ]] && extra+=(-max_len=1048576)
+    [[ -f "$ROOT/Fuzz/$t.dict" ]] && extra+=(-dict="$ROOT/Fuzz/$t.dict")
     local start=$SECONDS rc
     "$exe" "$run/corpus" "$run/seeds" \
         -max_total_time="$secs" -print_final_stats=1 \
@@ -212,19 +214,24 @@ run_target() {
 
 # --- main ------------------------------------------------------------------------------------
 
-[[ ${1:-} == list ]] && { echo $ALL_TARGETS; exit 0; }
-[[ $# -ge 2 ]] || usage
-what=$1 secs=$2; shift 2
-[[ $secs =~ ^[0-9]+$ ]] || usage
-if [[ $what == all ]]; then targets=$ALL_TARGETS; else targets=$what; fi
-for t in $targets; do
-    [[ -n $(target_entry "$t") ]] || { echo "fuzz.sh: unknown target '$t' (targets: $ALL_TARGETS)" >&2; exit 2; }
-done
+# In a function, read whole before it runs: editing this file during a run cannot break the run.
+main() {
+    [[ ${1:-} == list ]] && { echo $ALL_TARGETS; return 0; }
+    [[ $# -ge 2 ]] || usage
+    what=$1 secs=$2; shift 2
+    [[ $secs =~ ^[0-9]+$ ]] || usage
+    if [[ $what == all ]]; then targets=$ALL_TARGETS; else targets=${what//,/ }; fi
+    for t in $targets; do
+        [[ -n $(target_entry "$t") ]] || { echo "fuzz.sh: unknown target '$t' (targets: $ALL_TARGETS)" >&2; return 2; }
+    done
 
-begin=$SECONDS
-for t in $targets; do build_target "$t" || { echo "fuzz.sh: build of $t failed" >&2; exit 3; }; done
-echo "fuzz.sh: built in $((SECONDS - begin))s; running each target for ${secs}s" >&2
-failed=0
-for t in $targets; do run_target "$t" "$secs" "$@" || failed=1; done
-echo "fuzz.sh: total $((SECONDS - begin))s" >&2
-exit $failed
+    begin=$SECONDS
+    for t in $targets; do build_target "$t" || { echo "fuzz.sh: build of $t failed" >&2; return 3; }; done
+    echo "fuzz.sh: built in $((SECONDS - begin))s; running each target for ${secs}s" >&2
+    failed=0
+    for t in $targets; do run_target "$t" "$secs" "$@" || failed=1; done
+    echo "fuzz.sh: total $((SECONDS - begin))s" >&2
+    return $failed
+}
+
+main "$@"; exit $?

@@ -254,17 +254,17 @@ struct PickleMachine {
             case Op.frozenSet: try push(.box(PickleBox(.set(try popMark(), frozen: true))))
             case Op.append:
                 let v = try pop()
-                try append(to: try mutable(try top()), [v])
+                try append(to: mutable(try top()), [v])
             case Op.appends:
                 let items = try popMark()
-                try append(to: try mutable(try top()), items)
+                try append(to: mutable(try top()), items)
             case Op.setItem:
                 let v = try pop(), k = try pop()
-                try setItems(on: try mutable(try top()), [(k, v)])
+                try setItems(on: mutable(try top()), [(k, v)])
             case Op.setItems:
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("SETITEMS with an odd number of items") }
-                try setItems(on: try mutable(try top()), stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) })
+                try setItems(on: mutable(try top()), stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) })
             case Op.addItems:
                 let items = try popMark()
                 guard case let .box(box) = mutable(try top()), case .set(var s, let frozen) = box.kind else { throw fail("ADDITEMS on a non-set") }
@@ -313,7 +313,7 @@ struct PickleMachine {
                 try push(try newObject(cls, args: makeTuple(Array(items.dropFirst())), kwargs: nil))
             case Op.build:
                 let state = try pop()
-                try build(try mutable(try top()), state: state)
+                try build(mutable(try top()), state: state)
             case Op.binPersID:
                 let pid = try pop()
                 try push(try persistent(pid))
