@@ -54,4 +54,25 @@ final class FuzzCorpusTests: XCTestCase {
             self.assertError("\($0)", contains: ["recursive structure"])
         }
     }
+
+    // MARK: tensor walk (fuzz target `pickle`: a 437-byte pickle of DUP and TUPLE opcodes is a tuple
+    // DAG whose tree has ~2^100 nodes; the walk built a path per node and timed out)
+
+    func testExponentialTupleDAGWalkIsBounded() throws {
+        let value = try PickleReader.read(try corpusBytes("torch/fuzz-exponential-tuple-dag.pkl"), path: "fuzz-exponential-tuple-dag.pkl")
+        let start = Date()
+        XCTAssertTrue(value.tensors().isEmpty)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30, "the walk must stop at its path budget")
+        // A small budget stops it at once.
+        let small = Date()
+        XCTAssertTrue(value.tensors(maxPathBytes: 1 << 16).isEmpty)
+        XCTAssertLessThan(Date().timeIntervalSince(small), 1)
+    }
+
+    func testWalkBudgetKeepsRealCheckpointsWhole() throws {
+        // A budget far below the default still lists every tensor of a real checkpoint.
+        let root = try TorchCheckpoint.load(TorchFixtures.torch("megatron_ckpt.pt"))
+        XCTAssertEqual(root.tensors(maxPathBytes: 1 << 20).map(\.path), root.tensors().map(\.path))
+        XCTAssertFalse(root.tensors().isEmpty)
+    }
 }
