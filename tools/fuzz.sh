@@ -27,7 +27,9 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# The fixtures sit beside the clone (CI) or, for a git worktree one level deeper, beside its parent.
 SHARED="$ROOT/../shared/fixtures"
+[[ -d $SHARED ]] || SHARED="$ROOT/../../shared/fixtures"
 OUT=${FUZZ_OUT:-$ROOT/.build-fuzz}
 OBJ="$OUT/obj"
 BIN="$OUT/bin"
@@ -205,7 +207,7 @@ run_target() {
     else
         artifact=$(grep -o "Test unit written to [^ ]*" "$run/log.txt" | tail -1 | sed 's/Test unit written to //')
         local kind
-        kind=$(grep -m1 -oE 'ERROR: (libFuzzer|AddressSanitizer): [a-zA-Z -]+|Fatal error: .*|SUMMARY: [^ ]+ [^ ]+' "$run/log.txt" | head -1)
+        kind=$(grep -m1 -oE 'ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer): [a-zA-Z0-9 -]+|Fatal error: .*|SUMMARY: [^ ]+ [^ ]+' "$run/log.txt" | head -1)
         finding="CRASH (exit $rc) ${kind:-see log}; input: ${artifact:-none}; log: $run/log.txt"
     fi
     printf '%-12s %4ss  runs %-10s cov %-6s ft %-7s %s\n' "$t" "$took" "${runs:-?}" "${cov:-?}" "${ft:-?}" "$finding"
