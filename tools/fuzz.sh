@@ -17,7 +17,7 @@
 #   .build-fuzz/run/<target>/seeds/          seeds from ../shared/fixtures and Tests/Corpus
 #   .build-fuzz/run/<target>/artifacts/      crash-*, timeout-*, oom-*, leak-* inputs
 #   .build-fuzz/run/<target>/log.txt         libFuzzer's output
-# A crash input replays with: .build-fuzz/bin/fuzz-<target> <file>
+# A crash input replays with: LSAN_OPTIONS=suppressions=Fuzz/lsan.supp .build-fuzz/bin/fuzz-<target> <file>
 #
 # Prints per target: runs executed, cov and ft from libFuzzer's final stats, and the finding.
 # Exits non-zero if any target found a crash, hang or excessive allocation (leaving its artifact).
@@ -35,6 +35,8 @@ OBJ="$OUT/obj"
 BIN="$OUT/bin"
 OPT=${FUZZ_OPT:--O}
 SAN="-sanitize=fuzzer,address"
+# Swift's lazily initialized globals look leaked to LeakSanitizer at exit (see Fuzz/lsan.supp).
+export LSAN_OPTIONS="suppressions=$ROOT/Fuzz/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 ALL_TARGETS="safetensors json recipe yaml zip pickle"
 
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
