@@ -14,11 +14,15 @@ out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 g = torch.Generator().manual_seed(0)
 
+# float8 and uint16/32/64 are pickled by torch as UntypedStorage + _rebuild_tensor_v3.
 dtypes = [torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.int64, torch.int32,
-          torch.int16, torch.int8, torch.uint8, torch.bool]
+          torch.int16, torch.int8, torch.uint8, torch.bool, torch.float8_e4m3fn, torch.float8_e5m2,
+          torch.uint16, torch.uint32, torch.uint64]
 all_dtypes = {}
 for dt in dtypes:
     x = torch.randn(3, 5, generator=g) * 100
+    if dt in (torch.uint16, torch.uint32, torch.uint64):
+        x = x.abs()
     all_dtypes[str(dt).replace("torch.", "")] = (x > 0) if dt == torch.bool else x.to(dt)
 torch.save(all_dtypes, f"{out}/dtypes.pt")
 save_file({k: v.contiguous() for k, v in all_dtypes.items()}, f"{out}/dtypes.safetensors", metadata={"format": "pt"})

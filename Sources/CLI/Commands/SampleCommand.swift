@@ -10,7 +10,7 @@ enum SampleCommand {
         """
 
     static func run(_ args: [String], output: Output) throws {
-        let a = try CommandArguments(args, flags: ["--force", "--quiet", "-h", "--help"], options: ["--size", "--seed"], usage: usage)
+        let a = try CommandLineArguments(args, flags: ["--force", "--quiet", "-h", "--help"], options: ["--size", "--seed"], usage: usage)
         if a.has("-h") || a.has("--help") { output.out(usage); return }
         guard a.positionals.count == 2 else { throw UsageError("sample needs a model family and an output directory", usage: usage) }
         guard let family = SampleFamily(rawValue: a.positionals[0]) else {

@@ -24,7 +24,12 @@ extension CommandCall {
     /// Runs an operator call, turning library errors into errors at this statement.
     func attempt<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let e as RecipeError { throw e } catch {
-            throw self.error("\(error)")
+            // Library messages often start with the step already ("rename: ..."); say it once.
+            let text = "\(error)"
+            if text.hasPrefix(name + " ") || text.hasPrefix(name + ":") {
+                throw RecipeError(text, at: location)
+            }
+            throw self.error(text)
         }
     }
 

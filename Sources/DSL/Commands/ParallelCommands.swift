@@ -109,6 +109,14 @@ extension ConversionCommands {
             }
         }
         guard !mods.isEmpty else { throw call.error("no module has layers: give at least one of \(t.entries.map { $0.word + "=" }.joined(separator: ", "))") }
+        // The LLM's stages are the pipeline; another module may have as many, or fewer to be
+        // replicated over them (hetero PP), never more.
+        if !inferMissing, let anchor = mods.first(where: { $0.schema.name == "llm" }) ?? mods.first {
+            let g = anchor.flat.count
+            for m in mods where m.flat.count > g || g % m.flat.count != 0 {
+                throw call.error("\(m.schema.name) has \(m.flat.count) pipeline stages but \(anchor.schema.name) has \(g): give \(m.schema.name) as many stages, or a number that divides \(g) to replicate it on every stage (hetero PP)", at: m.schema.name)
+            }
+        }
         if let given = try call.optionalInt("pp") { pp = given }
         let layout = try call.attempt { try PipelineLayout(mods) }
         return (layout, pp ?? layout.stageCount)

@@ -64,6 +64,22 @@ extension ConversionCommands {
             let (a, b) = try call.arrow()
             return Tie(source: a, target: b)
         }
+        r.register(TensorCommand("retie", signature: CommandSignature(positional: [arrow], keywords: [slot("pp", .int, doc: "target PP ranks")]),
+                                 doc: "keep a tied model's output-layer copy consistent with PP: present when pp > 1, absent when pp = 1 (untied models are left alone)") { call, ctx in
+            let (a, b) = try call.arrow()
+            let pp = try call.int("pp")
+            try call.attempt {
+                var m = try ctx.state.model(for: "`retie`")
+                guard let source = m[a] else { throw OpsError.invalid("no tensor '\(a)' to tie from") }
+                if let copy = m[b] {
+                    // Different bytes: an untied model with its own output layer.
+                    guard copy.shape == source.shape, copy.dtype == source.dtype,
+                          try TensorBytesComparison().compare(copy, source) == nil else { return }
+                    m[b] = nil
+                }
+                ctx.state.setModel(pp > 1 ? try Tie(source: a, target: b).forward(m) : m)
+            }
+        })
         transform(r, "pad", CommandSignature(positional: [slot("pattern", .string)], keywords: [
             slot("vocab", .int, doc: "the unpadded row count"), slot("multiple", .int, required: false), slot("rows", .int, required: false),
         ]), doc: "pad rows (vocabulary) with zeros to a multiple or a size; revert slices them off") { call, _ in

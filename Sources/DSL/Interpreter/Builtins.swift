@@ -104,6 +104,16 @@ public enum Builtins {
         "all": Function(arity: 1...1, doc: "all(list): true if every item is true") { a in
             .bool(!(try bools(a[0], "all").contains(false)))
         },
+        "pp_size": Function(arity: 1...1, doc: "pp_size(layers): pipeline ranks of a layer list: len(l[0]) when nested by VPP chunk, len(l) when flat") { a in
+            guard case let .list(l) = a[0] else { throw Failure("needs a layer list, not \(article(a[0]))") }
+            if case let .list(inner)? = l.first { return .int(inner.count) }
+            return .int(l.count)
+        },
+        "vpp_size": Function(arity: 1...1, doc: "vpp_size(layers): virtual pipeline chunks of a layer list: len(l) when nested, 1 when flat") { a in
+            guard case let .list(l) = a[0] else { throw Failure("needs a layer list, not \(article(a[0]))") }
+            if case .list? = l.first { return .int(l.count) }
+            return .int(1)
+        },
         "get": Function(arity: 3...3, doc: "get(mapping, \"key\", default): the key's value, or the default when absent") { a in
             guard case .dict = a[0] else { throw Failure("needs a mapping first, not \(article(a[0]))") }
             guard case let .string(k) = a[1] else { throw Failure("needs a string key, not \(article(a[1]))") }

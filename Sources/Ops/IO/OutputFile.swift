@@ -18,7 +18,7 @@ public final class OutputFile {
     public private(set) var offset: Int = 0
     private var crc: CRC32?
 
-    /// Where every output file reports the bytes it writes while a save runs (nil: nowhere).
+    /// Where every output file reports the tensor bytes it writes while a save runs (nil: nowhere).
     nonisolated(unsafe) public static var progress: Progress?
 
     /// Creates (or truncates) `path` with mode 0640.
@@ -29,6 +29,30 @@ public final class OutputFile {
         self.path = path
         self.capacity = bufferSize
         self.buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
+    }
+
+    /// Opens an existing file to overwrite it from `position` on (one region of a file that
+    /// several workers write at once).
+    public init(updating path: String, at position: Int, bufferSize: Int = 4 << 20) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OpsError.io(path: path, message: "cannot open for writing: \(String(cString: strerror(errno)))") }
+        guard lseek(fd, off_t(position), SEEK_SET) == off_t(position) else {
+            let e = errno
+            Glibc.close(fd)
+            throw OpsError.io(path: path, message: "cannot seek to \(position): \(String(cString: strerror(e)))")
+        }
+        self.fd = fd
+        self.path = path
+        self.capacity = bufferSize
+        self.buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
+        self.offset = position
+        self.submittedTo = position
+    }
+
+    /// Sets the file's size (the regions other workers fill are allocated up front).
+    public func setSize(_ size: Int) throws {
+        try flush()
+        guard ftruncate(fd, off_t(size)) == 0 else { throw ioError("set the size of") }
     }
 
     deinit {
@@ -76,12 +100,33 @@ public final class OutputFile {
 
     /// Streams a tensor's row-major bytes into the file.
     public func write(_ tensor: Tensor) throws {
+        let progress = OutputFile.progress
+        // A large contiguous range of a file, with no checksum to compute: the kernel copies it
+        // from the input's page cache to ours, without mapping the pages into this process.
+        if crc == nil, tensor.byteCount >= OutputFile.kernelCopyMinimum, let (store, start) = tensor.contiguousRange,
+           let source = store.fileDescriptor {
+            try flush()
+            var from = off_t(start)
+            var left = tensor.byteCount
+            while left > 0 {
+                let n = sendfile(fd, source, &from, min(left, OutputFile.writebackChunk))
+                if n < 0 { if errno == EINTR { continue }; throw ioError("write") }
+                if n == 0 { throw OpsError.io(path: store.name, message: "ended early while copying \(tensor) (the file shrank?)") }
+                left -= n
+                offset += n
+                progress?.add(bytes: n)
+                startWriteback(n)
+            }
+            return
+        }
         try tensor.forEachRun { run in
             switch run {
             case let .bytes(b): try write(b)
             case let .zeros(n): try writeZeros(n)
             }
+            progress?.add(bytes: run.count)
         }
+        tensor.releaseSourcePages()
     }
 
     /// Overwrites bytes already written at `at` (e.g. a header patched once sizes are known).
@@ -116,8 +161,30 @@ public final class OutputFile {
     }
     private var closedFD = false
 
+    /// Bytes handed to the kernel but not yet submitted for writeback.
+    private var unsubmitted = 0
+    private var submittedTo = 0
+    /// Writeback is started every this many bytes, so the disk works while we keep copying and
+    /// the final fsync has little left to wait for (and dirty pages never pile up).
+    static let writebackChunk = 32 << 20
+
+    /// Tensors at least this large and contiguous in a mapped file are copied with `sendfile`.
+    static let kernelCopyMinimum = 1 << 20
+
+    /// Counts bytes handed to the kernel and starts their writeback every `writebackChunk`.
+    private func startWriteback(_ n: Int) {
+        unsubmitted += n
+        if unsubmitted >= OutputFile.writebackChunk {
+            // On Linux, DONTNEED starts asynchronous writeback of the range's dirty pages
+            // (and drops the pages already written, which we never read back).
+            _ = posix_fadvise(fd, off_t(submittedTo), off_t(unsubmitted), Int32(POSIX_FADV_DONTNEED))
+            submittedTo += unsubmitted
+            unsubmitted = 0
+        }
+    }
+
     private func writeAll(_ b: UnsafeRawBufferPointer) throws {
-        OutputFile.progress?.add(bytes: b.count)
+        defer { startWriteback(b.count) }
         var done = 0
         while done < b.count {
             let r = Glibc.write(fd, b.baseAddress! + done, b.count - done)

@@ -20,13 +20,16 @@ public final class Progress: @unchecked Sendable {
     private var lastPrint = Date.distantPast
     private let mode: Mode
     private let interval: TimeInterval
+    /// Where lines go (standard error by default).
+    private let sink: (String) -> Void
 
-    public init(label: String, totalFiles: Int, totalBytes: Int, mode: Mode) {
+    public init(label: String, totalFiles: Int, totalBytes: Int, mode: Mode, sink: ((String) -> Void)? = nil) {
         self.label = label
         self.totalFiles = totalFiles
         self.totalBytes = totalBytes
         self.mode = mode
         self.interval = mode == .live ? 0.2 : 5
+        self.sink = sink ?? { fputs($0, stderr) }
     }
 
     /// `.live` on a terminal, `.log` otherwise.
@@ -61,8 +64,8 @@ public final class Progress: @unchecked Sendable {
         var line = "\(label): \(f)/\(totalFiles) files, \(Progress.size(b)) / \(Progress.size(totalBytes)), \(Progress.size(Int(rate)))/s"
         line += final ? ", \(String(format: "%.1f", elapsed)) s" : ", ETA \(String(format: "%.0f", eta)) s"
         switch mode {
-        case .live: fputs("\r\u{1B}[2K" + line + (final ? "\n" : ""), stderr)
-        case .log: fputs(line + "\n", stderr)
+        case .live: sink("\r\u{1B}[2K" + line + (final ? "\n" : ""))
+        case .log: sink(line + "\n")
         case .quiet: break
         }
     }

@@ -167,10 +167,24 @@ public final class Workspace {
         guard phase != .staged else { throw OpsError.invalid("the model is already split into pipeline stages") }
         let g = layout.stageCount
         guard pp > 0, g % pp == 0 else { throw OpsError.invalid("\(g) pipeline stages do not form chunks of \(pp) PP ranks") }
+        try checkLayerTotals(layout)
         grid = try grid.map { tps in try tps.map { try layout.stage($0[0]) } }
         ppSize = pp
         vppSize = g / pp
         phase = .staged
+    }
+
+    /// Every module's layer lists must add up to the layers the model has (a resplit target is
+    /// not checked against any config.json, and a short list would silently drop layers).
+    func checkLayerTotals(_ layout: PipelineLayout) throws {
+        let names = grid[0][0][0].names
+        for m in layout.modules {
+            var count = 0
+            for n in names { if case let .layer(i, _)? = m.schema.role(of: n) { count = max(count, i + 1) } }
+            guard count == 0 || count == m.totalLayers else {
+                throw OpsError.invalid("\(m.schema.name) pipeline layers \(m.layers) add up to \(m.totalLayers), but the model has \(count) \(m.schema.name) layers")
+            }
+        }
     }
 
     /// Merges pipeline stages back into one map per (EP, TP) rank, global layer numbers restored.

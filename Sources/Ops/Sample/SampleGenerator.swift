@@ -134,15 +134,21 @@ public struct SampleGenerator {
                     ("fullatt_block_indexes", .list([7, 15, 23, 31].map { .int($0) })),
                 ]))])
         case .internvl, .internvlLlama, .internvlInternLM2:
-            let arch = model.family == .internvl ? "Qwen2ForCausalLM" : model.family == .internvlLlama ? "LlamaForCausalLM" : "InternLM2ForCausalLM"
+            // The backbone as the Hub's llm_config names it (InternLM2 also states it has no biases).
+            let (arch, type, extra): (String, String, [(String, Value)]) = switch model.family {
+            case .internvlLlama: ("LlamaForCausalLM", "llama", [])
+            case .internvlInternLM2: ("InternLM2ForCausalLM", "internlm2", [("bias", .bool(false))])
+            default: ("Qwen2ForCausalLM", "qwen2", [])
+            }
             return .dict([
                 ("architectures", .list([.string("InternVLChatModel")])), ("downsample_ratio", .float(0.5)),
-                ("llm_config", .dict([("architectures", .list([.string(arch)]))] + llmFields)),
+                ("llm_config", .dict([("architectures", .list([.string(arch)]))] + extra + llmFields + [("model_type", .string(type))])),
                 ("model_type", .string("internvl_chat")), ("template", .string("internvl2_5")),
                 ("vision_config", .dict([
                     ("architectures", .list([.string("InternVisionModel")])), ("hidden_size", .int(v.width)),
-                    ("intermediate_size", .int(v.mlp)), ("num_attention_heads", .int(v.heads)),
-                    ("num_hidden_layers", .int(v.depth)), ("patch_size", .int(14)), ("qkv_bias", .bool(true)),
+                    ("intermediate_size", .int(v.mlp)), ("model_type", .string("intern_vit_6b")), ("norm_type", .string("layer_norm")),
+                    ("num_attention_heads", .int(v.heads)), ("num_hidden_layers", .int(v.depth)), ("patch_size", .int(14)),
+                    ("qk_normalization", .bool(false)), ("qkv_bias", .bool(true)),
                 ])),
             ])
         }

@@ -15,12 +15,16 @@ public final class ByteStore: @unchecked Sendable {
     public let base: UnsafeRawPointer
     public let count: Int
     private let isMapped: Bool
+    /// The mapped file, kept open so writers can copy ranges in the kernel (`sendfile`) instead
+    /// of faulting the pages into this process. nil for heap buffers.
+    public let fileDescriptor: Int32?
 
     /// Maps `path` read-only. An empty file gives an empty store.
     public init(mapping path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw OpsError.io(path: path, message: "cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
+        var keepOpen = false
+        defer { if !keepOpen { close(fd) } }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw OpsError.io(path: path, message: "cannot stat: \(String(cString: strerror(errno)))") }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw OpsError.io(path: path, message: "is a directory, expected a file") }
@@ -30,6 +34,7 @@ public final class ByteStore: @unchecked Sendable {
         if size == 0 {
             self.base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64))
             self.isMapped = false
+            self.fileDescriptor = nil
             return
         }
         guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
@@ -37,6 +42,8 @@ public final class ByteStore: @unchecked Sendable {
         }
         self.base = UnsafeRawPointer(p)
         self.isMapped = true
+        self.fileDescriptor = fd
+        keepOpen = true
     }
 
     /// Copies `bytes` into an owned, 64-byte aligned buffer.
@@ -49,6 +56,7 @@ public final class ByteStore: @unchecked Sendable {
         self.count = n
         self.name = name
         self.isMapped = false
+        self.fileDescriptor = nil
     }
 
     /// Fills an owned buffer of `count` bytes through `fill`.
@@ -59,10 +67,12 @@ public final class ByteStore: @unchecked Sendable {
         self.count = count
         self.name = name
         self.isMapped = false
+        self.fileDescriptor = nil
     }
 
     deinit {
         if isMapped { munmap(UnsafeMutableRawPointer(mutating: base), count) } else { UnsafeMutableRawPointer(mutating: base).deallocate() }
+        if let fileDescriptor { close(fileDescriptor) }
     }
 
     public var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
@@ -76,6 +86,15 @@ public final class ByteStore: @unchecked Sendable {
         let end = min(self.count, offset + count)
         guard end > start else { return }
         madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
+    /// How the kernel should read ahead in a mapped file: `random` while scattered headers are
+    /// parsed (no read-ahead), `normal` for streaming tensors. A no-op for heap buffers.
+    public enum AccessPattern { case normal, random }
+
+    public func advise(_ pattern: AccessPattern) {
+        guard isMapped, count > 0 else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base), count, pattern == .random ? MADV_RANDOM : MADV_NORMAL)
     }
 
     /// Reads `n` bytes at `offset` as an array, after checking bounds.

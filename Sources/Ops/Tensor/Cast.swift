@@ -67,6 +67,9 @@ public enum Cast {
         case .u8, .bool: return Double(p.loadUnaligned(fromByteOffset: i, as: UInt8.self))
         case .f8e4m3: return f8(p.loadUnaligned(fromByteOffset: i, as: UInt8.self), expBits: 4, bias: 7, fn: true)
         case .f8e5m2: return f8(p.loadUnaligned(fromByteOffset: i, as: UInt8.self), expBits: 5, bias: 15, fn: false)
+        case .u16: return Double(p.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
+        case .u32: return Double(p.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
+        case .u64: return Double(p.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))
         }
     }
 

@@ -5,14 +5,14 @@ import Foundation
 /// One enum serves safetensors (`BF16`), torch (`torch.bfloat16`) and torch's legacy storage classes
 /// (`BFloat16Storage`), so a format reader never invents its own table.
 public enum DType: String, CaseIterable, Sendable, Codable {
-    case f64, f32, f16, bf16, i64, i32, i16, i8, u8, bool, f8e4m3, f8e5m2
+    case f64, f32, f16, bf16, i64, i32, i16, i8, u8, bool, f8e4m3, f8e5m2, u16, u32, u64
 
     /// Bytes per element.
     public var size: Int {
         switch self {
-        case .f64, .i64: return 8
-        case .f32, .i32: return 4
-        case .f16, .bf16, .i16: return 2
+        case .f64, .i64, .u64: return 8
+        case .f32, .i32, .u32: return 4
+        case .f16, .bf16, .i16, .u16: return 2
         case .i8, .u8, .bool, .f8e4m3, .f8e5m2: return 1
         }
     }
@@ -32,6 +32,9 @@ public enum DType: String, CaseIterable, Sendable, Codable {
         case .bool: return "BOOL"
         case .f8e4m3: return "F8_E4M3"
         case .f8e5m2: return "F8_E5M2"
+        case .u16: return "U16"
+        case .u32: return "U32"
+        case .u64: return "U64"
         }
     }
 
@@ -50,11 +53,16 @@ public enum DType: String, CaseIterable, Sendable, Codable {
         case .bool: return "bool"
         case .f8e4m3: return "float8_e4m3fn"
         case .f8e5m2: return "float8_e5m2"
+        case .u16: return "uint16"
+        case .u32: return "uint32"
+        case .u64: return "uint64"
         }
     }
 
-    /// The legacy storage class torch pickles for this dtype (`torch.BFloat16Storage`).
-    public var storageName: String {
+    /// The legacy storage class torch pickles for this dtype (`torch.BFloat16Storage`); nil for
+    /// the dtypes torch added later (float8, uint16/32/64), which it pickles as a byte
+    /// `torch.storage.UntypedStorage` rebuilt by `torch._utils._rebuild_tensor_v3` with the dtype.
+    public var storageName: String? {
         switch self {
         case .f64: return "DoubleStorage"
         case .f32: return "FloatStorage"
@@ -66,8 +74,7 @@ public enum DType: String, CaseIterable, Sendable, Codable {
         case .i8: return "CharStorage"
         case .u8: return "ByteStorage"
         case .bool: return "BoolStorage"
-        case .f8e4m3: return "Float8_e4m3fnStorage"
-        case .f8e5m2: return "Float8_e5m2Storage"
+        case .f8e4m3, .f8e5m2, .u16, .u32, .u64: return nil
         }
     }
 

@@ -18,6 +18,8 @@ public enum Run {
 let smallRunBytes = 256
 /// Size of the scratch buffers used for gathering and casting.
 let scratchBytes = 1 << 20
+/// Contiguous source ranges are streamed (and their mapped pages released) in pieces of this size.
+let releaseChunkBytes = 16 << 20
 
 extension Tensor {
     /// Streams the tensor's bytes in row-major (C-contiguous) order as contiguous runs.
@@ -85,7 +87,15 @@ extension Tensor {
         let outerStrides = Array(strides[0..<k])
         let base = store.base + byteOffset
         if k == 0 {
-            try body(.bytes(UnsafeRawBufferPointer(start: base, count: blockBytes)))
+            // One contiguous range: hand it over in pieces and give each piece's pages back to the
+            // kernel once written, so a large tensor never sits in the resident set whole.
+            var done = 0
+            while done < blockBytes {
+                let n = min(releaseChunkBytes, blockBytes - done)
+                try body(.bytes(UnsafeRawBufferPointer(start: base + done, count: n)))
+                store.release(offset: byteOffset + done, count: n)
+                done += n
+            }
             return
         }
         var index = [Int](repeating: 0, count: k)
@@ -94,8 +104,18 @@ extension Tensor {
         let scratch = gather ? UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64) : nil
         defer { scratch?.deallocate() }
         var filled = 0
+        // A row-major walk (outer strides non-increasing) only moves forward through the store:
+        // release what lies behind it as it goes, so a strided view of a huge tensor (a column
+        // split) does not keep the whole tensor resident.
+        let forward = zip(outerStrides, outerStrides.dropFirst()).allSatisfy { $0 >= $1 } && outerStrides.allSatisfy { $0 >= 0 }
+        var releasedTo = byteOffset
         while true {
             let src = base + elementOffset * size
+            if forward, byteOffset + elementOffset * size - releasedTo >= releaseChunkBytes {
+                let upTo = byteOffset + elementOffset * size
+                store.release(offset: releasedTo, count: upTo - releasedTo)
+                releasedTo = upTo
+            }
             if let scratch {
                 if filled + blockBytes > scratchBytes {
                     try body(.bytes(UnsafeRawBufferPointer(start: scratch, count: filled)))
@@ -164,5 +184,24 @@ extension Tensor {
     /// A contiguous in-memory copy (used by tests and by the sample generator).
     public static func fromBytes(_ bytes: [UInt8], dtype: DType, shape: [Int], name: String = "<memory>") throws -> Tensor {
         try contiguous(ByteStore(bytes: bytes, name: name), dtype: dtype, shape: shape)
+    }
+}
+
+
+extension Tensor {
+    /// Gives the pages of every mapped range this expression reads back to the kernel (they are
+    /// re-read from the page cache if needed again). Called after a tensor is written, so the
+    /// resident set stays bounded by what is being copied, not by the model.
+    public func releaseSourcePages() {
+        switch node {
+        case .zeros: return
+        case let .cast(source): source.releaseSourcePages()
+        case let .concat(_, parts): for p in parts { p.releaseSourcePages() }
+        case let .view(store, off, strides):
+            guard numel > 0 else { return }
+            var last = 0
+            for (s, d) in zip(strides, shape) { last += (d - 1) * s }
+            store.release(offset: off, count: (last + 1) * dtype.size)
+        }
     }
 }

@@ -11,7 +11,7 @@ enum PickleCalls {
                        fail: (String) -> OpsError) throws -> PickleItem? {
         let qualified = "\(module).\(name)"
         switch qualified {
-        case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
+        case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v3":
             let a = try tupleArgs(argsThunk(), qualified, min: 4, fail)
             guard case let .storage(storage) = a[0] else { throw fail("\(qualified): first argument is not a storage (\(a[0].typeName))") }
             guard let offset = a[1].intValue, let shape = intTuple(a[2]), let stride = intTuple(a[3]) else {
@@ -19,8 +19,21 @@ enum PickleCalls {
             }
             var requiresGrad = false
             if a.count > 4, case let .bool(b) = a[4] { requiresGrad = b }
+            var dtype: DType?
+            if qualified == "torch._utils._rebuild_tensor_v3" {
+                // (storage, offset, size, stride, requires_grad, backward_hooks, dtype[, metadata]):
+                // the storage is raw bytes, viewed as `dtype`.
+                guard a.count >= 7 else { throw fail("\(qualified): expected at least 7 arguments, got \(a.count)") }
+                switch a[6] {
+                case let .dtype(t): dtype = t
+                case let .global(m, n) where m == "torch":
+                    let known = DType.allCases.map { "torch." + $0.torchName }.joined(separator: ", ")
+                    throw OpsError.unsupported("\(fail("").description)tensor dtype torch.\(n) is not supported (supported: \(known))")
+                default: throw fail("\(qualified): the dtype argument is not a torch dtype (\(a[6].typeName))")
+                }
+            }
             do {
-                return .value(.tensor(try TorchTensor(storage: storage, offset: offset, shape: shape, stride: stride, requiresGrad: requiresGrad)))
+                return .value(.tensor(try TorchTensor(storage: storage, offset: offset, shape: shape, stride: stride, dtype: dtype, requiresGrad: requiresGrad)))
             } catch let OpsError.format(_, message) {
                 throw fail(message)
             }

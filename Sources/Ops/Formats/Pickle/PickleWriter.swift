@@ -2,14 +2,19 @@
 /// does: same opcodes, same memo numbering, same batching, so a plain state dict of tensors gives
 /// the bytes torch writes.
 ///
-/// Tensors are written as `torch._utils._rebuild_tensor_v2(<persistent id>, offset, size, stride,
-/// requires_grad, OrderedDict())`; the storages they need are collected in `storages`, in key
-/// order, for the caller to write as `data/<key>`.
+/// Tensors are written as torch 2.x writes them: dtypes with a legacy storage class as
+/// `torch._utils._rebuild_tensor_v2(<persistent id of torch.XStorage>, offset, size, stride,
+/// requires_grad, OrderedDict())`; the others (float8, uint16/32/64) as
+/// `torch._utils._rebuild_tensor_v3(<persistent id of torch.storage.UntypedStorage, numel in
+/// bytes>, offset, size, stride, requires_grad, OrderedDict(), torch.<dtype>)`. The storages they
+/// need are collected in `storages`, in key order, for the caller to write as `data/<key>`.
 public struct PickleWriter {
-    /// A storage the pickle refers to: `data/<key>` must hold `data`'s bytes.
+    /// A storage the pickle refers to: `data/<key>` must hold `data`'s bytes
+    /// (`numel * dtype.size` of them).
     public struct Storage {
         public let key: String
         public let dtype: DType
+        /// Elements of `dtype` (not the pickled numel, which counts bytes for an untyped storage).
         public let numel: Int
         /// The bytes to store (row-major, streamed when written).
         public let data: Tensor
@@ -257,7 +262,7 @@ public struct PickleWriter {
             }
         case let .tensor(t): try saveTensor(t)
         case let .storage(s):
-            try savePersistentID(key: sharedKey(s), dtype: s.dtype, numel: s.numel, location: s.location, data: s.data)
+            savePersistentID(key: sharedKey(s), dtype: s.dtype, numel: s.numel, untyped: s.picklesUntyped, location: s.location)
         case let .dtype(t): writeGlobal("torch", t.torchName)
         case let .device(d):
             writeGlobal("torch", "device")
@@ -338,26 +343,31 @@ public struct PickleWriter {
                 w.writeEmptyOrderedDict()
             }
         } else {
-            writeGlobal("torch._utils", "_rebuild_tensor_v2")
-            try writeTuple(count: 6) { w in
-                let offset: Int
-                let stride: [Int]
-                if let s = t.storage, w.sharedStorages.contains(ObjectIdentifier(s)) {
-                    try w.savePersistentID(key: w.sharedKey(s), dtype: s.dtype, numel: s.numel, location: s.location, data: s.data)
-                    offset = t.storageOffset
-                    stride = t.stride
-                } else {
-                    let key = String(w.storages.count)
-                    w.storages.append(Storage(key: key, dtype: t.dtype, numel: t.tensor.numel, data: t.tensor))
-                    try w.savePersistentID(key: key, dtype: t.dtype, numel: t.tensor.numel, location: t.storage?.location ?? "cpu", data: t.tensor)
-                    offset = 0
-                    stride = TorchTensor.contiguousStrides(t.shape)
-                }
+            // The storage: a shared one whole (the tensor keeps its offset and strides), else a
+            // compact one of its own. torch pickles it typed (v2) when the tensor's dtype has a
+            // legacy storage class, else untyped (v3, which names the dtype).
+            let key: String, storageDType: DType, storageNumel: Int, untyped: Bool, location: String
+            let offset: Int, stride: [Int]
+            if let s = t.storage, sharedStorages.contains(ObjectIdentifier(s)) {
+                (key, storageDType, storageNumel, untyped, location) = (sharedKey(s), s.dtype, s.numel, s.picklesUntyped, s.location)
+                (offset, stride) = (t.storageOffset, t.stride)
+            } else {
+                key = String(storages.count)
+                storages.append(Storage(key: key, dtype: t.dtype, numel: t.tensor.numel, data: t.tensor))
+                (storageDType, storageNumel, untyped, location) = (t.dtype, t.tensor.numel, t.dtype.storageName == nil, t.storage?.location ?? "cpu")
+                (offset, stride) = (0, TorchTensor.contiguousStrides(t.shape))
+            }
+            // A typed storage of another dtype (only from a foreign writer) is also viewed by v3.
+            let v3 = untyped || storageDType != t.dtype
+            writeGlobal("torch._utils", v3 ? "_rebuild_tensor_v3" : "_rebuild_tensor_v2")
+            writeTuple(count: v3 ? 7 : 6) { w in
+                w.savePersistentID(key: key, dtype: storageDType, numel: storageNumel, untyped: untyped, location: location)
                 w.writeInt(offset)
                 w.writeTuple(count: t.shape.count) { w in for x in t.shape { w.writeInt(x) } }
                 w.writeTuple(count: stride.count) { w in for x in stride { w.writeInt(x) } }
                 w.out.append(t.requiresGrad ? PickleOpcode.newTrue : PickleOpcode.newFalse)
                 w.writeEmptyOrderedDict()
+                if v3 { w.writeGlobal("torch", t.dtype.torchName) }
             }
         }
         out.append(PickleOpcode.reduce)
@@ -372,13 +382,19 @@ public struct PickleWriter {
         memoize()
     }
 
-    private mutating func savePersistentID(key: String, dtype: DType, numel: Int, location: String, data: Tensor) throws {
+    /// `('storage', torch.XStorage, key, location, numel)`, or for an untyped storage
+    /// `('storage', torch.storage.UntypedStorage, key, location, bytes)`.
+    private mutating func savePersistentID(key: String, dtype: DType, numel: Int, untyped: Bool, location: String) {
         writeTuple(count: 5) { w in
             w.writeSharedString("storage")
-            w.writeGlobal("torch", dtype.storageName)
+            if untyped || dtype.storageName == nil {
+                w.writeGlobal("torch.storage", "UntypedStorage")
+            } else {
+                w.writeGlobal("torch", dtype.storageName ?? "")
+            }
             w.writeSharedString(key)
             w.writeSharedString(location)
-            w.writeInt(numel)
+            w.writeInt(untyped || dtype.storageName == nil ? numel * dtype.size : numel)
         }
         out.append(PickleOpcode.binPersID)
     }

@@ -47,23 +47,75 @@ public enum SafetensorsWriter {
     /// (a `TensorMap` guarantees it).
     @discardableResult
     public static func write(_ tensors: TensorMap, metadata: [(String, String)]?, to path: String) throws -> Int {
-        let ordered = layoutOrder(tensors)
-        let head = header(for: ordered, metadata: metadata)
-        let file = try OutputFile(creating: path)
-        try file.write(head)
-        for (name, t) in ordered {
-            let before = file.offset
-            try file.write(t)
-            guard file.offset - before == t.byteCount else {
-                throw OpsError.tensor(name: name, message: "wrote \(file.offset - before) bytes for \(t), expected \(t.byteCount) (internal error)")
+        let job = try FileJob(tensors, metadata: metadata, path: path, parts: 1)
+        try job.prepare()
+        for r in job.regions { try r.write() }
+        return job.size
+    }
+
+    /// One safetensors file written as several independent regions, so the workers of a save can
+    /// share a large file: `prepare` creates it with its header at its final size, then each
+    /// region's tensors (consecutive in layout order, about equal in bytes) are written at their
+    /// offsets by whoever runs `write`. The bytes do not depend on how many regions there are.
+    public struct FileJob {
+        public let path: String
+        public let size: Int
+        let head: [UInt8]
+        public let regions: [Region]
+
+        public struct Region {
+            let path: String
+            let offset: Int
+            let tensors: [(name: String, tensor: Tensor)]
+            public var bytes: Int { tensors.reduce(0) { $0 + $1.tensor.byteCount } }
+
+            public func write() throws {
+                let file = try OutputFile(updating: path, at: offset)
+                for (name, t) in tensors {
+                    let before = file.offset
+                    try file.write(t)
+                    guard file.offset - before == t.byteCount else {
+                        throw OpsError.tensor(name: name, message: "wrote \(file.offset - before) bytes for \(t), expected \(t.byteCount) (internal error)")
+                    }
+                }
+                try file.close()
             }
         }
-        let size = file.offset
-        try file.close()
-        guard chmod(path, 0o640) == 0 else {
-            throw OpsError.io(path: path, message: "cannot set mode 0640: \(String(cString: strerror(errno)))")
+
+        public init(_ tensors: TensorMap, metadata: [(String, String)]?, path: String, parts: Int) throws {
+            let ordered = layoutOrder(tensors)
+            head = header(for: ordered, metadata: metadata)
+            self.path = path
+            let total = ordered.reduce(0) { $0 + $1.tensor.byteCount }
+            size = head.count + total
+            var regions: [Region] = []
+            var current: [(name: String, tensor: Tensor)] = []
+            var start = head.count, filled = 0
+            let target = max(1, total / max(1, parts))
+            for entry in ordered {
+                current.append(entry)
+                filled += entry.tensor.byteCount
+                if filled >= target * (regions.count + 1) && regions.count < parts - 1 {
+                    let bytes = current.reduce(0) { $0 + $1.tensor.byteCount }
+                    regions.append(Region(path: path, offset: start, tensors: current))
+                    start += bytes
+                    current = []
+                }
+            }
+            if !current.isEmpty || regions.isEmpty { regions.append(Region(path: path, offset: start, tensors: current)) }
+            self.regions = regions
         }
-        return size
+
+        /// Creates the file (mode 0640) with its header, at its final size.
+        public func prepare() throws {
+            let file = try OutputFile(creating: path)
+            try file.write(head)
+            try file.setSize(size)
+            try file.close()
+            guard chmod(path, 0o640) == 0 else {
+                throw OpsError.io(path: path, message: "cannot set mode 0640: \(String(cString: strerror(errno)))")
+            }
+        }
     }
 }
 
@@ -77,12 +129,15 @@ extension DType {
         case .f8e5m2: return 6
         case .f8e4m3: return 7
         case .i16: return 11
+        case .u16: return 12
         case .f16: return 13
         case .bf16: return 14
         case .i32: return 15
+        case .u32: return 16
         case .f32: return 17
         case .f64: return 19
         case .i64: return 20
+        case .u64: return 21
         }
     }
 }

@@ -14,7 +14,13 @@ public enum TorchCheckpoint {
     public static func load(_ path: String, verifyCRC: Bool = false) throws -> PickleValue {
         let store = try ByteStore(mapping: path)
         try rejectLegacy(store)
-        return try load(archive: ZipArchive(store: store), verifyCRC: verifyCRC)
+        store.advise(.random)
+        defer { store.advise(.normal) }
+        let root = try load(archive: ZipArchive(store: store), verifyCRC: verifyCRC)
+        // Reading the directory and local headers faulted in (with read-ahead) pages all over
+        // the file; the tensors are read later, so give those pages back now.
+        store.release(offset: 0, count: store.count)
+        return root
     }
 
     /// Loads from an archive already opened (e.g. a nested `torch.save` held in memory).
@@ -33,15 +39,19 @@ public enum TorchCheckpoint {
             guard case let .global(module, typeName) = t[1], module == "torch" || module == "torch.storage" else {
                 throw OpsError.format(path: path, message: "persistent id storage type \(t[1]) is not a torch storage class")
             }
-            guard let dtype = DType(storageName: typeName) else {
-                throw OpsError.unsupported("\(path): storage type torch.\(typeName) is not supported")
+            // torch pickles the dtypes without a legacy storage class (float8, uint16/32/64) as a
+            // byte storage, `torch.storage.UntypedStorage`, whose numel counts bytes; the tensor's
+            // dtype comes with `_rebuild_tensor_v3`.
+            let untyped = typeName == "UntypedStorage"
+            guard let dtype = untyped ? .u8 : DType(storageName: typeName) else {
+                throw OpsError.unsupported("\(path): storage type torch.\(typeName) is not supported (known: UntypedStorage, \(DType.allCases.compactMap(\.storageName).joined(separator: ", ")))")
             }
             guard let key = t[2].stringValue, let location = t[3].stringValue, let numel = t[4].intValue, numel >= 0 else {
                 throw OpsError.format(path: path, message: "malformed persistent id \(pid)")
             }
             if let s = storages[key] {
-                guard s.dtype == dtype else {
-                    throw OpsError.format(path: path, message: "storage '\(key)' is referenced as both \(s.dtype.storageName) and \(typeName)")
+                guard s.dtype == dtype, s.isUntyped == untyped else {
+                    throw OpsError.format(path: path, message: "storage '\(key)' is referenced as both \(s.isUntyped ? "UntypedStorage" : s.dtype.storageName ?? s.dtype.rawValue) and \(typeName)")
                 }
                 return .storage(s)
             }
@@ -52,11 +62,13 @@ public enum TorchCheckpoint {
             try archive.checkReadable(entry)
             let (need, overflow) = numel.multipliedReportingOverflow(by: dtype.size)
             guard !overflow, need <= entry.size else {
-                throw OpsError.format(path: path, message: "storage '\(name)' holds \(entry.size) bytes but \(numel) \(dtype.torchName) elements need \(overflow ? "more" : String(need)): storage too small")
+                let what = untyped ? "an UntypedStorage of \(numel) bytes needs" : "\(numel) \(dtype.torchName) elements need"
+                throw OpsError.format(path: path, message: "storage '\(name)' holds \(entry.size) bytes but \(what) \(overflow ? "more" : String(need)): storage too small")
             }
             let data = numel == 0 ? Tensor.zeros(dtype, [0])
                 : try Tensor.view(store: archive.store, byteOffset: entry.dataOffset, dtype: dtype, shape: [numel])
-            let s = TorchStorage(key: key, dtype: dtype, numel: numel, location: location, data: data)
+            let s = untyped ? TorchStorage(untypedKey: key, byteCount: numel, location: location, data: data)
+                : TorchStorage(key: key, dtype: dtype, numel: numel, location: location, data: data)
             storages[key] = s
             return .storage(s)
         }

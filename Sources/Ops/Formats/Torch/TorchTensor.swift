@@ -1,17 +1,25 @@
-/// A torch storage: one flat typed buffer that one or several tensors view.
+/// A torch storage: one flat buffer that one or several tensors view.
 ///
 /// A class on purpose: tensors that view the same storage hold the same object, which is how
 /// sharing survives a load/save round trip.
+///
+/// Two kinds exist, as in torch: a typed storage (`torch.BFloat16Storage`, elements of `dtype`),
+/// and an untyped one (`torch.storage.UntypedStorage`, raw bytes, `dtype` is `u8`), which torch
+/// uses for the dtypes without a legacy storage class (float8, uint16/32/64); tensors on it carry
+/// their own dtype (`_rebuild_tensor_v3`).
 public final class TorchStorage {
     /// The storage's key in the checkpoint it was read from (`data/<key>`).
     public let key: String
+    /// The element type; `u8` for an untyped storage.
     public let dtype: DType
-    /// Number of elements.
+    /// Number of elements (bytes for an untyped storage).
     public let numel: Int
     /// The device tag recorded by torch (`cpu`, `cuda:0`); data is always read to the host.
     public let location: String
     /// All elements as a 1-D lazy tensor over the file's bytes.
     public let data: Tensor
+    /// Pickled as `torch.storage.UntypedStorage` (numel counts bytes) rather than a typed class.
+    public let isUntyped: Bool
 
     public init(key: String, dtype: DType, numel: Int, location: String, data: Tensor) {
         self.key = key
@@ -19,9 +27,24 @@ public final class TorchStorage {
         self.numel = numel
         self.location = location
         self.data = data
+        self.isUntyped = false
+    }
+
+    /// An untyped storage of `byteCount` bytes (`data` is a 1-D `u8` tensor over them).
+    public init(untypedKey key: String, byteCount: Int, location: String, data: Tensor) {
+        self.key = key
+        self.dtype = .u8
+        self.numel = byteCount
+        self.location = location
+        self.data = data
+        self.isUntyped = true
     }
 
     public var byteCount: Int { numel * dtype.size }
+
+    /// Whether it must be pickled as an `UntypedStorage`: it was read as one, or its dtype has no
+    /// legacy storage class.
+    var picklesUntyped: Bool { isUntyped || dtype.storageName == nil }
 }
 
 /// A torch tensor inside a pickled object: the lazy element expression plus what torch records
@@ -32,9 +55,9 @@ public struct TorchTensor {
     /// The storage this tensor views, when it was loaded and not modified; nil for new tensors,
     /// which are written as compact storages of their own.
     public let storage: TorchStorage?
-    /// Offset (in elements) into `storage`.
+    /// Offset into `storage`, in elements of the tensor's dtype.
     public let storageOffset: Int
-    /// Element strides into `storage` (contiguous strides for new tensors).
+    /// Strides into `storage`, in elements of the tensor's dtype (contiguous for new tensors).
     public let stride: [Int]
     public var requiresGrad: Bool
     /// Pickled as `torch.nn.Parameter` (through `torch._utils._rebuild_parameter`).
@@ -50,8 +73,11 @@ public struct TorchTensor {
         self.isParameter = isParameter
     }
 
-    /// A view of a loaded storage; checks that every element lies inside it.
-    public init(storage: TorchStorage, offset: Int, shape: [Int], stride: [Int], requiresGrad: Bool = false) throws {
+    /// A view of a loaded storage; checks that every element lies inside it. `dtype` is the
+    /// tensor's element type when it differs from the storage's (a `_rebuild_tensor_v3` view of
+    /// an untyped storage); `offset` and `stride` count elements of that type, as in torch.
+    public init(storage: TorchStorage, offset: Int, shape: [Int], stride: [Int], dtype: DType? = nil, requiresGrad: Bool = false) throws {
+        let dtype = dtype ?? storage.dtype
         let what = "tensor on storage '\(storage.key)'"
         guard shape.count == stride.count, shape.allSatisfy({ $0 >= 0 }), stride.allSatisfy({ $0 >= 0 }), offset >= 0 else {
             throw OpsError.format(path: storage.data.description, message: "\(what): invalid size \(shape) / stride \(stride) / offset \(offset)")
@@ -69,19 +95,22 @@ public struct TorchTensor {
             last = l
         }
         if numel > 0 {
-            let (end, o) = offset.addingReportingOverflow(last + 1)
-            guard !o, end <= storage.numel else {
+            // Bounds in bytes: the tensor's dtype may differ from the storage's.
+            let (end, o1) = offset.addingReportingOverflow(last + 1)
+            let (endBytes, o2) = end.multipliedReportingOverflow(by: dtype.size)
+            guard !o1, !o2, endBytes <= storage.byteCount else {
+                let has = dtype == storage.dtype ? "\(storage.numel) elements" : "\(storage.byteCount) bytes (\(storage.byteCount / dtype.size) \(dtype.rawValue) elements)"
                 throw OpsError.format(path: "data/\(storage.key)",
-                    message: "storage too small for the tensor: \(storage.dtype.rawValue) size \(shape) stride \(stride) at offset \(offset) needs \(offset + last + 1) elements, the storage has \(storage.numel)")
+                    message: "storage too small for the tensor: \(dtype.rawValue) size \(shape) stride \(stride) at offset \(offset) needs \(o1 ? "more than Int.max" : String(end)) elements, the storage has \(has)")
             }
         }
         if numel == 0 {
-            self.tensor = .zeros(storage.dtype, shape)
+            self.tensor = .zeros(dtype, shape)
         } else {
             guard case let .view(store, byteOffset, _) = storage.data.node else {
                 throw OpsError.invalid("storage '\(storage.key)' is not backed by file bytes")
             }
-            self.tensor = try Tensor.view(store: store, byteOffset: byteOffset + offset * storage.dtype.size, dtype: storage.dtype, shape: shape, strides: stride)
+            self.tensor = try Tensor.view(store: store, byteOffset: byteOffset + offset * dtype.size, dtype: dtype, shape: shape, strides: stride)
         }
         self.storage = storage
         self.storageOffset = offset

@@ -124,9 +124,13 @@ extension HFCheckpoint {
     public static func write(_ plan: HFWritePlan, to directory: String, concurrentFiles: Int = 2) throws -> HFSaveResult {
         if let source = plan.sourceDirectory { try refuseSameDirectory(directory, source) }
         try CheckpointFiles.makeDirectory(directory)
-        try ParallelJobs.run(plan.shards.map { file, shard in
-            (cost: shard.totalBytes, work: { _ = try SafetensorsWriter.write(shard, metadata: hfShardMetadata, to: directory + "/" + file) })
-        }, workers: concurrentFiles)
+        // Every shard is cut into as many regions as there are workers, so one large shard
+        // (a 2B model in one 4 GB file) keeps every core busy too.
+        let files = try plan.shards.map { file, shard in
+            try SafetensorsWriter.FileJob(shard, metadata: hfShardMetadata, path: directory + "/" + file, parts: concurrentFiles)
+        }
+        for f in files { try f.prepare() }
+        try ParallelJobs.run(files.flatMap { f in f.regions.map { r in (cost: r.bytes, work: { try r.write() }) } }, workers: concurrentFiles)
         if let index = plan.index {
             try CheckpointFiles.writeFile(index.encoded(), to: directory + "/" + SafetensorsIndex.fileName)
         }

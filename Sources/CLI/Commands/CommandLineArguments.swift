@@ -2,7 +2,7 @@ import DSL
 
 /// Positional arguments, flags and `--name value` options of the non-recipe commands (`inspect`,
 /// `convert`, `sample`, `verify`, `run`, `repl`), parsed against what the command declares.
-public struct CommandArguments {
+public struct CommandLineArguments {
     public private(set) var positionals: [String] = []
     public private(set) var flags: Set<String> = []
     public private(set) var options: [String: [String]] = [:]

@@ -1,0 +1,61 @@
+import Foundation
+import Ops
+
+/// `mm-convert convert SRC DST [--key KEY] [--force]`: one state dict between a torch `.pt` file
+/// and a `.safetensors` file (either direction), streamed tensor by tensor and written atomically.
+enum ConvertCommand {
+    static let usage = """
+        usage: mm-convert convert SRC DST [--key KEY] [--force] [--quiet]
+          SRC, DST: .pt (.pth, .bin) or .safetensors files, by extension
+          --key KEY  from a .pt: the dict of tensors to take (dotted path: model, model0, ...;
+                     default: the saved dict itself if it holds tensors, else 'model');
+                     to a .pt from .safetensors: nest the tensors under this key
+          --force    replace an existing DST
+        """
+
+    enum FileKind { case torch, safetensors }
+
+    static func kind(ofOutput path: String) throws -> FileKind {
+        let ext = path.split(separator: ".").last.map { $0.lowercased() } ?? ""
+        if ext == "safetensors" { return .safetensors }
+        if ["pt", "pth", "bin"].contains(ext) { return .torch }
+        throw UsageError("cannot tell the output format of '\(path)': DST must end in .safetensors or .pt", usage: usage)
+    }
+
+    static func run(_ args: [String], output: Output) throws {
+        let a = try CommandLineArguments(args, flags: ["--force", "--quiet", "-h", "--help"], options: ["--key"], usage: usage)
+        if a.has("-h") || a.has("--help") { output.out(usage); return }
+        guard a.positionals.count == 2 else { throw UsageError("convert needs a source file and a destination file", usage: usage) }
+        let (src, dst) = (a.positionals[0], a.positionals[1])
+        let dstKind = try kind(ofOutput: dst)
+        let srcKind: FileKind
+        switch try CheckpointSummary.detectKind(src) {
+        case .safetensors: srcKind = .safetensors
+        case .torch: srcKind = .torch
+        case .hf, .mm: throw UsageError("convert works on single files; '\(src)' is a checkpoint directory", usage: usage)
+        }
+        let key = a.option("--key")
+        if key != nil && srcKind == .safetensors && dstKind == .safetensors {
+            throw UsageError("--key selects a dict inside a .pt file; neither SRC nor DST is one", usage: usage)
+        }
+        let source = try ConvertSource.read(src, kind: srcKind, key: key)
+        if !source.skipped.isEmpty {
+            output.err("mm-convert: note: skipped \(source.skipped.count) entr\(source.skipped.count == 1 ? "y" : "ies") that \(source.skipped.count == 1 ? "is" : "are") not tensors: "
+                + source.skipped.map { "\($0.name) (\($0.type))" }.joined(separator: ", "))
+        }
+        let size = try AtomicFileOutput.write(to: dst, force: a.has("--force")) { tmp -> Int in
+            switch dstKind {
+            case .safetensors:
+                return try SafetensorsWriter.write(source.tensors, metadata: source.metadata ?? [("format", "pt")], to: tmp)
+            case .torch:
+                let nestUnder = srcKind == .safetensors ? key : nil
+                try TorchCheckpoint.save(ConvertSource.stateDict(source.tensors, nestedUnder: nestUnder), to: tmp,
+                                         archiveName: TorchCheckpoint.defaultArchiveName(dst))
+                return (try? FileManager.default.attributesOfItem(atPath: tmp)[.size] as? Int) ?? 0
+            }
+        }
+        if !a.has("--quiet") {
+            output.out("wrote \(dst): \(source.tensors.count) tensors, \(Progress.size(source.tensors.totalBytes)) of tensor data, \(Progress.size(size)) file")
+        }
+    }
+}

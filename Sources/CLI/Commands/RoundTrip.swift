@@ -1,0 +1,26 @@
+/// `verify HF_DIR --roundtrip CONVERTER -- OPTIONS`: hf_to_mm then mm_to_hf with a bundled
+/// converter, inside a scratch directory. OPTIONS are hf_to_mm's (`--cfg.parallel_config.*`); the
+/// tensor-parallel sizes are passed on to mm_to_hf, which reads the layer lists from the files.
+enum RoundTrip {
+    static func run(converter: String, hfDir: String, scratch: String, extra: [String]) throws -> String {
+        let mm = scratch + "/mm", back = scratch + "/hf"
+        let sink = Output(out: { _ in }, err: { _ in })
+        var errors: [String] = []
+        let collect = Output(out: { _ in }, err: { errors.append($0) })
+        func call(_ args: [String], _ what: String) throws {
+            let status = CommandLineTool.run(args + ["--quiet"], environment: [:], output: errors.isEmpty ? collect : sink)
+            guard status == 0 else {
+                throw UsageError("the round trip's \(what) failed:\n" + errors.joined(separator: "\n"))
+            }
+        }
+        try call([converter, "hf_to_mm", "--cfg.hf_config.hf_dir", hfDir, "--cfg.mm_dir", mm] + extra, "hf_to_mm")
+        var sizes: [String] = []
+        var i = 0
+        while i + 1 < extra.count {
+            if ["--cfg.parallel_config.tp_size", "--cfg.parallel_config.vit_tp_size"].contains(extra[i]) { sizes += [extra[i], extra[i + 1]] }
+            i += 1
+        }
+        try call([converter, "mm_to_hf", "--cfg.mm_dir", mm, "--cfg.hf_config.hf_dir", hfDir, "--cfg.save_hf_dir", back] + sizes, "mm_to_hf")
+        return back
+    }
+}

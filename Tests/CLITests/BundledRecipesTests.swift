@@ -1,0 +1,33 @@
+import CLI
+import DSL
+import Foundation
+import XCTest
+
+/// The binary carries its recipes: the embedded copy must be exactly Recipes/ (re-run
+/// tools/embed-recipes.py after editing a recipe), and every bundled converter must load.
+final class BundledRecipesTests: XCTestCase {
+    func testEmbeddedRecipesMatchTheRecipesFolder() throws {
+        let root = RecipePaths.repoRoot.appendingPathComponent("Recipes").path
+        var onDisk: [String: String] = [:]
+        let walker = FileManager.default.enumerator(atPath: root)
+        while let rel = walker?.nextObject() as? String {
+            guard rel.hasSuffix(".recipe") else { continue }
+            onDisk[rel] = try String(contentsOfFile: root + "/" + rel, encoding: .utf8)
+        }
+        XCTAssertEqual(Set(BundledRecipes.files.keys), Set(onDisk.keys), "run python3 tools/embed-recipes.py")
+        for (path, text) in onDisk {
+            XCTAssertEqual(BundledRecipes.files[path], text, "\(path) differs from its embedded copy: run python3 tools/embed-recipes.py")
+        }
+    }
+
+    func testEveryBundledConverterLoadsWithItsOperations() throws {
+        let catalog = try RecipeCatalog.bundled()
+        let ops = Dictionary(grouping: catalog.infos, by: \.converter).mapValues { $0.map(\.operation) }
+        XCTAssertEqual(ops, ["Qwen2VLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
+                             "Qwen2_5_VLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
+                             "InternVLConverter": ["hf_to_mm", "mm_to_hf", "resplit"]])
+        for info in catalog.infos {
+            XCTAssertFalse(info.params.isEmpty, "\(info.converter) \(info.operation) declares no parameters")
+        }
+    }
+}
