@@ -8,9 +8,13 @@ import Ops
 func fuzzPersistentLoad(_ pid: PickleValue) throws -> PickleValue {
     struct Refused: Error {}
     guard case let .tuple(t) = pid, t.count == 5, t[0].stringValue == "storage",
-          case let .global(_, typeName) = t[1], let dtype = DType(storageName: typeName),
+          case let .global(_, typeName) = t[1],
           let key = t[2].stringValue, let location = t[3].stringValue,
           let numel = t[4].intValue, numel >= 0, numel <= 1 << 20 else { throw Refused() }
+    if typeName == "UntypedStorage" {
+        return .storage(TorchStorage(untypedKey: key, byteCount: numel, location: location, data: Tensor.zeros(.u8, [numel])))
+    }
+    guard let dtype = DType(storageName: typeName) else { throw Refused() }
     return .storage(TorchStorage(key: key, dtype: dtype, numel: numel, location: location,
                                  data: Tensor.zeros(dtype, [numel])))
 }

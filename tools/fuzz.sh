@@ -150,7 +150,9 @@ collect_seeds() {
             done
             rm -f "$dir"/*.header-only.safetensors ;;
         recipe)
-            find "$ROOT/Tests/Corpus/recipes" "$ROOT/Recipes" -type f -name '*.recipe' -exec cp -t "$dir" {} + 2>/dev/null
+            i=0
+            while IFS= read -r f; do cp "$f" "$dir/$((i++))-$(basename "$f")"; done < <(
+                find "$ROOT/Tests/Corpus/recipes" "$ROOT/Recipes" "$ROOT/examples" -type f -name '*.recipe' 2>/dev/null)
             # Fenced code blocks of the recipe language's README are good seeds too.
             [[ -f "$ROOT/Recipes/README.md" ]] && awk -v d="$dir" '
                 /^ *```/ { if (inblock) { inblock = 0; close(f) } else { inblock = 1; f = sprintf("%s/readme-%03d.recipe", d, ++n) } ; next }
@@ -159,12 +161,14 @@ collect_seeds() {
             find "$ROOT/Tests/Corpus/yaml" -type f -exec cp -t "$dir" {} + 2>/dev/null ;;
         zip)
             i=0
-            for f in "$SHARED"/torch/*.pt "$SHARED"/golden/*/release/*/model_optim_rng.pt "$ROOT"/Tests/Corpus/torch/*.pt "$ROOT"/Tests/Corpus/zip/*; do
+            for f in "$SHARED"/torch/*.pt "$SHARED"/golden/*/release/*/model_optim_rng.pt "$ROOT"/Tests/Corpus/torch/*.pt "$ROOT"/Tests/Corpus/torch_untyped/*.pt \
+                     $(find "$ROOT/Tests/Corpus/mm" -name '*.pt' 2>/dev/null); do
                 [[ -f $f ]] && cp "$f" "$dir/$((i++))-$(basename "$f")"
             done ;;
         pickle)
             # The data.pkl of every checkpoint fixture.
-            python3 - "$dir" "$SHARED"/torch/*.pt "$SHARED"/golden/*/release/*/model_optim_rng.pt <<'PY' 2>/dev/null || true
+            python3 - "$dir" "$SHARED"/torch/*.pt "$SHARED"/golden/*/release/*/model_optim_rng.pt \
+                "$ROOT"/Tests/Corpus/torch_untyped/*.pt <<'PY' 2>/dev/null || true
 import sys, zipfile
 out = sys.argv[1]
 for i, path in enumerate(sys.argv[2:]):
@@ -176,7 +180,7 @@ for i, path in enumerate(sys.argv[2:]):
         if n.endswith("data.pkl"):
             open("%s/%d-%s" % (out, i, n.replace("/", "_")), "wb").write(z.read(n))
 PY
-            find "$ROOT/Tests/Corpus/pickle" -type f -exec cp -t "$dir" {} + 2>/dev/null ;;
+            find "$ROOT/Tests/Corpus/torch" -type f -name '*.pkl' -exec cp -t "$dir" {} + 2>/dev/null ;;
     esac
     # Crash reproducers added to Tests/Corpus/fuzz/<target> replay as seeds as well.
     [[ -d "$ROOT/Tests/Corpus/fuzz/$t" ]] && cp -r "$ROOT/Tests/Corpus/fuzz/$t/." "$dir/" 2>/dev/null
