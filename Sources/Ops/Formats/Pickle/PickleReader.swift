@@ -57,6 +57,8 @@ final class PickleBox {
                     state: PickleItem?, listItems: [PickleItem], dictItems: [(PickleItem, PickleItem)])
     }
     var kind: Kind
+    /// Recorded in `PickleMachine.mutated` (so each box is recorded once).
+    var isTracked = false
     init(_ kind: Kind) { self.kind = kind }
 }
 
@@ -73,6 +75,9 @@ struct PickleMachine {
     var memo: [Int: PickleItem] = [:]
     /// Offset of the opcode being executed (for messages).
     var opStart = 0
+    /// Boxes filled after creation (APPEND, SETITEM, BUILD, ADDITEMS): the only way a box can come
+    /// to contain itself. Emptied when the run ends so a hostile cyclic pickle leaks no memory.
+    var mutated: [PickleBox] = []
 
     init(reader: PickleReader) { self.reader = reader }
 
@@ -155,6 +160,7 @@ struct PickleMachine {
 
     mutating func run() throws -> PickleValue {
         typealias Op = PickleOpcode
+        defer { breakCycles() }
         while true {
             opStart = pos
             guard pos < bytes.count else { throw fail("pickle ends without a STOP opcode (truncated)") }
@@ -248,20 +254,20 @@ struct PickleMachine {
             case Op.frozenSet: try push(.box(PickleBox(.set(try popMark(), frozen: true))))
             case Op.append:
                 let v = try pop()
-                try append(to: try top(), [v])
+                try append(to: mutable(try top()), [v])
             case Op.appends:
                 let items = try popMark()
-                try append(to: try top(), items)
+                try append(to: mutable(try top()), items)
             case Op.setItem:
                 let v = try pop(), k = try pop()
-                try setItems(on: try top(), [(k, v)])
+                try setItems(on: mutable(try top()), [(k, v)])
             case Op.setItems:
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("SETITEMS with an odd number of items") }
-                try setItems(on: try top(), stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) })
+                try setItems(on: mutable(try top()), stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) })
             case Op.addItems:
                 let items = try popMark()
-                guard case let .box(box) = try top(), case .set(var s, let frozen) = box.kind else { throw fail("ADDITEMS on a non-set") }
+                guard case let .box(box) = mutable(try top()), case .set(var s, let frozen) = box.kind else { throw fail("ADDITEMS on a non-set") }
                 s += items
                 box.kind = .set(s, frozen: frozen)
 
@@ -307,7 +313,7 @@ struct PickleMachine {
                 try push(try newObject(cls, args: makeTuple(Array(items.dropFirst())), kwargs: nil))
             case Op.build:
                 let state = try pop()
-                try build(try top(), state: state)
+                try build(mutable(try top()), state: state)
             case Op.binPersID:
                 let pid = try pop()
                 try push(try persistent(pid))
@@ -375,6 +381,22 @@ struct PickleMachine {
     mutating func legacyString(_ n: Int) throws -> String {
         let b = try take(n, "BINSTRING")
         return String(validating: b, as: UTF8.self) ?? String(b.map { Character(UnicodeScalar($0)) })
+    }
+
+    /// Records `target` as mutated (see `mutated`) and returns it.
+    mutating func mutable(_ target: PickleItem) -> PickleItem {
+        if case let .box(box) = target, !box.isTracked {
+            box.isTracked = true
+            mutated.append(box)
+        }
+        return target
+    }
+
+    /// Empties every mutated box, breaking any reference cycle among boxes (the result is already
+    /// converted to values, which hold no boxes).
+    mutating func breakCycles() {
+        for box in mutated { box.kind = .list([]) }
+        mutated = []
     }
 
     func makeTuple(_ items: [PickleItem]) -> PickleItem {

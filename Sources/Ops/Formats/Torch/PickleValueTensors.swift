@@ -3,11 +3,13 @@ extension PickleValue {
     /// attributes joined with `/`, OrderedDict instance attributes as `@name` (the convention of
     /// the fixtures' `.expected.json`, e.g. `model/decoder.layers.0.mlp.linear_fc1.weight`).
     /// Used by `inspect` and by anything that needs tensors outside `model`. Shared sub-values
-    /// are visited once per reference; the walk stops after `maxNodes` nodes (a hostile pickle
-    /// can describe an exponentially large tree in a few bytes).
-    public func tensors(prefix: String = "", maxNodes: Int = 10_000_000) -> [(path: String, tensor: TorchTensor)] {
+    /// are visited once per reference; the walk stops after `maxNodes` nodes or once the paths
+    /// built reach `maxPathBytes` in total (a hostile pickle can describe an exponentially large
+    /// tree in a few bytes, and each visit builds a path as long as the tree is deep).
+    public func tensors(prefix: String = "", maxNodes: Int = 10_000_000, maxPathBytes: Int = 1 << 27) -> [(path: String, tensor: TorchTensor)] {
         var out: [(String, TorchTensor)] = []
         var visited = 0
+        var pathBytes = 0
         func join(_ p: String, _ k: String) -> String { p.isEmpty ? k : p + "/" + k }
         func key(_ k: PickleValue) -> String {
             switch k {
@@ -18,7 +20,8 @@ extension PickleValue {
         }
         func walk(_ v: PickleValue, _ path: String, _ depth: Int) {
             visited += 1
-            guard depth < 1000, visited <= maxNodes else { return }
+            pathBytes += path.utf8.count
+            guard depth < 1000, visited <= maxNodes, pathBytes <= maxPathBytes else { return }
             switch v {
             case let .tensor(t): out.append((path, t))
             case let .dict(d):
