@@ -17,9 +17,12 @@ final class KernelCopyTests: XCTestCase {
         // Rows 1..2 (an offset inside the file) and a small tensor written before (buffered bytes).
         let big = try src.slice(dim: 0, start: 1, count: 2)
         let small = try src.slice(dim: 1, start: 5, count: 3)
-        _ = try SafetensorsWriter.write(TensorMap([("big", big), ("small", small)]), metadata: [("format", "pt")], to: dir + "/out.safetensors")
+        // A TP merge: the parts of a dim-0 concatenation are copied one after the other.
+        let merged = try Tensor.concat([try src.slice(dim: 0, start: 2, count: 1), try src.slice(dim: 0, start: 0, count: 1)], dim: 0)
+        _ = try SafetensorsWriter.write(TensorMap([("big", big), ("small", small), ("merged", merged)]), metadata: [("format", "pt")], to: dir + "/out.safetensors")
         let back = try SafetensorsFile(path: dir + "/out.safetensors").tensors()
         XCTAssertEqual(try back["big"]!.materialize(), Array(bytes[(n / 3)...]))
+        XCTAssertEqual(try back["merged"]!.materialize(), Array(bytes[(2 * n / 3)...]) + Array(bytes[..<(n / 3)]))
         XCTAssertEqual(try back["small"]!.sha256(), try small.sha256())
         // Zip entries compute a CRC, so they take the streaming path; the archive must verify.
         try TorchCheckpoint.save(.dict(PickleDict(strings: [("big", .tensor(TorchTensor(big)))])), to: dir + "/out.pt")

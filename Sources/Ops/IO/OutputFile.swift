@@ -100,6 +100,13 @@ public final class OutputFile {
 
     /// Streams a tensor's row-major bytes into the file.
     public func write(_ tensor: Tensor) throws {
+        // A concatenation along dim 0 is its parts' bytes one after the other: write them one by
+        // one, so each large contiguous part (a TP piece being merged) can be copied by the kernel.
+        let parts = tensor.leadingParts
+        if parts.count > 1 && crc == nil {
+            for p in parts { try write(p) }
+            return
+        }
         let progress = OutputFile.progress
         // A large contiguous range of a file, with no checksum to compute: the kernel copies it
         // from the input's page cache to ours, without mapping the pages into this process.

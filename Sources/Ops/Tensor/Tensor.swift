@@ -280,6 +280,13 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         return (store, off)
     }
 
+    /// The parts of a concatenation along dim 0 (whose bytes are the parts' bytes in order), or
+    /// the tensor itself.
+    public var leadingParts: [Tensor] {
+        if case let .concat(0, parts) = node { return parts }
+        return [self]
+    }
+
     /// The stores this expression reads from (for releasing their pages after a write).
     public var stores: [ByteStore] {
         switch node {
