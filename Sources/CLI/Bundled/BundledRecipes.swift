@@ -246,10 +246,14 @@ unstage internvl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_confi
   vit_total=vit_layers llm_total=llm.num_hidden_layers
 # The ViT qkv pieces are regrouped (all q parts, then k, then v), not concatenated (§9 Q5).
 unshard internvl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-# A tied model's copy of the embedding (PP > 1) is not a weight of the HF checkpoint.
-if llm.tie_word_embeddings { drop optional=true "text_decoder.output_layer.weight" }
+# A tied model's output layer is the embedding (Megatron keeps a copy only with PP > 1). It goes
+# back as the LM head only where the original checkpoint has one (§9 Q15).
+if llm.tie_word_embeddings {
+  drop optional=true "text_decoder.output_layer.weight"
+  tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
+}
 revert internvl
-save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir
+save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=["language_model.lm_head.weight", "language_model.output.weight"]
 
 """###,
         "internvl/resplit.recipe": ###"""
@@ -361,10 +365,14 @@ load mm cfg.mm_dir
 unstage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
   vit_total=config.vision_config.depth llm_total=llm.num_hidden_layers
 unshard qwen2_5vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-# A tied model's copy of the embedding (PP > 1) is not a weight of the HF checkpoint.
-if llm.tie_word_embeddings { drop optional=true "text_decoder.output_layer.weight" }
+# A tied model's output layer is the embedding (Megatron keeps a copy only with PP > 1). It goes
+# back as the LM head only where the original checkpoint has one (§9 Q15).
+if llm.tie_word_embeddings {
+  drop optional=true "text_decoder.output_layer.weight"
+  tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
+}
 revert qwen2_5vl
-save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir
+save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=["lm_head.weight"]
 
 """###,
         "qwen2_5vl/resplit.recipe": ###"""
@@ -484,10 +492,14 @@ load mm cfg.mm_dir
 unstage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
   vit_total=config.vision_config.depth llm_total=llm.num_hidden_layers
 unshard qwen2vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-# A tied model's copy of the embedding (PP > 1) is not a weight of the HF checkpoint.
-if llm.tie_word_embeddings { drop optional=true "text_decoder.output_layer.weight" }
+# A tied model's output layer is the embedding (Megatron keeps a copy only with PP > 1). It goes
+# back as the LM head only where the original checkpoint has one (§9 Q15).
+if llm.tie_word_embeddings {
+  drop optional=true "text_decoder.output_layer.weight"
+  tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
+}
 revert qwen2vl
-save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir
+save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=["lm_head.weight"]
 
 """###,
         "qwen2vl/resplit.recipe": ###"""

@@ -22,10 +22,15 @@ extension ConversionCommands {
         })
         r.register(TensorCommand("save hf", signature: CommandSignature(positional: [path], keywords: [
             slot("like", .optional(.string), required: false, doc: "HF directory whose shards, index and side files to follow"),
+            slot("optional", .list(.string), required: false, doc: "tensors written only where the template's index has a place for them"),
         ]), doc: "write a Hugging Face checkpoint (atomically)") { call, ctx in
             let dir = try ctx.state.path(call, default: "output")
             let like = call.arguments.string("like")
-            try call.attempt { try ctx.state.saveHF(dir, like: like) }
+            var optional: Set<String> = []
+            if case let .list(items)? = call.arguments.value("optional") {
+                optional = Set(items.compactMap { if case let .string(s) = $0 { return s } else { return nil } })
+            }
+            try call.attempt { try ctx.state.saveHF(dir, like: like, optional: optional) }
             ctx.state.report("saved \(dir)")
         })
         r.register(TensorCommand("save mm", signature: CommandSignature(positional: [path]),

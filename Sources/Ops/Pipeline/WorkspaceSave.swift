@@ -48,14 +48,17 @@ extension Workspace {
     /// Writes the Hugging Face layout. With a template (`like`, or the HF checkpoint loaded last),
     /// shards, index and side files follow it; every tensor must have a place in its index.
     /// Without one, shards are cut at `maxShardBytes` and config.json is written from `config`.
-    public func saveHF(_ directory: String, like templateDir: String?, maxShardBytes: Int = 5_000_000_000) throws {
+    /// `optional` names are written only where the template has a place for them (a tied
+    /// model's lm_head), instead of being an error.
+    public func saveHF(_ directory: String, like templateDir: String?, optional: Set<String> = [], maxShardBytes: Int = 5_000_000_000) throws {
         let tensors = try model(for: "`save hf`")
         let plan: HFWritePlan
         if let template = try templateDir.map({ try HFCheckpoint.load($0) }) ?? hfSource {
             plan = try HFCheckpoint.plan(tensors, like: template)
-            if !plan.unplaced.isEmpty {
-                let shown = plan.unplaced.prefix(10).map { "'\($0)'" }.joined(separator: ", ")
-                throw OpsError.invalid("\(plan.unplaced.count) tensor(s) have no place in the index of \(template.directory): \(shown)\(plan.unplaced.count > 10 ? ", ..." : ""); drop them in the recipe if that is intended")
+            let unplaced = plan.unplaced.filter { !optional.contains($0) }
+            if !unplaced.isEmpty {
+                let shown = unplaced.prefix(10).map { "'\($0)'" }.joined(separator: ", ")
+                throw OpsError.invalid("\(unplaced.count) tensor(s) have no place in the index of \(template.directory): \(shown)\(unplaced.count > 10 ? ", ..." : ""); drop them in the recipe if that is intended")
             }
         } else {
             var side: [String: [UInt8]] = [:]
