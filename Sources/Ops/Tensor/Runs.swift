@@ -42,9 +42,18 @@ extension Tensor {
             } else if dim == 1, try emitColumnConcat(parts: parts, body) {
                 // Row bands assembled in scratch (ConcatRuns.swift).
             } else {
+                // Row by row; the rows' source pages are given back in slabs of about
+                // `releaseChunkBytes`, so a large merged tensor is never resident whole.
+                let rowBytes = byteCount / shape[0]
+                let slab = max(1, releaseChunkBytes / max(1, rowBytes))
+                var released = 0
                 for i in 0..<shape[0] {
                     let rows = try parts.map { try $0.selecting(i) }
                     try Tensor.concat(rows, dim: dim - 1).forEachRun(body)
+                    if i + 1 - released >= slab || i + 1 == shape[0] {
+                        for p in parts { try p.slice(dim: 0, start: released, count: i + 1 - released).releaseSourcePages() }
+                        released = i + 1
+                    }
                 }
             }
         }
@@ -93,7 +102,9 @@ extension Tensor {
             while done < blockBytes {
                 let n = min(releaseChunkBytes, blockBytes - done)
                 try body(.bytes(UnsafeRawBufferPointer(start: base + done, count: n)))
-                store.release(offset: byteOffset + done, count: n)
+                // Small ranges (a row of a merge) are left to the writer's release after the
+                // whole tensor: one system call per row would cost more than the copy.
+                if blockBytes > releaseChunkBytes { store.release(offset: byteOffset + done, count: n) }
                 done += n
             }
             return
