@@ -97,6 +97,24 @@ public final class ByteStore: @unchecked Sendable {
         madvise(UnsafeMutableRawPointer(mutating: base), count, pattern == .random ? MADV_RANDOM : MADV_NORMAL)
     }
 
+    /// Reads a few bytes scattered through a large file (e.g. zip local headers) with `pread`,
+    /// so they do not map the surrounding pages (a large page-cache folio each) into this process.
+    public func readSmall(at offset: Int, count n: Int) throws -> [UInt8] {
+        guard let fd = fileDescriptor else { return try bytes(at: offset, count: n) }
+        guard offset >= 0, n >= 0, offset <= count - n else {
+            throw OpsError.format(path: name, message: "read of \(n) bytes at offset \(offset) is past the end of the file (\(count) bytes)")
+        }
+        var out = [UInt8](repeating: 0, count: n)
+        var done = 0
+        while done < n {
+            let r = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, n - done, off_t(offset + done)) }
+            if r < 0 { if errno == EINTR { continue }; throw OpsError.io(path: name, message: "cannot read: \(String(cString: strerror(errno)))") }
+            if r == 0 { throw OpsError.format(path: name, message: "file ended at \(offset + done) while reading \(n) bytes at \(offset)") }
+            done += r
+        }
+        return out
+    }
+
     /// Reads `n` bytes at `offset` as an array, after checking bounds.
     public func bytes(at offset: Int, count n: Int) throws -> [UInt8] {
         guard offset >= 0, n >= 0, offset <= count - n else {

@@ -92,10 +92,16 @@ struct ZipDirectoryParser {
                 throw fail("zip entry '\(name)' declares size \(size) / compressed \(compressed) at offset \(localOffset), beyond the file (\(b.count) bytes)")
             }
             let lo = Int(localOffset)
-            guard b.has(30, at: lo), b.u32(lo) == Self.localSignature else {
+            guard b.has(30, at: lo) else {
                 throw fail("zip entry '\(name)': no local header at offset \(lo) (bad central directory offset)")
             }
-            let dataOffset = lo + 30 + Int(b.u16(lo + 26)) + Int(b.u16(lo + 28))
+            // Local headers lie all over the file: read them, do not touch the mapping.
+            let h = try store.readSmall(at: lo, count: 30)
+            let signature = UInt32(h[0]) | UInt32(h[1]) << 8 | UInt32(h[2]) << 16 | UInt32(h[3]) << 24
+            guard signature == Self.localSignature else {
+                throw fail("zip entry '\(name)': no local header at offset \(lo) (bad central directory offset)")
+            }
+            let dataOffset = lo + 30 + (Int(h[26]) | Int(h[27]) << 8) + (Int(h[28]) | Int(h[29]) << 8)
             let stored = method == 0
             let extent = stored ? Int(size) : Int(compressed)
             guard b.has(extent, at: dataOffset) else {
