@@ -116,9 +116,13 @@ public final class OutputFile {
             var from = off_t(start)
             var left = tensor.byteCount
             while left > 0 {
+                let before = from
                 let n = sendfile(fd, source, &from, min(left, OutputFile.writebackChunk))
                 if n < 0 { if errno == EINTR { continue }; throw ioError("write") }
                 if n == 0 { throw OpsError.io(path: store.name, message: "ended early while copying \(tensor) (the file shrank?)") }
+                // The input range is consumed: let the kernel drop it from the page cache, so the
+                // cache does not fill with data this conversion will not read again.
+                _ = posix_fadvise(source, before, off_t(n), Int32(POSIX_FADV_DONTNEED))
                 left -= n
                 offset += n
                 progress?.add(bytes: n)
