@@ -61,8 +61,9 @@ public struct RandomPool {
     }
 }
 
-/// SplitMix64: tiny, fast, and identical on every platform (the sample must be reproducible).
-public struct SplitMix64 {
+/// SplitMix64: tiny, fast, and identical on every platform (samples and property tests must be
+/// reproducible).
+public struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {
