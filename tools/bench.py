@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """Benchmark: mm-convert against a plain copy of the same bytes, in one run, on this machine.
 
-Usage: tools/bench.py [--size 2b|7b] [--work DIR] [--keep]
+Usage: tools/bench.py [--size 2b|7b] [--rounds N] [--work DIR] [--keep] [--lean] [--no-drop-caches]
 Builds the release binary, generates a Qwen2-VL checkpoint of real shape with `mm-convert sample`,
-then times (warm page cache, each under /usr/bin/time -v):
+then times, in each of N rounds (default 5), each step under /usr/bin/time -v with its input in the
+page cache (as root the cache is first dropped, so every step starts from the same state):
   copy      cp of the HF directory and an fsync of the copies (the baseline: the same bytes read
             and written durably once)
   hf_to_mm  tp=2, pp=4, uneven layer lists
   mm_to_hf  back to HF
   resplit   tp=2/pp=4 -> tp=4/pp=2
-and prints wall seconds, the ratio to the copy, throughput and peak resident memory. It then checks
+and prints the median and best wall seconds, their ratios to the copy's, throughput and peak
+resident memory. (The disk of a shared machine has slow moments: the same copy takes 2.8 s or 5.5 s.) It then checks
 that the outputs equal a run with one worker (`--workers 1`) and that mm_to_hf gives back the input.
 """
-import argparse, os, re, shutil, subprocess, sys, time
+import argparse, os, re, shutil, statistics, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".build", "release", "mm-convert")
@@ -51,12 +53,28 @@ def warm(path):
                     pass
 
 
+def reset_cache(enabled):
+    """Writes back dirty pages and, when allowed (root), drops the page cache. True if dropped."""
+    subprocess.run(["sync"])
+    if not enabled:
+        return False
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("1\n")
+        return True
+    except OSError:
+        return False
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", default="2b", choices=sorted(LAYOUTS))
     ap.add_argument("--work", default="/tmp/mm-convert-bench")
     ap.add_argument("--keep", action="store_true", help="keep the outputs (the generated input is always kept)")
     ap.add_argument("--lean", action="store_true", help="save disk (7B): delete each output once used, skip the one-worker checks")
+    ap.add_argument("--rounds", type=int, default=5, help="time every step this many times; report the median and the best (default 5)")
+    ap.add_argument("--no-drop-caches", dest="drop_caches", action="store_false",
+                    help="do not drop the page cache before each step (it is dropped only when writable, i.e. as root)")
     a = ap.parse_args()
     L = LAYOUTS[a.size]
     subprocess.run(["swift", "build", "-c", "release", "--product", "mm-convert"], cwd=ROOT, check=True)
@@ -83,25 +101,41 @@ def main():
                      "--cfg.source_parallel_config.vit_pp_layers", L["vit_flat"], "--cfg.target_parallel_config.tp_size", "4",
                      "--cfg.target_parallel_config.llm_pp_layers", L["llm2"], "--cfg.target_parallel_config.vit_pp_layers", L["vit2"]]),
     ]
-    results = []
-    lean_verified = False
-    for name, cmd in runs:
-        warm(hf if name in ("copy", "hf_to_mm") else outs["mm"])
-        subprocess.run(["sync"])
-        wall, rss = timed(cmd)
-        subprocess.run(["sync"])
-        results.append((name, wall, rss))
-        if a.lean and name == "copy":
-            shutil.rmtree(outs["copy"], ignore_errors=True)
-        if a.lean and name == "mm_to_hf":
-            back = subprocess.run([BIN, "verify", hf, outs["hf-back"], "--quiet"], capture_output=True, text=True)
-            lean_verified = back.returncode == 0
-            shutil.rmtree(outs["hf-back"], ignore_errors=True)
-    base = results[0][1]
-    print(f"\nQwen2-VL {a.size} shape, {size / 1e9:.2f} GB in bf16, {os.cpu_count()} cores, release build, warm cache")
-    print(f"{'step':<10} {'wall s':>8} {'x copy':>8} {'GB/s':>8} {'peak RSS MB':>12}")
-    for name, wall, rss in results:
-        print(f"{name:<10} {wall:8.2f} {wall / base:8.2f} {size / wall / 1e9:8.2f} {rss / 1e6:12.0f}")
+    # Each round times every step once; the figures are the medians over rounds, so one slow
+    # moment of the disk does not decide a ratio. Before each step the page cache is reset to the
+    # same state (when allowed: dropped, then the step's input read back in), because a cache
+    # filled by earlier steps makes the kernel reclaim pages while writing and skews whatever runs
+    # next.
+    walls = {name: [] for name, _ in runs}
+    peaks = {name: 0 for name, _ in runs}
+    lean_verified = True
+    dropped = False
+    for r in range(a.rounds):
+        for name, cmd in runs:
+            target = {"copy": outs["copy"], "hf_to_mm": outs["mm"], "mm_to_hf": outs["hf-back"], "resplit": outs["mm-resplit"]}[name]
+            shutil.rmtree(target, ignore_errors=True)
+            dropped = reset_cache(a.drop_caches) or dropped
+            warm(hf if name in ("copy", "hf_to_mm") else outs["mm"])
+            wall, rss = timed(cmd)
+            subprocess.run(["sync"])
+            walls[name].append(wall)
+            peaks[name] = max(peaks[name], rss)
+            if a.lean and name == "copy":
+                shutil.rmtree(outs["copy"], ignore_errors=True)
+            if a.lean and name == "mm_to_hf":
+                back = subprocess.run([BIN, "verify", hf, outs["hf-back"], "--quiet"], capture_output=True, text=True)
+                lean_verified = lean_verified and back.returncode == 0
+                shutil.rmtree(outs["hf-back"], ignore_errors=True)
+        print(f"round {r + 1}: " + ", ".join(f"{n} {walls[n][-1]:.2f} s" for n, _ in runs), flush=True)
+    cache = "page cache dropped and the step's input re-read before each step" if dropped else "warm cache (not dropped)"
+    print(f"\nQwen2-VL {a.size} shape, {size / 1e9:.2f} GB in bf16, {os.cpu_count()} cores, release build, {cache}")
+    print(f"{a.rounds} round(s): median and best wall time; ratios are median to median and best to best;")
+    print("peak RSS is the largest over the rounds")
+    print(f"{'step':<10} {'median s':>9} {'x copy':>7} {'best s':>7} {'x copy':>7} {'GB/s':>6} {'peak RSS MB':>12}")
+    med_base, best_base = statistics.median(walls["copy"]), min(walls["copy"])
+    for name, _ in runs:
+        med, best = statistics.median(walls[name]), min(walls[name])
+        print(f"{name:<10} {med:9.2f} {med / med_base:7.2f} {best:7.2f} {best / best_base:7.2f} {size / med / 1e9:6.2f} {peaks[name] / 1e6:12.0f}")
     # Checks: parallel output equals a one-worker run; mm_to_hf gives back the input exactly.
     if a.lean:
         print("mm_to_hf reproduces the input:", "yes" if lean_verified else "NO")

@@ -28,4 +28,20 @@ final class ProgressTests: XCTestCase {
         XCTAssertTrue(lines.last?.hasPrefix("save: 2/2 files, 4.0 KiB / 4.0 KiB, ") ?? false, "\(lines)")
         XCTAssertTrue(lines.allSatisfy { $0.hasSuffix("\n") })
     }
+
+    /// An HF save counts a shard as done once all the regions its workers write are done.
+    func testHFSaveCountsShards() throws {
+        var lines: [String] = []
+        let tensors = TensorMap((0..<6).map { ("w\($0)", Tensor.zeros(.f32, [1024])) })
+        let plan = try HFCheckpoint.plan(tensors, maxShardBytes: 3 * 4096)
+        XCTAssertEqual(plan.shards.count, 2)
+        let p = Progress(label: "save hf", totalFiles: 2, totalBytes: plan.totalSize, mode: .log, sink: { lines.append($0) })
+        OutputFile.progress = p
+        defer { OutputFile.progress = nil }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("progress-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try HFCheckpoint.write(plan, to: dir, concurrentFiles: 2)
+        p.finish()
+        XCTAssertTrue(lines.last?.hasPrefix("save hf: 2/2 files, 24.0 KiB / 24.0 KiB, ") ?? false, "\(lines)")
+    }
 }

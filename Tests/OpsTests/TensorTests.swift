@@ -41,6 +41,33 @@ final class TensorTests: XCTestCase {
 
     func testCRC32() {
         XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926)
+        XCTAssertEqual(CRC32.checksum(Array("The quick brown fox jumps over the lazy dog".utf8)), 0x414F_A339)
+    }
+
+    /// The 16-byte fast path against a bit-at-a-time reference, at every length, alignment and
+    /// split point of a pseudo-random buffer.
+    func testCRC32MatchesBitwiseReference() {
+        func reference(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+            var c: UInt32 = 0xFFFF_FFFF
+            for b in bytes {
+                c ^= UInt32(b)
+                for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            }
+            return ~c
+        }
+        var rng = SplitMix64(seed: 7)
+        let data = (0..<200).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        for start in 0..<5 {
+            for end in stride(from: start, through: data.count, by: 7) {
+                let slice = data[start..<end]
+                XCTAssertEqual(CRC32.checksum(Array(slice)), reference(slice), "bytes \(start)..<\(end)")
+                let mid = (start + end) / 2
+                var split = CRC32()
+                Array(data[start..<mid]).withUnsafeBytes { split.update($0) }
+                Array(data[mid..<end]).withUnsafeBytes { split.update($0) }
+                XCTAssertEqual(split.value, reference(slice), "bytes \(start)..<\(end) split at \(mid)")
+            }
+        }
     }
 }
 

@@ -69,6 +69,21 @@ public final class OutputFile {
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard bytes.count > 0 else { return }
+        // With a checksum, a large run is summed and written a slice at a time: the write then
+        // copies bytes the checksum just brought into the CPU cache, instead of reading the whole
+        // run from memory twice.
+        if crc != nil && bytes.count > OutputFile.checksumSlice && bytes.count >= capacity / 2 {
+            try flush()
+            var at = 0
+            while at < bytes.count {
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[at..<min(bytes.count, at + OutputFile.checksumSlice)])
+                crc?.update(slice)
+                try writeAll(slice)
+                at += slice.count
+            }
+            offset += bytes.count
+            return
+        }
         crc?.update(bytes)
         if bytes.count >= capacity / 2 {
             try flush()
@@ -178,6 +193,9 @@ public final class OutputFile {
     /// Writeback is started every this many bytes, so the disk works while we keep copying and
     /// the final fsync has little left to wait for (and dirty pages never pile up).
     static let writebackChunk = 32 << 20
+
+    /// Checksummed runs are summed and written this many bytes at a time (fits in L2).
+    static let checksumSlice = 256 << 10
 
     /// Tensors at least this large and contiguous in a mapped file are copied with `sendfile`.
     static let kernelCopyMinimum = 1 << 20

@@ -130,7 +130,21 @@ extension HFCheckpoint {
             try SafetensorsWriter.FileJob(shard, metadata: hfShardMetadata, path: directory + "/" + file, parts: concurrentFiles)
         }
         for f in files { try f.prepare() }
-        try ParallelJobs.run(files.flatMap { f in f.regions.map { r in (cost: r.bytes, work: { try r.write() }) } }, workers: concurrentFiles)
+        // A shard counts as done for the progress line when the last of its regions is written.
+        let lock = NSLock()
+        var regionsLeft = files.map { $0.regions.count }
+        try ParallelJobs.run(files.enumerated().flatMap { i, f in
+            f.regions.map { r in
+                (cost: r.bytes, work: {
+                    try r.write()
+                    lock.lock()
+                    regionsLeft[i] -= 1
+                    let done = regionsLeft[i] == 0
+                    lock.unlock()
+                    if done { OutputFile.progress?.fileDone() }
+                })
+            }
+        }, workers: concurrentFiles)
         if let index = plan.index {
             try CheckpointFiles.writeFile(index.encoded(), to: directory + "/" + SafetensorsIndex.fileName)
         }
