@@ -104,6 +104,12 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(e?.location?.column, 9)
     }
 
+    func testWeightMapBeforeLoadIsAClearError() {
+        let e = recipeError { try Session().run("let v = has(weight_map, \"visual.merger.ln_q.weight\")") }
+        XCTAssertEqual(e?.message, "'weight_map' is not set yet: it lists the tensors of the HF directory 'load hf' or 'load config' reads; run one first")
+        XCTAssertEqual(e?.location?.column, 13)
+    }
+
     func testConditionsMustBeBooleans() {
         XCTAssertEqual(recipeError { try Session().run("if 1 { }") }?.message, "the condition of 'if' must be true or false, found an int (1)")
         XCTAssertEqual(recipeError { try Session().run("assert 1 == 2 \"layers must add up\"") }?.message, "layers must add up")

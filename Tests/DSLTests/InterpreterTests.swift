@@ -99,6 +99,7 @@ final class InterpreterTests: XCTestCase {
 
     func testLetCannotBindConfig() {
         XCTAssertEqual(recipeError { try Session().run("let config = 1") }?.message, "'config' is set by 'load' and cannot be bound with 'let'")
+        XCTAssertEqual(recipeError { try Session().run("let weight_map = 1") }?.message, "'weight_map' is set by 'load' and cannot be bound with 'let'")
     }
 
     func testPrint() throws {

@@ -280,6 +280,7 @@ use "layout.recipe"
 use "../common/hf_to_mm_params.recipe"
 
 load hf cfg.hf_config.hf_dir
+apply qwen2vl_key_layout
 apply qwen2_5vl_config
 use "../common/hf_to_mm_checks.recipe"
 assert config.vision_config.num_heads % vit_tp == 0 \
@@ -372,6 +373,7 @@ if llm.tie_word_embeddings {
   tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
 }
 revert qwen2_5vl
+revert qwen2vl_key_layout
 save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=["lm_head.weight"]
 
 """###,
@@ -395,6 +397,7 @@ use "layout.recipe"
 use "../common/hf_to_mm_params.recipe"
 
 load hf cfg.hf_config.hf_dir
+apply qwen2vl_key_layout
 apply qwen2vl_config
 use "../common/hf_to_mm_checks.recipe"
 assert config.vision_config.num_heads % vit_tp == 0 \
@@ -425,6 +428,16 @@ map qwen2vl_config {
   let llm = config
   let vit_layers = config.vision_config.depth
   if not has(config, "num_key_value_heads") { let llm = config.text_config }
+}
+
+# Newer transformers save the model as model.visual.* and model.language_model.* (reference §9 Q4);
+# the maps below use the classic names (visual.*, model.*). hf_to_mm applies this map after
+# loading; mm_to_hf reverts it when the original checkpoint (weight_map) has the newer layout.
+map qwen2vl_key_layout {
+  if has(weight_map, "model.visual.patch_embed.proj.weight") {
+    rename "model.visual.*" -> "visual.*"
+    rename "model.language_model.*" -> "model.*"
+  }
 }
 
 map qwen2vl_vision {
@@ -499,6 +512,7 @@ if llm.tie_word_embeddings {
   tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
 }
 revert qwen2vl
+revert qwen2vl_key_layout
 save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=["lm_head.weight"]
 
 """###,

@@ -8,6 +8,7 @@ extension ConversionCommands {
             let dir = try ctx.state.path(call, default: "input")
             try call.attempt { try ctx.state.loadHF(dir) }
             ctx.config = ctx.state.config
+            ctx.weightMap = ctx.state.hfWeightMap.map { m in .dict(m.map { ($0.tensor, .string($0.file)) }) }
         })
         r.register(TensorCommand("load mm", signature: CommandSignature(positional: [path]),
                                  doc: "read a MindSpeed-MM checkpoint (every rank file), lazily") { call, ctx in
@@ -15,10 +16,11 @@ extension ConversionCommands {
             try call.attempt { try ctx.state.loadMM(dir) }
         })
         r.register(TensorCommand("load config", signature: CommandSignature(positional: [slot("path", .string)]),
-                                 doc: "read only config.json of a directory (e.g. the original HF checkpoint)") { call, ctx in
+                                 doc: "read config.json of a directory (e.g. the original HF checkpoint) and the names of its tensors, not the tensors") { call, ctx in
             let dir = try ctx.state.path(call, default: "input")
             try call.attempt { try ctx.state.loadConfig(dir) }
             ctx.config = ctx.state.config
+            ctx.weightMap = ctx.state.hfWeightMap.map { m in .dict(m.map { ($0.tensor, .string($0.file)) }) }
         })
         r.register(TensorCommand("save hf", signature: CommandSignature(positional: [path], keywords: [
             slot("like", .optional(.string), required: false, doc: "HF directory whose shards, index and side files to follow"),

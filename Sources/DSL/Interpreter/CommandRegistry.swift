@@ -6,6 +6,12 @@ public final class RecipeContext<State> {
     public var state: State
     /// Set by `load` (the checkpoint's config.json); read by expressions as `config`.
     public var config: Value?
+    /// Set by `load hf` / `load config` (tensor name -> shard file of that HF directory, like its
+    /// index's weight map); read as `weight_map`, e.g. to tell one key layout from another.
+    public var weightMap: Value?
+
+    /// The names `load` sets, which the language reads but `let` may not bind.
+    public static var loadedNames: [String] { ["config", "weight_map"] }
     /// Output of `help`, `ls`, `show`, `plan`.
     public var output: (String) -> Void
 

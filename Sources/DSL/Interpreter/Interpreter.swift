@@ -88,8 +88,14 @@ public final class Interpreter<State> {
                 }
                 return c
             }
+            if name == "weight_map" {
+                guard let m = self.context.weightMap else {
+                    throw Evaluator.NameUnavailable("'weight_map' is not set yet: it lists the tensors of the HF directory 'load hf' or 'load config' reads; run one first")
+                }
+                return m
+            }
             return self.variables[name]
-        }, knownNames: { [unowned self] in Array(self.variables.keys) + ["config"] })
+        }, knownNames: { [unowned self] in Array(self.variables.keys) + RecipeContext<State>.loadedNames })
     }
 
     func eval(_ e: Expr) throws -> Value { try evaluator.evaluate(e) }
@@ -119,7 +125,7 @@ public final class Interpreter<State> {
             }
             try bind(dotted: decl.name, value, at: s.location)
         case let .let(name, e):
-            if name == "config" { throw RecipeError("'config' is set by 'load' and cannot be bound with 'let'", at: s.location) }
+            if RecipeContext<State>.loadedNames.contains(name) { throw RecipeError("'\(name)' is set by 'load' and cannot be bound with 'let'", at: s.location) }
             let value = try eval(e)
             // `let a = [a]` repeated could build a value deep enough to overflow the stack.
             if Self.depth(of: value, limit: Self.maxValueDepth) > Self.maxValueDepth {

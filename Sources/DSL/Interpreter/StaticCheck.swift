@@ -13,7 +13,7 @@ struct StaticCheck<State> {
 
     init(registry: CommandRegistry<State>, statements: [Stmt], names: Set<String>, maps: Set<String>, tables: [String: String]) throws {
         self.registry = registry
-        self.names = names.union(["config"])
+        self.names = names.union(RecipeContext<State>.loadedNames)
         self.maps = maps
         self.tables = tables
         var declaredAt: [String: SourceLocation] = [:]
@@ -54,7 +54,7 @@ struct StaticCheck<State> {
         case let .param(p):
             if let d = p.defaultValue { try checkExpr(d) }
         case let .let(n, e):
-            if n == "config" { throw RecipeError("'config' is set by 'load' and cannot be bound with 'let'", at: s.location) }
+            if RecipeContext<State>.loadedNames.contains(n) { throw RecipeError("'\(n)' is set by 'load' and cannot be bound with 'let'", at: s.location) }
             try checkExpr(e)
         case let .if(c, a, b):
             try checkExpr(c)

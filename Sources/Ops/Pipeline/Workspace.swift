@@ -29,6 +29,8 @@ public final class Workspace {
     public var config: Value?
     /// The HF checkpoint loaded last: the template `save hf ... like=` follows by default.
     public var hfSource: HFCheckpoint?
+    /// Tensor name -> shard file of the HF directory read last by `loadHF` or `loadConfig`.
+    public var hfWeightMap: [(tensor: String, file: String)]?
     /// The MM checkpoint loaded last, for inspection of its non-tensor entries.
     public var mmSource: MMCheckpoint?
     /// Where a dry run collects what it would write instead of writing.
@@ -96,11 +98,15 @@ public final class Workspace {
         setModel(ckpt.tensors)
         hfSource = ckpt
         config = ckpt.config
+        hfWeightMap = ckpt.weightMap
     }
 
-    /// Reads only a checkpoint directory's config.json (e.g. the original HF directory of an mm_to_hf).
+    /// Reads a checkpoint directory's config.json (e.g. the original HF directory of an mm_to_hf)
+    /// and, when it has safetensors files, the names of its tensors (headers only).
     public func loadConfig(_ directory: String) throws {
         config = try JSONReader.parse(contentsOf: directory + "/config.json")
+        let hasWeights = try CheckpointFiles.listFiles(in: directory).contains { HFCheckpoint.isRewritten($0) && !$0.contains("/") }
+        hfWeightMap = hasWeights ? try HFCheckpoint.load(directory).weightMap : nil
     }
 
     /// Reads a MindSpeed-MM directory (lazily): the rank grid and its virtual pipeline chunks.

@@ -33,6 +33,11 @@ public struct HFCheckpoint {
             sideFiles: files.filter { !isRewritten($0) })
     }
 
+    /// Every tensor with the shard file it is in, in the order the tensors were read.
+    public var weightMap: [(tensor: String, file: String)] {
+        tensors.names.map { ($0, shardOf[$0] ?? "") }
+    }
+
     /// Files a save writes itself instead of copying. Safetensors files in sub-directories are
     /// not weights of this checkpoint (loading is not recursive); like the reference converter we
     /// do not copy them either.
