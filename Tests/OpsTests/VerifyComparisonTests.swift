@@ -35,6 +35,8 @@ final class VerifyComparisonTests: XCTestCase {
             let c = TensorBytesComparison(blockBytes: block)
             XCTAssertNil(try c.compare(plain, transposed), "block \(block)")
             XCTAssertNil(try c.compare(transposed, halves), "block \(block)")
+            XCTAssertTrue(try c.equal(plain, transposed), "block \(block)")
+            XCTAssertTrue(try c.equal(transposed, halves), "block \(block)")
         }
         XCTAssertNil(try TensorBytesComparison().compare(Tensor.zeros(.bf16, [3, 0]), Tensor.zeros(.bf16, [3, 0])))
         XCTAssertNil(try TensorBytesComparison().compare(Tensor.zeros(.f32, [2, 3]), try f32([0, 0, 0, 0, 0, 0], [2, 3])))
@@ -55,11 +57,14 @@ final class VerifyComparisonTests: XCTestCase {
             XCTAssertEqual(m.firstA, "0x42fe0000")  // 127.0 (element 3 * 40 + 7)
             XCTAssertEqual(m.firstB, "0x3f800000")  // 1.0
             XCTAssertEqual(m.description, "3 of 480 elements differ, first at [3, 7] (0x42fe0000 vs 0x3f800000)")
+            XCTAssertFalse(try TensorBytesComparison(blockBytes: block).equal(a, b), "block \(block)")
         }
         // Zero and negative zero differ; NaNs with the same bits are equal.
         XCTAssertNotNil(try TensorBytesComparison().compare(try f32([0], [1]), try f32([-0.0], [1])))
         XCTAssertNil(try TensorBytesComparison().compare(try f32([.nan], [1]), try f32([.nan], [1])))
         XCTAssertThrowsError(try TensorBytesComparison().compare(a, try a.reshaped([480])))
+        XCTAssertFalse(try TensorBytesComparison().equal(a, try a.reshaped([480])), "another shape is not equal")
+        XCTAssertTrue(try TensorBytesComparison().equal(a, a))
     }
 
     func testComparisonAgreesWithSHA256OnRandomTensors() throws {

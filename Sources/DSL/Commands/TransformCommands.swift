@@ -73,8 +73,7 @@ extension ConversionCommands {
                 guard let source = m[a] else { throw OpsError.invalid("no tensor '\(a)' to tie from") }
                 if let copy = m[b] {
                     // Different bytes: an untied model with its own output layer.
-                    guard copy.shape == source.shape, copy.dtype == source.dtype,
-                          try TensorBytesComparison().compare(copy, source) == nil else { return }
+                    guard try TensorBytesComparison().equal(copy, source) else { return }
                     m[b] = nil
                 }
                 ctx.state.setModel(pp > 1 ? try Tie(source: a, target: b).forward(m) : m)

@@ -38,15 +38,27 @@ public struct TensorBytesComparison {
         guard a.dtype == b.dtype, a.shape == b.shape else {
             throw OpsError.invalid("byte comparison of \(a) and \(b): dtype and shape must agree")
         }
-        if a.byteCount == 0 || sameView(a, b) { return nil }
-        let bufA = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 64)
-        let bufB = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 64)
-        defer { bufA.deallocate(); bufB.deallocate() }
-        var state = State(shape: a.shape, size: a.dtype.size)
-        try walk(a, b, elementBase: 0, bufA, bufB, &state)
+        let state = try scan(a, b, stopAtFirstBlock: false)
         guard let first = state.firstElement else { return nil }
         return ByteMismatch(differingElements: state.differing, totalElements: a.numel,
                             firstIndex: Self.index(of: first, in: a.shape), firstA: state.firstA, firstB: state.firstB)
+    }
+
+    /// Whether dtype, shape and bytes are equal, reading only up to the first block that differs
+    /// (asking "is this output layer a copy of the embedding?" should not read 1 GB to say no).
+    public func equal(_ a: Tensor, _ b: Tensor) throws -> Bool {
+        guard a.dtype == b.dtype, a.shape == b.shape else { return false }
+        return try scan(a, b, stopAtFirstBlock: true).firstElement == nil
+    }
+
+    private func scan(_ a: Tensor, _ b: Tensor, stopAtFirstBlock: Bool) throws -> State {
+        var state = State(shape: a.shape, size: a.dtype.size, stopAtFirstBlock: stopAtFirstBlock)
+        if a.byteCount == 0 || sameView(a, b) { return state }
+        let bufA = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 64)
+        let bufB = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 64)
+        defer { bufA.deallocate(); bufB.deallocate() }
+        try walk(a, b, elementBase: 0, bufA, bufB, &state)
+        return state
     }
 
     private struct State {
@@ -56,6 +68,9 @@ public struct TensorBytesComparison {
         var firstElement: Int?
         var firstA = ""
         var firstB = ""
+        /// Stop at the first block that differs (`equal`): the counts are then incomplete.
+        var stopAtFirstBlock = false
+        var done: Bool { stopAtFirstBlock && firstElement != nil }
     }
 
     /// Both are the very same bytes (e.g. a checkpoint compared with itself): nothing to read.
@@ -77,14 +92,14 @@ public struct TensorBytesComparison {
         if rowBytes <= blockBytes {
             let step = blockBytes / rowBytes
             var start = 0
-            while start < rows {
+            while start < rows && !state.done {
                 let n = min(step, rows - start)
                 try compareBlock(try a.slice(dim: 0, start: start, count: n), try b.slice(dim: 0, start: start, count: n),
                                  elementBase: elementBase + start * rowElements, bufA, bufB, &state)
                 start += n
             }
         } else {
-            for i in 0..<rows {
+            for i in 0..<rows where !state.done {
                 try walk(try a.selecting(i), try b.selecting(i), elementBase: elementBase + i * rowElements, bufA, bufB, &state)
             }
         }
@@ -100,6 +115,10 @@ public struct TensorBytesComparison {
             if let (store, offset) = t.contiguousRange { store.release(offset: offset, count: t.byteCount) }
         }
         if memcmp(bufA, bufB, n) == 0 { return }
+        if state.stopAtFirstBlock {
+            state.firstElement = elementBase
+            return
+        }
         let size = state.size
         var e = 0
         while e < n / size {
