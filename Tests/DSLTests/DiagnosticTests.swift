@@ -82,6 +82,7 @@ final class DiagnosticTests: XCTestCase {
             ("stages s { vit \"a\" frist=[\"b\"] }", "'stages entry 'vit'' has no argument 'frist'; did you mean 'first'?"),
             ("tabel t { }", "unknown table kind 'tabel' (one of shard, stages)"),
             ("help rnme", "no help for 'rnme'; did you mean 'rename'?"),
+            ("help merge qvk", "no help for 'merge qvk'; did you mean 'merge qkv'?"),
         ]
         for (text, message) in cases {
             XCTAssertEqual(recipeError { try Session().run(text) }?.message, message, text)

@@ -49,7 +49,8 @@ enum Help {
         }
         if !parts.isEmpty { return parts.joined(separator: "\n") }
         if let b = Builtins.all[topic] { return b.doc }
-        let known = CoreStatements.keywords + registry.keywords + registry.tableKinds.keys.sorted() + Builtins.names
+        let known = CoreStatements.keywords + registry.keywords + registry.order.filter { $0.contains(" ") }
+            + registry.tableKinds.keys.sorted() + Builtins.names
         throw RecipeError(Suggestions.message("no help for '\(topic)'", for: topic, in: known), at: location)
     }
 }

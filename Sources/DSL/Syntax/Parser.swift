@@ -188,9 +188,10 @@ public struct Parser {
             return Stmt(.print(items), at: start.location)
         case "help":
             advance()
-            var topic: String?
-            if let t = current.identifier { topic = t; advance() }
-            return Stmt(.help(topic), at: start.location)
+            // A topic is one word or a statement with its sub-word (`help merge qkv`).
+            var words: [String] = []
+            while let t = current.identifier, !atStatementEnd() { words.append(t); advance() }
+            return Stmt(.help(words.isEmpty ? nil : words.joined(separator: " ")), at: start.location)
         default:
             advance()
             if let name = current.identifier, peekToken().isPunct(.lbrace) {
