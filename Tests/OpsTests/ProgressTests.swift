@@ -44,4 +44,27 @@ final class ProgressTests: XCTestCase {
         p.finish()
         XCTAssertTrue(lines.last?.hasPrefix("save hf: 2/2 files, 24.0 KiB / 24.0 KiB, ") ?? false, "\(lines)")
     }
+
+    /// On a terminal the line is redrawn in place (carriage return, erase line) and the last one
+    /// ends the line; quiet prints nothing.
+    func testLiveLineIsRedrawnAndQuietIsSilent() {
+        var live: [String] = []
+        let p = Progress(label: "save mm", totalFiles: 1, totalBytes: 2048, mode: .live, sink: { live.append($0) })
+        p.add(bytes: 1024)
+        p.fileDone()
+        p.add(bytes: 1024)
+        p.finish()
+        XCTAssertTrue(live.first?.hasPrefix("\r\u{1B}[2Ksave mm: 0/1 files, 1.0 KiB / 2.0 KiB, ") ?? false, "\(live)")
+        XCTAssertTrue(live.first?.contains(", ETA ") ?? false, "\(live)")
+        XCTAssertTrue(live.last?.hasPrefix("\r\u{1B}[2Ksave mm: 1/1 files, 2.0 KiB / 2.0 KiB, ") ?? false, "\(live)")
+        XCTAssertTrue(live.last?.hasSuffix(" s\n") ?? false, "\(live)")
+        XCTAssertFalse(live.dropLast().contains { $0.hasSuffix("\n") }, "only the final line ends the line")
+
+        var quiet: [String] = []
+        let q = Progress(label: "save mm", totalFiles: 1, totalBytes: 2048, mode: .quiet, sink: { quiet.append($0) })
+        q.add(bytes: 2048)
+        q.fileDone()
+        q.finish()
+        XCTAssertEqual(quiet, [])
+    }
 }
