@@ -24,6 +24,24 @@ final class ConverterCommandLineTests: XCTestCase {
         try FileManager.default.contentsOfDirectory(atPath: mm + "/release").sorted()
     }
 
+    /// Through the real binary, whose standard error is a pipe: plain progress lines with the
+    /// files and bytes of the save; `--quiet` prints nothing at all.
+    func testProgressLinesAndQuiet() throws {
+        let s = try Scratch("progress")
+        var args = hfToMM(s.path("mm"))
+        args.removeAll { $0 == "--quiet" }
+        let r = try runBinary(args, stdin: "")
+        XCTAssertEqual(r.status, 0, r.errText)
+        // Messages go to standard error, so standard output stays free for --print_config.
+        XCTAssertEqual(r.out, [])
+        XCTAssertEqual(r.err.last, "saved " + s.path("mm"))
+        XCTAssertTrue(r.err.dropLast().last?.hasPrefix("save mm: 6/6 files, 729.4 KiB / 729.4 KiB, ") ?? false, r.errText)
+        XCTAssertTrue(r.err.dropLast().allSatisfy { $0.hasPrefix("save mm: ") && !$0.contains("\r") }, r.errText)
+        let quiet = try runBinary(hfToMM(s.path("mm2")), stdin: "")
+        XCTAssertEqual(quiet.status, 0, quiet.errText)
+        XCTAssertEqual(quiet.err + quiet.out, [])
+    }
+
     func testHelpListsEveryOptionWithTypeDefaultDocAndEnvironmentName() {
         let r = run(["Qwen2VLConverter", "hf_to_mm", "-h"], env: ["JSONARGPARSE_DEFAULT_ENV": "true"])
         XCTAssertEqual(r.status, 0)
