@@ -57,4 +57,35 @@ final class ConverterValidationTests: XCTestCase {
                                        "--cfg.parallel_config.llm_pp_layers", "[[1,2]]", "--cfg.parallel_config.vit_pp_layers", "[[2,0]]"])
         assertRefused(r, "llm_pp_layers [[1, 2]] add up to 3, but config.json has 4 LLM layers", output: out)
     }
+
+    /// A checkpoint in MindSpeed-MM's canonical structure (separate q/k/v projections) would be
+    /// re-split or converted back by the wrong rules (the reference's resplit does, §9 Q13): both
+    /// operations refuse it, naming the tensor and the rank.
+    func testCanonicalStructureIsRefused() throws {
+        let s = Converters.Scratch()
+        let canonical = s.path("canonical"), out = s.path("out")
+        let recipe = s.path("make.recipe")
+        try """
+        use "\(RecipePaths.repoRoot.path)/Recipes/qwen2vl/layout.recipe"
+        load mm "\(Converters.golden("qwen2vl_tp1_pp1"))"
+        unstage qwen2vl_pp vit=[2] llm=[4]
+        unshard qwen2vl_tp tp=1
+        rename "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.{weight,bias}" -> "text_decoder.decoder.layers.{L}.self_attention.q_proj.{weight,bias}"
+        shard qwen2vl_tp tp=1
+        stage qwen2vl_pp vit=[2] llm=[4]
+        save mm "\(canonical)"
+        """.write(toFile: recipe, atomically: true, encoding: .utf8)
+        try Converters.run(["run", recipe])
+        let message = "refuse: tensor 'text_decoder.decoder.layers.0.self_attention.q_proj.weight' (tp 0, pp 0): this checkpoint has MindSpeed-MM's canonical structure (enable_canonical_hf_struct), which mm-convert does not convert yet; convert the Hugging Face checkpoint without it instead"
+        assertRefused(Converters.runFailing(["Qwen2VLConverter", "resplit", "--cfg.source_dir", canonical, "--cfg.target_dir", out,
+                                             "--cfg.target_parallel_config.tp_size", "2",
+                                             "--cfg.target_parallel_config.llm_pp_layers", "[4]", "--cfg.target_parallel_config.vit_pp_layers", "[2]"]),
+                      message, output: out)
+        assertRefused(Converters.runFailing(["Qwen2VLConverter", "mm_to_hf", "--cfg.mm_dir", canonical, "--cfg.save_hf_dir", out,
+                                             "--cfg.hf_config.hf_dir", Converters.hf("qwen2vl")]), message, output: out)
+        assertRefused(Converters.runFailing(["Qwen2_5_VLConverter", "resplit", "--cfg.source_dir", canonical, "--cfg.target_dir", out,
+                                             "--cfg.target_parallel_config.tp_size", "2",
+                                             "--cfg.target_parallel_config.llm_pp_layers", "[4]", "--cfg.target_parallel_config.vit_pp_layers", "[2]"]),
+                      message, output: out)
+    }
 }

@@ -59,7 +59,7 @@ final class CommandsRegistryTests: XCTestCase {
         XCTAssertEqual(r.order, [
             "load hf", "load mm", "load config", "save hf", "save mm",
             "rename", "merge glu", "merge qkv", "merge zerok", "merge cat", "relocate qkv", "split qkv", "tie", "retie",
-            "pad", "zeros", "experts", "drop", "keep", "cast",
+            "pad", "zeros", "experts", "drop", "refuse", "keep", "cast",
             "shard", "unshard", "ep", "stage", "unstage", "ls", "show", "plan",
         ])
         XCTAssertEqual(r.tableKinds.keys.sorted(), ["shard", "stages"])

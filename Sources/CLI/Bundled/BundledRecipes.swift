@@ -363,6 +363,7 @@ use "../common/mm_to_hf_params.recipe"
 load config cfg.hf_config.hf_dir
 apply qwen2_5vl_config
 load mm cfg.mm_dir
+apply qwen2vl_refuse_canonical
 unstage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
   vit_total=config.vision_config.depth llm_total=llm.num_hidden_layers
 unshard qwen2_5vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
@@ -383,6 +384,7 @@ use "layout.recipe"
 use "../common/resplit_params.recipe"
 
 load mm cfg.source_dir
+apply qwen2vl_refuse_canonical
 unstage qwen2vl_pp vit=cfg.source_parallel_config.vit_pp_layers llm=cfg.source_parallel_config.llm_pp_layers
 unshard qwen2_5vl_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
 use "../common/resplit_tie.recipe"
@@ -438,6 +440,15 @@ map qwen2vl_key_layout {
     rename "model.visual.*" -> "visual.*"
     rename "model.language_model.*" -> "model.*"
   }
+}
+
+# A checkpoint in MindSpeed-MM's canonical structure (the reference's enable_canonical_hf_struct:
+# separate q/k/v and gate/up projections, the ViT qkv as [q; k; v]) splits by other rules; the
+# maps and tables here would convert it wrongly (the reference's resplit does, §9 Q13).
+map qwen2vl_refuse_canonical {
+  refuse "text_decoder.decoder.layers.{L}.self_attention.q_proj.weight" \
+    "text_decoder.decoder.layers.{L}.mlp.gate_proj.weight" \
+    why="this checkpoint has MindSpeed-MM's canonical structure (enable_canonical_hf_struct), which mm-convert does not convert yet; convert the Hugging Face checkpoint without it instead"
 }
 
 map qwen2vl_vision {
@@ -502,6 +513,7 @@ use "../common/mm_to_hf_params.recipe"
 load config cfg.hf_config.hf_dir
 apply qwen2vl_config
 load mm cfg.mm_dir
+apply qwen2vl_refuse_canonical
 unstage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
   vit_total=config.vision_config.depth llm_total=llm.num_hidden_layers
 unshard qwen2vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
@@ -522,6 +534,7 @@ use "layout.recipe"
 use "../common/resplit_params.recipe"
 
 load mm cfg.source_dir
+apply qwen2vl_refuse_canonical
 unstage qwen2vl_pp vit=cfg.source_parallel_config.vit_pp_layers llm=cfg.source_parallel_config.llm_pp_layers
 unshard qwen2vl_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
 use "../common/resplit_tie.recipe"

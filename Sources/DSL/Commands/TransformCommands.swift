@@ -112,6 +112,21 @@ extension ConversionCommands {
             let t = try call.attempt { try Drop(try call.strings("pattern"), presence: try presence(call)) }
             try call.attempt { try ctx.state.apply(t, inverse: false) }
         })
+        r.register(TensorCommand("refuse", signature: CommandSignature(variadic: patterns, keywords: [
+            slot("why", .string, doc: "what the matching tensors mean and what to do instead"),
+        ]), doc: "stop with an error if any tensor matches: a layout the recipe cannot convert correctly") { call, ctx in
+            let found = try call.attempt { () -> (label: String, name: String)? in
+                let matchers = try call.strings("pattern").map { try NamePattern($0) }
+                for (label, map) in ctx.state.allMaps {
+                    if let name = map.names.first(where: { n in matchers.contains { $0.matches(n) } }) { return (label, name) }
+                }
+                return nil
+            }
+            if let found {
+                let rank = found.label == "model" ? "" : " (\(found.label))"
+                throw call.error("tensor '\(found.name)'\(rank): \(call.arguments.string("why") ?? "")")
+            }
+        })
         r.register(TensorCommand("keep", signature: CommandSignature(variadic: patterns, keywords: [optional]),
                                  doc: "keep only the matching tensors (not revertible)") { call, ctx in
             let t = try call.attempt { try Keep(try call.strings("pattern"), presence: try presence(call)) }
