@@ -24,7 +24,7 @@ assert llm.num_attention_heads % tp == 0 \
   "the " + str(llm.num_attention_heads) + " attention heads do not split over tp_size=" + str(tp)
 assert cfg.parallel_config.ep_size == null or cfg.parallel_config.ep_size == 1 "this model has no experts: ep_size must be 1"
 assert cfg.common_model_config.llm_hf_dir == null "common_model_config.llm_hf_dir (an LLM from another checkpoint) is not supported yet"
-assert cfg.common_model_config.enable_canonical_hf_struct != true "enable_canonical_hf_struct is not supported yet"
+let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
 
 """###,
         "common/hf_to_mm_params.recipe": ###"""
@@ -48,7 +48,7 @@ param cfg.common_model_config.llm_num_layers: int = 0 ignored "read from config.
 param cfg.common_model_config.vit_num_layers: int = 0 ignored "read from config.json"
 param cfg.common_model_config.audio_num_layers: int? ignored "read from config.json"
 param cfg.common_model_config.llm_hf_dir: path? "a separate pure-LLM Hugging Face checkpoint to take the LLM from (not supported yet: must be null)"
-param cfg.common_model_config.enable_canonical_hf_struct: bool? = false "MindSpeed-MM's canonical HF structure (not supported yet: must be false)"
+param cfg.common_model_config.enable_canonical_hf_struct: bool? = false "MindSpeed-MM's canonical model: the LLM keeps HF's q/k/v and gate/up projections, the ViT its [q; k; v] (Qwen2-VL and Qwen2.5-VL)"
 param cfg.common_model_config.new_transformers_weight_key: bool? = false ignored "LoRA key layout (LoRA conversion only)"
 param cfg.common_model_config.model_prefix: str? ignored "LoRA key prefix (LoRA conversion only)"
 
@@ -72,7 +72,7 @@ param cfg.common_model_config.tie_word_embeddings: bool = false ignored "read fr
 param cfg.common_model_config.llm_num_layers: int = 0 ignored "read from config.json"
 param cfg.common_model_config.vit_num_layers: int = 0 ignored "read from config.json"
 param cfg.common_model_config.llm_hf_dir: path? ignored "unused by mm_to_hf"
-param cfg.common_model_config.enable_canonical_hf_struct: bool? = false "MindSpeed-MM's canonical HF structure (not supported yet: must be false)"
+param cfg.common_model_config.enable_canonical_hf_struct: bool? = false "MindSpeed-MM's canonical model, as the checkpoint was written: the LLM keeps HF's q/k/v and gate/up projections, the ViT its [q; k; v] (Qwen2-VL and Qwen2.5-VL)"
 param cfg.common_model_config.new_transformers_weight_key: bool? = false ignored "LoRA key layout (LoRA conversion only)"
 param cfg.common_model_config.model_prefix: str? ignored "LoRA key prefix (LoRA conversion only)"
 
@@ -112,6 +112,7 @@ use "../common/hf_to_mm_params.recipe"
 load hf cfg.hf_config.hf_dir
 apply internvl_config
 use "../common/hf_to_mm_checks.recipe"
+assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; InternVL has no canonical model"
 # The ViT splits by whole heads, unevenly if need be, but every rank needs one.
 assert vit_heads >= vit_tp \
   "the ViT's " + str(vit_heads) + " heads (vision_config.num_attention_heads) cannot give every one of vit_tp_size=" + str(vit_tp) + " ranks a head"
@@ -241,6 +242,8 @@ use "../common/mm_to_hf_params.recipe"
 
 load config cfg.hf_config.hf_dir
 apply internvl_config
+assert cfg.common_model_config.enable_canonical_hf_struct != true \
+  "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; InternVL has no canonical model"
 load mm cfg.mm_dir
 unstage internvl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
   vit_total=vit_layers llm_total=llm.num_hidden_layers
@@ -290,16 +293,20 @@ assert config.vision_config.hidden_size % config.vision_config.num_heads == 0 \
 
 if cfg.save_vit_only {
   keep "visual.*"
-  apply qwen2_5vl_vision
+  if canonical { apply qwen2_5vl_vision_canonical } else { apply qwen2_5vl_vision }
 } else {
   # A tied model shares the embedding: with PP > 1 the last stage needs its own copy (§3.7).
   if llm.tie_word_embeddings { drop optional=true "lm_head.weight" }
-  apply qwen2_5vl
+  if canonical { apply qwen2_5vl_canonical } else { apply qwen2_5vl }
   if llm.tie_word_embeddings and pp > 1 {
     tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
   }
 }
-shard qwen2_5vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+if canonical {
+  shard qwen2vl_canonical_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+} else {
+  shard qwen2_5vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+}
 stage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers
 save mm cfg.mm_dir
 
@@ -338,6 +345,19 @@ map qwen2_5vl {
   apply qwen2vl_language
 }
 
+# The canonical model (enable_canonical_hf_struct, reference §7.2) keeps the ViT gate and up
+# projections apart; down_proj is linear_fc2 as above. It splits by qwen2vl_canonical_tp.
+map qwen2_5vl_vision_canonical {
+  rename "visual.blocks.{L}.mlp.{gate,up}_proj.{weight,bias}" -> "image_encoder.encoder.blocks.layers.{L}.mlp.{gate,up}_proj.{weight,bias}"
+  rename "visual.blocks.{L}.mlp.down_proj.*" -> "visual.blocks.{L}.mlp.fc2.*"
+  apply qwen2vl_vision_shared_names
+}
+
+map qwen2_5vl_canonical {
+  apply qwen2_5vl_vision_canonical
+  apply qwen2vl_language_canonical
+}
+
 # As qwen2vl_tp, except the ViT linear_fc1, which is a fused [gate; up] and splits as GLU (every
 # rank gets its slice of gate and of up). A tensor takes the first entry that matches.
 shard qwen2_5vl_tp {
@@ -362,18 +382,23 @@ use "../common/mm_to_hf_params.recipe"
 
 load config cfg.hf_config.hf_dir
 apply qwen2_5vl_config
+let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
 load mm cfg.mm_dir
-apply qwen2vl_refuse_canonical
+if canonical { apply qwen2vl_refuse_fused } else { apply qwen2vl_refuse_canonical }
 unstage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
   vit_total=config.vision_config.depth llm_total=llm.num_hidden_layers
-unshard qwen2_5vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+if canonical {
+  unshard qwen2vl_canonical_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+} else {
+  unshard qwen2_5vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+}
 # A tied model's output layer is the embedding (Megatron keeps a copy only with PP > 1). It goes
 # back as the LM head only where the original checkpoint has one (§9 Q15).
 if llm.tie_word_embeddings {
   drop optional=true "text_decoder.output_layer.weight"
   tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
 }
-revert qwen2_5vl
+if canonical { revert qwen2_5vl_canonical } else { revert qwen2_5vl }
 revert qwen2vl_key_layout
 save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=["lm_head.weight"]
 
@@ -407,16 +432,20 @@ assert config.vision_config.num_heads % vit_tp == 0 \
 
 if cfg.save_vit_only {
   keep "visual.*"
-  apply qwen2vl_vision
+  if canonical { apply qwen2vl_vision_names } else { apply qwen2vl_vision }
 } else {
   # A tied model shares the embedding: with PP > 1 the last stage needs its own copy (§3.7).
   if llm.tie_word_embeddings { drop optional=true "lm_head.weight" }
-  apply qwen2vl
+  if canonical { apply qwen2vl_canonical } else { apply qwen2vl }
   if llm.tie_word_embeddings and pp > 1 {
     tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
   }
 }
-shard qwen2vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+if canonical {
+  shard qwen2vl_canonical_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+} else {
+  shard qwen2vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+}
 stage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers
 save mm cfg.mm_dir
 
@@ -448,25 +477,43 @@ map qwen2vl_key_layout {
 map qwen2vl_refuse_canonical {
   refuse "text_decoder.decoder.layers.{L}.self_attention.q_proj.weight" \
     "text_decoder.decoder.layers.{L}.mlp.gate_proj.weight" \
-    why="this checkpoint has MindSpeed-MM's canonical structure (enable_canonical_hf_struct), which mm-convert does not convert yet; convert the Hugging Face checkpoint without it instead"
+    why="this checkpoint has MindSpeed-MM's canonical structure: mm_to_hf converts it with --cfg.common_model_config.enable_canonical_hf_struct true; resplit does not re-split it yet"
 }
 
-map qwen2vl_vision {
+# With enable_canonical_hf_struct, a checkpoint with the fused qkv / gate-up of the default model
+# is refused likewise.
+map qwen2vl_refuse_fused {
+  refuse "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.weight" \
+    why="this checkpoint has the default (fused qkv) structure: leave enable_canonical_hf_struct false"
+}
+
+# The ViT names but the MLP's first linear (Qwen2.5-VL's canonical model keeps gate and up apart).
+map qwen2vl_vision_shared_names {
   rename "visual.patch_embed.proj.*" -> "image_encoder.encoder.patch_embed.proj.*"
   rename "visual.blocks.{L}.norm1.*" -> "image_encoder.encoder.blocks.layers.{L}.input_layernorm.*"
   rename "visual.blocks.{L}.norm2.*" -> "image_encoder.encoder.blocks.layers.{L}.pre_mlp_layernorm.*"
   rename "visual.blocks.{L}.attn.qkv.*" -> "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.*"
   rename "visual.blocks.{L}.attn.proj.*" -> "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj.*"
-  rename "visual.blocks.{L}.mlp.fc1.*" -> "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.*"
   rename "visual.blocks.{L}.mlp.fc2.*" -> "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2.*"
   rename "visual.merger.ln_q.*" -> "image_encoder.projector.layernorm.*"
   rename "visual.merger.mlp.0.*" -> "image_encoder.projector.encoder.linear_fc1.*"
   rename "visual.merger.mlp.2.*" -> "image_encoder.projector.encoder.linear_fc2.*"
+}
+
+# The ViT names; the tensors are unchanged.
+map qwen2vl_vision_names {
+  rename "visual.blocks.{L}.mlp.fc1.*" -> "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.*"
+  apply qwen2vl_vision_shared_names
+}
+
+map qwen2vl_vision {
+  apply qwen2vl_vision_names
   # HF keeps the ViT qkv as [q; k; v]; Megatron interleaves it per head.
   relocate qkv "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.{weight,bias}" heads=config.vision_config.num_heads
 }
 
-map qwen2vl_language {
+# Every LLM name but the attention and gate/up projections.
+map qwen2vl_language_names {
   apply qwen2vl_config
   rename "model.embed_tokens.weight" -> "text_decoder.embedding.word_embeddings.weight"
   rename "model.layers.{L}.input_layernorm.weight" -> "text_decoder.decoder.layers.{L}.input_layernorm.weight"
@@ -475,6 +522,10 @@ map qwen2vl_language {
   rename "model.layers.{L}.mlp.down_proj.weight" -> "text_decoder.decoder.layers.{L}.mlp.linear_fc2.weight"
   rename "model.norm.weight" -> "text_decoder.decoder.final_layernorm.weight"
   rename optional=true "lm_head.weight" -> "text_decoder.output_layer.weight"
+}
+
+map qwen2vl_language {
+  apply qwen2vl_language_names
   merge qkv "model.layers.{L}.self_attn.{q,k,v}_proj.{weight,bias}" -> "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.{weight,bias}" \
     groups=llm.num_key_value_heads heads=llm.num_attention_heads
   merge glu "model.layers.{L}.mlp.{gate,up}_proj.weight" -> "text_decoder.decoder.layers.{L}.mlp.linear_fc1.weight"
@@ -483,6 +534,20 @@ map qwen2vl_language {
 map qwen2vl {
   apply qwen2vl_vision
   apply qwen2vl_language
+}
+
+# MindSpeed-MM's canonical model (enable_canonical_hf_struct, reference §7.1) keeps Hugging Face's
+# structure inside Megatron: the ViT qkv stays [q; k; v], the LLM keeps its q/k/v and gate/up
+# projections; every other name maps as above.
+map qwen2vl_language_canonical {
+  apply qwen2vl_language_names
+  rename "model.layers.{L}.self_attn.{q,k,v}_proj.{weight,bias}" -> "text_decoder.decoder.layers.{L}.self_attention.{q,k,v}_proj.{weight,bias}"
+  rename "model.layers.{L}.mlp.{gate,up}_proj.weight" -> "text_decoder.decoder.layers.{L}.mlp.{gate,up}_proj.weight"
+}
+
+map qwen2vl_canonical {
+  apply qwen2vl_vision_names
+  apply qwen2vl_language_canonical
 }
 
 shard qwen2vl_tp {
@@ -495,6 +560,24 @@ shard qwen2vl_tp {
   row "text_decoder.embedding.word_embeddings.weight" "text_decoder.output_layer.weight"
   row "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.{weight,bias}"
   glu "text_decoder.decoder.layers.{L}.mlp.linear_fc1.weight"
+  col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.weight"
+  col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.weight"
+}
+
+# The canonical model's split. Its ViT qkv is [q; k; v] whole, so each rank takes its heads of
+# each block (the reference row-splits the concatenation, which is wrong for ViT TP > 1, §9 Q6);
+# q/k/v, gate and up split by rows.
+shard qwen2vl_canonical_tp {
+  urow "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.{weight,bias}" heads=config.vision_config.num_heads
+  row "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.{weight,bias}"
+  row "image_encoder.encoder.blocks.layers.{L}.mlp.{gate,up}_proj.{weight,bias}"
+  row "image_encoder.projector.encoder.linear_fc1.{weight,bias}"
+  col "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj.weight"
+  col "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2.weight"
+  col "image_encoder.projector.encoder.linear_fc2.weight"
+  row "text_decoder.embedding.word_embeddings.weight" "text_decoder.output_layer.weight"
+  row "text_decoder.decoder.layers.{L}.self_attention.{q,k,v}_proj.{weight,bias}"
+  row "text_decoder.decoder.layers.{L}.mlp.{gate,up}_proj.weight"
   col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.weight"
   col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.weight"
 }
@@ -512,18 +595,23 @@ use "../common/mm_to_hf_params.recipe"
 
 load config cfg.hf_config.hf_dir
 apply qwen2vl_config
+let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
 load mm cfg.mm_dir
-apply qwen2vl_refuse_canonical
+if canonical { apply qwen2vl_refuse_fused } else { apply qwen2vl_refuse_canonical }
 unstage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
   vit_total=config.vision_config.depth llm_total=llm.num_hidden_layers
-unshard qwen2vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+if canonical {
+  unshard qwen2vl_canonical_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+} else {
+  unshard qwen2vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+}
 # A tied model's output layer is the embedding (Megatron keeps a copy only with PP > 1). It goes
 # back as the LM head only where the original checkpoint has one (§9 Q15).
 if llm.tie_word_embeddings {
   drop optional=true "text_decoder.output_layer.weight"
   tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
 }
-revert qwen2vl
+if canonical { revert qwen2vl_canonical } else { revert qwen2vl }
 revert qwen2vl_key_layout
 save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=["lm_head.weight"]
 
