@@ -78,6 +78,30 @@ final class CanonicalStructureTests: XCTestCase {
         try Converters.assertSameFiles(back, hfDir, "canonical Qwen2.5-VL round trip")
     }
 
+    /// resplit with the flag: tp2/pp3 -> tp1/pp1 gives what hf_to_mm gives at tp1/pp1 directly, and
+    /// back -> tp2 with VPP converts back to the original.
+    func testResplit() throws {
+        let s = Converters.Scratch()
+        let hfDir = Converters.hf("qwen2vl")
+        let from = Converters.Layout(tp: 2, llm: [[1, 2, 1]], vit: [[2, 0, 0]]), flat = Converters.Layout(tp: 1, llm: [[4]], vit: [[2]])
+        let source = s.path("tp2"), direct = s.path("tp1"), resplit = s.path("resplit"), vpp = s.path("vpp"), back = s.path("hf")
+        for (out, l) in [(source, from), (direct, flat)] {
+            try Converters.run(["Qwen2VLConverter", "hf_to_mm", "--cfg.hf_config.hf_dir", hfDir, "--cfg.mm_dir", out,
+                                "--cfg.parallel_config.tp_size", String(l.tp), "--cfg.parallel_config.llm_pp_layers", Converters.list(l.llm),
+                                "--cfg.parallel_config.vit_pp_layers", Converters.list(l.vit)] + canonical)
+        }
+        try Converters.run(["Qwen2VLConverter", "resplit", "--cfg.source_dir", source, "--cfg.target_dir", resplit,
+                            "--cfg.source_parallel_config.tp_size", "2", "--cfg.target_parallel_config.tp_size", "1",
+                            "--cfg.target_parallel_config.llm_pp_layers", "[4]", "--cfg.target_parallel_config.vit_pp_layers", "[2]"] + canonical)
+        Converters.assertEqual(try Converters.summary(ofMM: resplit), try Converters.summary(ofMM: direct), "canonical resplit tp2/pp3 -> tp1/pp1")
+        try Converters.run(["Qwen2VLConverter", "resplit", "--cfg.source_dir", resplit, "--cfg.target_dir", vpp,
+                            "--cfg.source_parallel_config.tp_size", "1", "--cfg.target_parallel_config.tp_size", "2",
+                            "--cfg.target_parallel_config.llm_pp_layers", "[[1,1],[1,1]]", "--cfg.target_parallel_config.vit_pp_layers", "[[2,0],[0,0]]"] + canonical)
+        try Converters.run(["Qwen2VLConverter", "mm_to_hf", "--cfg.mm_dir", vpp, "--cfg.hf_config.hf_dir", hfDir, "--cfg.save_hf_dir", back,
+                            "--cfg.parallel_config.tp_size", "2"] + canonical)
+        try Converters.assertSameFiles(back, hfDir, "canonical resplit to tp2 with VPP and back to HF")
+    }
+
     /// The flag must match the checkpoint, and InternVL has no canonical model.
     func testMismatchedFlagIsRefused() throws {
         let s = Converters.Scratch()

@@ -76,7 +76,7 @@ final class ConverterValidationTests: XCTestCase {
         save mm "\(canonical)"
         """.write(toFile: recipe, atomically: true, encoding: .utf8)
         try Converters.run(["run", recipe])
-        let message = "refuse: tensor 'text_decoder.decoder.layers.0.self_attention.q_proj.weight' (tp 0, pp 0): this checkpoint has MindSpeed-MM's canonical structure: mm_to_hf converts it with --cfg.common_model_config.enable_canonical_hf_struct true; resplit does not re-split it yet"
+        let message = "refuse: tensor 'text_decoder.decoder.layers.0.self_attention.q_proj.weight' (tp 0, pp 0): this checkpoint has MindSpeed-MM's canonical structure: give --cfg.common_model_config.enable_canonical_hf_struct true"
         assertRefused(Converters.runFailing(["Qwen2VLConverter", "resplit", "--cfg.source_dir", canonical, "--cfg.target_dir", out,
                                              "--cfg.target_parallel_config.tp_size", "2",
                                              "--cfg.target_parallel_config.llm_pp_layers", "[4]", "--cfg.target_parallel_config.vit_pp_layers", "[2]"]),

@@ -407,13 +407,33 @@ save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=["lm_head.weight"]
 recipe Qwen2_5_VLConverter.resplit "Re-split a MindSpeed-MM Qwen2.5-VL checkpoint to another TP / PP / VPP layout."
 use "layout.recipe"
 use "../common/resplit_params.recipe"
+param cfg.common_model_config.enable_canonical_hf_struct: bool? = false \
+  "the checkpoint is MindSpeed-MM's canonical model (an option the reference's resplit lacks: it re-splits such checkpoints by the default rules, wrongly)"
+let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
 
 load mm cfg.source_dir
-apply qwen2vl_refuse_canonical
+if canonical { apply qwen2vl_refuse_fused } else { apply qwen2vl_refuse_canonical }
 unstage qwen2vl_pp vit=cfg.source_parallel_config.vit_pp_layers llm=cfg.source_parallel_config.llm_pp_layers
-unshard qwen2_5vl_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
+if canonical {
+  # The ViT heads split evenly over both ViT TP sizes; when one size divides the other, the larger
+  # is a head count that gives the same split (see qwen2vl_canonical_tp).
+  let source_vit_tp = cfg.source_parallel_config.vit_tp_size
+  if source_vit_tp == null or source_vit_tp == 0 { let source_vit_tp = cfg.source_parallel_config.tp_size }
+  let target_vit_tp = cfg.target_parallel_config.vit_tp_size
+  if target_vit_tp == null or target_vit_tp == 0 { let target_vit_tp = cfg.target_parallel_config.tp_size }
+  let vit_heads = max(source_vit_tp, target_vit_tp)
+  assert vit_heads % min(source_vit_tp, target_vit_tp) == 0 \
+    "re-splitting the canonical ViT from vit_tp " + str(source_vit_tp) + " to " + str(target_vit_tp) + " needs one size to divide the other"
+  unshard qwen2vl_canonical_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
+} else {
+  unshard qwen2_5vl_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
+}
 use "../common/resplit_tie.recipe"
-shard qwen2_5vl_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
+if canonical {
+  shard qwen2vl_canonical_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
+} else {
+  shard qwen2_5vl_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
+}
 stage qwen2vl_pp vit=cfg.target_parallel_config.vit_pp_layers llm=cfg.target_parallel_config.llm_pp_layers
 save mm cfg.target_dir
 
@@ -458,6 +478,7 @@ save mm cfg.mm_dir
 map qwen2vl_config {
   let llm = config
   let vit_layers = config.vision_config.depth
+  let vit_heads = config.vision_config.num_heads
   if not has(config, "num_key_value_heads") { let llm = config.text_config }
 }
 
@@ -477,7 +498,7 @@ map qwen2vl_key_layout {
 map qwen2vl_refuse_canonical {
   refuse "text_decoder.decoder.layers.{L}.self_attention.q_proj.weight" \
     "text_decoder.decoder.layers.{L}.mlp.gate_proj.weight" \
-    why="this checkpoint has MindSpeed-MM's canonical structure: mm_to_hf converts it with --cfg.common_model_config.enable_canonical_hf_struct true; resplit does not re-split it yet"
+    why="this checkpoint has MindSpeed-MM's canonical structure: give --cfg.common_model_config.enable_canonical_hf_struct true"
 }
 
 # With enable_canonical_hf_struct, a checkpoint with the fused qkv / gate-up of the default model
@@ -566,9 +587,10 @@ shard qwen2vl_tp {
 
 # The canonical model's split. Its ViT qkv is [q; k; v] whole, so each rank takes its heads of
 # each block (the reference row-splits the concatenation, which is wrong for ViT TP > 1, §9 Q6);
-# q/k/v, gate and up split by rows.
+# q/k/v, gate and up split by rows. `vit_heads` is the ViT head count (or, in resplit, any count
+# both TP sizes divide: the heads split evenly, so equal parts of each block are the same split).
 shard qwen2vl_canonical_tp {
-  urow "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.{weight,bias}" heads=config.vision_config.num_heads
+  urow "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.{weight,bias}" heads=vit_heads
   row "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.{weight,bias}"
   row "image_encoder.encoder.blocks.layers.{L}.mlp.{gate,up}_proj.{weight,bias}"
   row "image_encoder.projector.encoder.linear_fc1.{weight,bias}"
@@ -620,13 +642,33 @@ save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=["lm_head.weight"]
 recipe Qwen2VLConverter.resplit "Re-split a MindSpeed-MM Qwen2-VL checkpoint to another TP / PP / VPP layout."
 use "layout.recipe"
 use "../common/resplit_params.recipe"
+param cfg.common_model_config.enable_canonical_hf_struct: bool? = false \
+  "the checkpoint is MindSpeed-MM's canonical model (an option the reference's resplit lacks: it re-splits such checkpoints by the default rules, wrongly)"
+let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
 
 load mm cfg.source_dir
-apply qwen2vl_refuse_canonical
+if canonical { apply qwen2vl_refuse_fused } else { apply qwen2vl_refuse_canonical }
 unstage qwen2vl_pp vit=cfg.source_parallel_config.vit_pp_layers llm=cfg.source_parallel_config.llm_pp_layers
-unshard qwen2vl_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
+if canonical {
+  # The ViT heads split evenly over both ViT TP sizes; when one size divides the other, the larger
+  # is a head count that gives the same split (see qwen2vl_canonical_tp).
+  let source_vit_tp = cfg.source_parallel_config.vit_tp_size
+  if source_vit_tp == null or source_vit_tp == 0 { let source_vit_tp = cfg.source_parallel_config.tp_size }
+  let target_vit_tp = cfg.target_parallel_config.vit_tp_size
+  if target_vit_tp == null or target_vit_tp == 0 { let target_vit_tp = cfg.target_parallel_config.tp_size }
+  let vit_heads = max(source_vit_tp, target_vit_tp)
+  assert vit_heads % min(source_vit_tp, target_vit_tp) == 0 \
+    "re-splitting the canonical ViT from vit_tp " + str(source_vit_tp) + " to " + str(target_vit_tp) + " needs one size to divide the other"
+  unshard qwen2vl_canonical_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
+} else {
+  unshard qwen2vl_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
+}
 use "../common/resplit_tie.recipe"
-shard qwen2vl_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
+if canonical {
+  shard qwen2vl_canonical_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
+} else {
+  shard qwen2vl_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
+}
 stage qwen2vl_pp vit=cfg.target_parallel_config.vit_pp_layers llm=cfg.target_parallel_config.llm_pp_layers
 save mm cfg.target_dir
 
