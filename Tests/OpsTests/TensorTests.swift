@@ -44,17 +44,19 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(CRC32.checksum(Array("The quick brown fox jumps over the lazy dog".utf8)), 0x414F_A339)
     }
 
+    /// CRC-32 one bit at a time: the definition the fast paths are checked against.
+    func reference(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for b in bytes {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        }
+        return ~c
+    }
+
     /// The 16-byte fast path against a bit-at-a-time reference, at every length, alignment and
     /// split point of a pseudo-random buffer.
     func testCRC32MatchesBitwiseReference() {
-        func reference(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-            var c: UInt32 = 0xFFFF_FFFF
-            for b in bytes {
-                c ^= UInt32(b)
-                for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-            }
-            return ~c
-        }
         var rng = SplitMix64(seed: 7)
         let data = (0..<200).map { _ in UInt8.random(in: 0...255, using: &rng) }
         for start in 0..<5 {
@@ -73,14 +75,6 @@ final class TensorTests: XCTestCase {
     /// Large inputs take the three-stream path: every length around its threshold and remainder,
     /// at odd alignment, and the combination of two CRCs, against the bitwise reference.
     func testCRC32ThreeStreamsAndCombine() {
-        func reference(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-            var c: UInt32 = 0xFFFF_FFFF
-            for b in bytes {
-                c ^= UInt32(b)
-                for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-            }
-            return ~c
-        }
         var rng = SplitMix64(seed: 11)
         let data = (0..<70_001).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let m = CRC32.threeWayMinimum
