@@ -21,9 +21,7 @@ final class CanonicalStructureTests: XCTestCase {
     func testQwen2VLSplitsAndComesBack() throws {
         let s = Converters.Scratch()
         let hfDir = Converters.hf("qwen2vl"), mm = s.path("mm"), back = s.path("hf")
-        try Converters.run(["Qwen2VLConverter", "hf_to_mm", "--cfg.hf_config.hf_dir", hfDir, "--cfg.mm_dir", mm,
-                            "--cfg.parallel_config.tp_size", "2", "--cfg.parallel_config.llm_pp_layers", "[[1,2,1]]",
-                            "--cfg.parallel_config.vit_pp_layers", "[[2,0,0]]"] + canonical)
+        try Converters.hfToMM("Qwen2VLConverter", hf: hfDir, to: mm, tp: 2, llm: [[1, 2, 1]], vit: [[2, 0, 0]], extra: canonical)
         let hf = try HFCheckpoint.load(hfDir).tensors
         let layer = "text_decoder.decoder.layers.0."
         for tp in 0..<2 {
@@ -50,17 +48,14 @@ final class CanonicalStructureTests: XCTestCase {
                 XCTAssertEqual(try bytes(r["image_encoder.encoder.blocks.layers.1.self_attention.linear_qkv." + suffix]), try bytes(expected), "vit qkv \(suffix) tp \(tp)")
             }
         }
-        try Converters.run(["Qwen2VLConverter", "mm_to_hf", "--cfg.mm_dir", mm, "--cfg.hf_config.hf_dir", hfDir, "--cfg.save_hf_dir", back,
-                            "--cfg.parallel_config.tp_size", "2"] + canonical)
+        try Converters.mmToHF("Qwen2VLConverter", mm: mm, hf: hfDir, to: back, tp: 2, extra: canonical)
         try Converters.assertSameFiles(back, hfDir, "canonical Qwen2-VL round trip")
     }
 
     func testQwen2_5VLKeepsTheViTGateAndUpApart() throws {
         let s = Converters.Scratch()
         let hfDir = try Converters.sample("qwen2_5vl"), mm = s.path("mm"), back = s.path("hf")
-        try Converters.run(["Qwen2_5_VLConverter", "hf_to_mm", "--cfg.hf_config.hf_dir", hfDir, "--cfg.mm_dir", mm,
-                            "--cfg.parallel_config.tp_size", "2", "--cfg.parallel_config.llm_pp_layers", "[[1,3]]",
-                            "--cfg.parallel_config.vit_pp_layers", "[[2,0]]"] + canonical)
+        try Converters.hfToMM("Qwen2_5_VLConverter", hf: hfDir, to: mm, tp: 2, llm: [[1, 3]], vit: [[2, 0]], extra: canonical)
         let hf = try HFCheckpoint.load(hfDir).tensors
         let r = try rank(mm, tp: 1, pp: 0)
         XCTAssertFalse(r.names.contains { $0.contains("linear_fc1") && $0.hasPrefix("image_encoder.encoder.") }, "\(r.names)")
@@ -73,8 +68,7 @@ final class CanonicalStructureTests: XCTestCase {
             }
         }
         XCTAssertEqual(try bytes(r["image_encoder.encoder.blocks.layers.0.mlp.linear_fc2.bias"]), try bytes(hf["visual.blocks.0.mlp.down_proj.bias"]))
-        try Converters.run(["Qwen2_5_VLConverter", "mm_to_hf", "--cfg.mm_dir", mm, "--cfg.hf_config.hf_dir", hfDir, "--cfg.save_hf_dir", back,
-                            "--cfg.parallel_config.tp_size", "2"] + canonical)
+        try Converters.mmToHF("Qwen2_5_VLConverter", mm: mm, hf: hfDir, to: back, tp: 2, extra: canonical)
         try Converters.assertSameFiles(back, hfDir, "canonical Qwen2.5-VL round trip")
     }
 
@@ -86,19 +80,13 @@ final class CanonicalStructureTests: XCTestCase {
         let from = Converters.Layout(tp: 2, llm: [[1, 2, 1]], vit: [[2, 0, 0]]), flat = Converters.Layout(tp: 1, llm: [[4]], vit: [[2]])
         let source = s.path("tp2"), direct = s.path("tp1"), resplit = s.path("resplit"), vpp = s.path("vpp"), back = s.path("hf")
         for (out, l) in [(source, from), (direct, flat)] {
-            try Converters.run(["Qwen2VLConverter", "hf_to_mm", "--cfg.hf_config.hf_dir", hfDir, "--cfg.mm_dir", out,
-                                "--cfg.parallel_config.tp_size", String(l.tp), "--cfg.parallel_config.llm_pp_layers", Converters.list(l.llm),
-                                "--cfg.parallel_config.vit_pp_layers", Converters.list(l.vit)] + canonical)
+            try Converters.hfToMM("Qwen2VLConverter", hf: hfDir, to: out, tp: l.tp, llm: l.llm, vit: l.vit, extra: canonical)
         }
-        try Converters.run(["Qwen2VLConverter", "resplit", "--cfg.source_dir", source, "--cfg.target_dir", resplit,
-                            "--cfg.source_parallel_config.tp_size", "2", "--cfg.target_parallel_config.tp_size", "1",
-                            "--cfg.target_parallel_config.llm_pp_layers", "[4]", "--cfg.target_parallel_config.vit_pp_layers", "[2]"] + canonical)
+        try Converters.resplit("Qwen2VLConverter", from: source, from, to: resplit, flat, inferSource: true, extra: canonical)
         Converters.assertEqual(try Converters.summary(ofMM: resplit), try Converters.summary(ofMM: direct), "canonical resplit tp2/pp3 -> tp1/pp1")
-        try Converters.run(["Qwen2VLConverter", "resplit", "--cfg.source_dir", resplit, "--cfg.target_dir", vpp,
-                            "--cfg.source_parallel_config.tp_size", "1", "--cfg.target_parallel_config.tp_size", "2",
-                            "--cfg.target_parallel_config.llm_pp_layers", "[[1,1],[1,1]]", "--cfg.target_parallel_config.vit_pp_layers", "[[2,0],[0,0]]"] + canonical)
-        try Converters.run(["Qwen2VLConverter", "mm_to_hf", "--cfg.mm_dir", vpp, "--cfg.hf_config.hf_dir", hfDir, "--cfg.save_hf_dir", back,
-                            "--cfg.parallel_config.tp_size", "2"] + canonical)
+        try Converters.resplit("Qwen2VLConverter", from: resplit, flat, to: vpp, Converters.Layout(tp: 2, llm: [[1, 1], [1, 1]], vit: [[2, 0], [0, 0]]),
+                               inferSource: true, extra: canonical)
+        try Converters.mmToHF("Qwen2VLConverter", mm: vpp, hf: hfDir, to: back, tp: 2, extra: canonical)
         try Converters.assertSameFiles(back, hfDir, "canonical resplit to tp2 with VPP and back to HF")
     }
 

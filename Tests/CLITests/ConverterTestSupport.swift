@@ -45,23 +45,24 @@ enum Converters {
     static func list(_ v: [[Int]]) -> String { "[" + v.map(list).joined(separator: ",") + "]" }
     static func list(_ v: [Int]) -> String { "[" + v.map(String.init).joined(separator: ",") + "]" }
 
-    static func hfToMM(_ converter: String, hf: String, to mm: String, tp: Int, vitTP: Int? = nil, llm: [[Int]], vit: [[Int]]) throws {
+    static func hfToMM(_ converter: String, hf: String, to mm: String, tp: Int, vitTP: Int? = nil, llm: [[Int]], vit: [[Int]],
+                       extra: [String] = []) throws {
         var args = [converter, "hf_to_mm", "--cfg.hf_config.hf_dir", hf, "--cfg.mm_dir", mm,
                     "--cfg.parallel_config.tp_size", String(tp),
                     "--cfg.parallel_config.llm_pp_layers", list(llm), "--cfg.parallel_config.vit_pp_layers", list(vit)]
         if let vitTP { args += ["--cfg.parallel_config.vit_tp_size", String(vitTP)] }
-        try run(args)
+        try run(args + extra)
     }
 
     /// Layer lists are optional for mm_to_hf (read from the files when omitted).
     static func mmToHF(_ converter: String, mm: String, hf original: String, to out: String, tp: Int, vitTP: Int? = nil,
-                       llm: [[Int]]? = nil, vit: [[Int]]? = nil) throws {
+                       llm: [[Int]]? = nil, vit: [[Int]]? = nil, extra: [String] = []) throws {
         var args = [converter, "mm_to_hf", "--cfg.mm_dir", mm, "--cfg.hf_config.hf_dir", original, "--cfg.save_hf_dir", out,
                     "--cfg.parallel_config.tp_size", String(tp)]
         if let vitTP { args += ["--cfg.parallel_config.vit_tp_size", String(vitTP)] }
         if let llm { args += ["--cfg.parallel_config.llm_pp_layers", list(llm)] }
         if let vit { args += ["--cfg.parallel_config.vit_pp_layers", list(vit)] }
-        try run(args)
+        try run(args + extra)
     }
 
     struct Layout {
