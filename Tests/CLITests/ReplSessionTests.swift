@@ -62,9 +62,9 @@ final class ReplSessionTests: XCTestCase {
             "renam \"model.norm.weight\" -> \"x\"",
             "^",
             "note: 'help' lists the statements",
-            "<repl>:8:1: error: rename: pattern 'nothing.*' matched no tensor (check the name, or mark the statement optional)",
+            "<repl>:8:8: error: rename: pattern 'nothing.*' matched no tensor (check the name, or mark the statement optional)",
             "rename \"nothing.*\" -> \"x.*\"",
-            "^",
+            "       ^",
         ])
         // A dry run writes nothing.
         XCTAssertFalse(s.exists("mm"))

@@ -71,7 +71,7 @@ final class RunRecipeTests: XCTestCase {
         let s = try Scratch("run-err")
         let recipe = try s.write("a.recipe", "load hf\nrename \"model.layers.{L}.self_attn.qq_proj.weight\" -> \"x.{L}\"\nsave mm\n")
         let r = runCLI(["run", recipe, "--set", "input=\(RecipePaths.qwen2vlHF)", "--set", "output=\(s.path("out"))"])
-        assertDiagnostic(r, recipe, line: 2, column: 1,
+        assertDiagnostic(r, recipe, line: 2, column: 8,
                          message: "rename: pattern 'model.layers.{L}.self_attn.qq_proj.weight' matched no tensor (check the name, or mark the statement optional)",
                          source: "rename \"model.layers.{L}.self_attn.qq_proj.weight\" -> \"x.{L}\"")
         XCTAssertFalse(s.exists("out"))
@@ -98,14 +98,14 @@ final class RunRecipeTests: XCTestCase {
 
             """)
         let r2 = runCLI(["run", recipe, "--set", "input=\(RecipePaths.qwen2vlHF)", "--set", "output=\(s.path("out"))"])
-        assertDiagnostic(r2, recipe, line: 5, column: 1, message: "shard: tensor 'visual.blocks.0.attn.qkv.weight': 4 heads do not split over tp=8", source: "shard vit_tp tp=8")
+        assertDiagnostic(r2, recipe, line: 5, column: 14, message: "shard: tensor 'visual.blocks.0.attn.qkv.weight': 4 heads do not split over tp=8", source: "shard vit_tp tp=8")
         XCTAssertFalse(s.exists("out"))
     }
 
     func testMissingDirectory() throws {
         let s = try Scratch("run-err")
         let recipe = try s.write("c.recipe", "# convert\nload hf \"nowhere/hf\"\n")
-        assertDiagnostic(runCLI(["run", recipe]), recipe, line: 2, column: 1,
+        assertDiagnostic(runCLI(["run", recipe]), recipe, line: 2, column: 9,
                          message: "load hf: nowhere/hf: cannot list the directory: it does not exist or is not readable", source: "load hf \"nowhere/hf\"")
         // Through the `input` setting.
         let setting = try s.write("d.recipe", "load hf\nsave mm\n")
@@ -132,7 +132,7 @@ final class RunRecipeTests: XCTestCase {
             """)
         let r = runCLI(["run", recipe, "--set", "input=\(RecipePaths.qwen2vlHF)", "--set", "output=\(s.path("out"))"])
         assertDiagnostic(r, recipe, line: 3, column: 1,
-                         message: "merge glu: `glu merge 'fc1.{L}.weight'` works on the whole model, but it is sharded over ranks; put it before `shard`/`stage`, or after `unstage`/`unshard`",
+                         message: "merge glu: this statement works on the whole model, but it is sharded over ranks; put it before `shard`/`stage`, or after `unstage`/`unshard`",
                          source: "merge glu \"model.layers.{L}.mlp.{gate,up}_proj.weight\" -> \"fc1.{L}.weight\"")
         XCTAssertFalse(s.exists("out"))
     }

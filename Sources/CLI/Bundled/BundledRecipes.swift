@@ -3,9 +3,79 @@
 /// The bundled recipes, by path relative to Recipes/.
 public enum BundledRecipes {
     public static let files: [String: String] = [
+        "common/config_defaults.recipe": ###"""
+# Names the families' maps read, bound before any of them runs (so a recipe that uses a layout.recipe
+# alone checks and runs too). A family's config map overrides what its model has: experts (0 = dense),
+# the LM head's HF names, the names save_vit_only keeps.
+let experts = 0
+let lm_heads = ["lm_head.weight"]
+let vision_keep = []
+# The TP size of the ViT (hf_to_mm's checks set it from the parallel config; family checks read it).
+let vit_tp = null
+# MindSpeed-MM's canonical model (the directions set it from enable_canonical_hf_struct).
+let canonical = false
+
+"""###,
+        "common/family.recipe": ###"""
+# The roles every family has. The directions in this folder (hf_to_mm, mm_to_hf, resplit) name
+# maps and tables by role; a family's layout.recipe declares `family NAME extends base { ... }`
+# binding its own maps and tables to them, and its converter files select it (`family NAME`).
+#
+# Roles a family binds (maps unless said otherwise):
+#   config        binds from config.json: llm (the LLM fields), vit_layers, vit_heads, tied (the
+#                 output layer is the embedding), experts (0 for dense models), lm_heads (HF names
+#                 of the LM head), vision_keep (HF names kept by save_vit_only)
+#   model         Hugging Face -> MindSpeed-MM names and tensors; reverted by mm_to_hf
+#   vision        the vision part alone (save_vit_only)
+#   tp            shard table; pp: stages table
+# and optional hooks, empty in base:
+#   key_layout    HF key layouts normalised before `model` (reverted after it by mm_to_hf)
+#   checks        hf_to_mm checks after the common ones; mm_checks: mm_to_hf's
+#   refuse        checkpoints of another structure, refused after `load mm`
+use "config_defaults.recipe"
+map none {}
+
+family base {
+  key_layout = none
+  checks = none
+  mm_checks = none
+  refuse = none
+}
+
+"""###,
+        "common/hf_to_mm.recipe": ###"""
+# Hugging Face -> MindSpeed-MM for any family: a converter file selects the family (`family NAME`)
+# and uses this file; the family's roles say what each step means for that model.
+use "family.recipe"
+use "hf_to_mm_params.recipe"
+
+load hf cfg.hf_config.hf_dir
+apply key_layout
+apply config
+use "hf_to_mm_checks.recipe"
+apply checks
+
+if cfg.save_vit_only {
+  keep vision_keep
+  apply vision
+} else {
+  # A tied model shares the embedding: with PP > 1 the last stage needs its own copy (§3.7).
+  if tied { drop optional=true lm_heads }
+  apply model
+  if tied and pp > 1 {
+    tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
+  }
+  # Experts split over EP ranks before TP and PP (§6); every other tensor goes to every rank.
+  if ep > 1 { ep experts=experts size=ep }
+}
+shard tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
+stage pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers
+save mm cfg.mm_dir
+
+"""###,
         "common/hf_to_mm_checks.recipe": ###"""
-# Validation before anything is written (reference §8.3, and clearer). Needs `llm` (the LLM part of
-# config.json) and `vit_layers` (the ViT depth) from the converter.
+# Validation before anything is written (reference §8.3, and clearer). Needs what the family's
+# config map binds: `llm` (the LLM part of config.json), `vit_layers` (the ViT depth), `experts`.
 let layers = cfg.parallel_config.llm_pp_layers
 let vit = cfg.parallel_config.vit_pp_layers
 let pp = pp_size(layers)
@@ -22,7 +92,12 @@ assert llm.num_key_value_heads % tp == 0 \
   "the " + str(llm.num_key_value_heads) + " KV heads (num_key_value_heads) do not split over tp_size=" + str(tp)
 assert llm.num_attention_heads % tp == 0 \
   "the " + str(llm.num_attention_heads) + " attention heads do not split over tp_size=" + str(tp)
-assert cfg.parallel_config.ep_size == null or cfg.parallel_config.ep_size == 1 "this model has no experts: ep_size must be 1"
+let ep = cfg.parallel_config.ep_size
+if ep == null { let ep = 1 }
+assert experts > 0 or ep == 1 "this model has no experts (a dense model): ep_size must be 1, not " + str(ep)
+# The reference keeps num_experts // ep_size experts per rank and silently loses the rest (§6).
+assert experts == 0 or experts % ep == 0 \
+  "the " + str(experts) + " experts do not split over ep_size=" + str(ep) + ": give an ep_size that divides " + str(experts)
 assert cfg.common_model_config.llm_hf_dir == null "common_model_config.llm_hf_dir (an LLM from another checkpoint) is not supported yet"
 let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
 
@@ -53,6 +128,33 @@ param cfg.common_model_config.new_transformers_weight_key: bool? = false ignored
 param cfg.common_model_config.model_prefix: str? ignored "LoRA key prefix (LoRA conversion only)"
 
 """###,
+        "common/mm_to_hf.recipe": ###"""
+# MindSpeed-MM -> Hugging Face for any family (see hf_to_mm.recipe): the family's maps reverted,
+# written in the shards, index and side files of the original checkpoint.
+use "family.recipe"
+use "mm_to_hf_params.recipe"
+
+load config cfg.hf_config.hf_dir
+apply config
+let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
+apply mm_checks
+load mm cfg.mm_dir
+apply refuse
+unstage pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
+  vit_total=vit_layers llm_total=llm.num_hidden_layers
+# TP ranks merge, and EP ranks (experts renumbered to global numbers) when the model has experts.
+unshard tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size experts=experts
+# A tied model's output layer is the embedding (Megatron keeps a copy only with PP > 1). It goes
+# back as the LM head only where the original checkpoint has one (§9 Q15).
+if tied {
+  drop optional=true "text_decoder.output_layer.weight"
+  tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
+}
+revert model
+revert key_layout
+save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=lm_heads
+
+"""###,
         "common/mm_to_hf_params.recipe": ###"""
 # The mm_to_hf options of the reference's command line (cfg.*), shared by every converter.
 param cfg.mm_dir: dir "the MindSpeed-MM checkpoint (latest_checkpointed_iteration.txt, release/ or iter_*/ with mp_rank_* files)"
@@ -77,6 +179,50 @@ param cfg.common_model_config.new_transformers_weight_key: bool? = false ignored
 param cfg.common_model_config.model_prefix: str? ignored "LoRA key prefix (LoRA conversion only)"
 
 """###,
+        "common/resplit.recipe": ###"""
+# MindSpeed-MM -> MindSpeed-MM for any family (see hf_to_mm.recipe): merge the source's PP, TP and
+# EP ranks, then split by the target's. A converter that declares cfg.hf_config.hf_dir (a family
+# whose split needs config.json, e.g. InternViT's head count) gets its config loaded first.
+use "family.recipe"
+use "resplit_params.recipe"
+
+let vit_total = null
+let llm_total = null
+if has(cfg, "hf_config") {
+  load config cfg.hf_config.hf_dir
+  apply config
+  let vit_total = vit_layers
+  let llm_total = llm.num_hidden_layers
+}
+# A canonical checkpoint (Qwen2-VL, Qwen2.5-VL; an option the reference's resplit lacks: it
+# re-splits such checkpoints by the default rules, §9 Q13) splits its ViT qkv by heads. The heads
+# split evenly over both ViT TP sizes; when one size divides the other, the larger is a head count
+# that gives the same split.
+if has(cfg, "common_model_config") {
+  let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
+}
+if canonical {
+  let source_vit_tp = cfg.source_parallel_config.vit_tp_size
+  if source_vit_tp == null or source_vit_tp == 0 { let source_vit_tp = cfg.source_parallel_config.tp_size }
+  let target_vit_tp = cfg.target_parallel_config.vit_tp_size
+  if target_vit_tp == null or target_vit_tp == 0 { let target_vit_tp = cfg.target_parallel_config.tp_size }
+  let vit_heads = max(source_vit_tp, target_vit_tp)
+  assert vit_heads % min(source_vit_tp, target_vit_tp) == 0 \
+    "re-splitting the canonical ViT from vit_tp " + str(source_vit_tp) + " to " + str(target_vit_tp) + " needs one size to divide the other"
+}
+load mm cfg.source_dir
+apply refuse
+unstage pp vit=cfg.source_parallel_config.vit_pp_layers llm=cfg.source_parallel_config.llm_pp_layers \
+  vit_total=vit_total llm_total=llm_total
+unshard tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
+use "resplit_tie.recipe"
+let target_ep = cfg.target_parallel_config.ep_size
+if target_ep != null and target_ep > 1 { ep size=target_ep }
+shard tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
+stage pp vit=cfg.target_parallel_config.vit_pp_layers llm=cfg.target_parallel_config.llm_pp_layers
+save mm cfg.target_dir
+
+"""###,
         "common/resplit_params.recipe": ###"""
 # The resplit options of the reference's command line (cfg.*), shared by every converter.
 param cfg.source_dir: dir "the MindSpeed-MM checkpoint to re-split"
@@ -87,14 +233,14 @@ param cfg.source_parallel_config.tp_size: int > 0 = 1 "tensor-parallel size of t
 param cfg.source_parallel_config.vit_tp_size: int >= 0? = 0 "tensor-parallel size of the source's ViT; 0 = tp_size"
 param cfg.source_parallel_config.audio_pp_layers: layers? ignored "unused"
 param cfg.source_parallel_config.audio_tp_size: int >= 0? = 0 ignored "unused"
-param cfg.source_parallel_config.ep_size: int > 0? = 1 ignored "unused"
+param cfg.source_parallel_config.ep_size: int > 0? = 1 ignored "expert-parallel size of the source (read from the files)"
 param cfg.target_parallel_config.llm_pp_layers: layers "LLM layers per stage of the target: flat [14,14] or nested by VPP chunk [[7,7],[7,7]]"
 param cfg.target_parallel_config.vit_pp_layers: layers "ViT layers per stage of the target"
 param cfg.target_parallel_config.tp_size: int > 0 = 1 "tensor-parallel size of the target's LLM"
 param cfg.target_parallel_config.vit_tp_size: int >= 0? = 0 "tensor-parallel size of the target's ViT; 0 = tp_size"
 param cfg.target_parallel_config.audio_pp_layers: layers? ignored "unused"
 param cfg.target_parallel_config.audio_tp_size: int >= 0? = 0 ignored "unused"
-param cfg.target_parallel_config.ep_size: int > 0? = 1 ignored "unused"
+param cfg.target_parallel_config.ep_size: int > 0? = 1 "expert-parallel size of the target (models with experts; the source's is read from the files)"
 
 """###,
         "common/resplit_tie.recipe": ###"""
@@ -107,32 +253,8 @@ retie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_la
         "internvl/hf_to_mm.recipe": ###"""
 recipe InternVLConverter.hf_to_mm "Convert a Hugging Face InternVL 2 / 2.5 / 3 checkpoint (Qwen2, Llama or InternLM2 LLM) to MindSpeed-MM (Megatron) layout."
 use "layout.recipe"
-use "../common/hf_to_mm_params.recipe"
-
-load hf cfg.hf_config.hf_dir
-apply internvl_config
-use "../common/hf_to_mm_checks.recipe"
-assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; InternVL has no canonical model"
-# The ViT splits by whole heads, unevenly if need be, but every rank needs one.
-assert vit_heads >= vit_tp \
-  "the ViT's " + str(vit_heads) + " heads (vision_config.num_attention_heads) cannot give every one of vit_tp_size=" + str(vit_tp) + " ranks a head"
-
-if cfg.save_vit_only {
-  # InternVL's vision tower is InternViT plus the projector (the reference keeps `visual*`, which
-  # InternVL does not have, and writes empty files).
-  keep "vision_model.*" "mlp1.*"
-  apply internvl_vision
-} else {
-  # A tied model shares the embedding: with PP > 1 the last stage needs its own copy (§3.7).
-  if llm.tie_word_embeddings { drop optional=true "language_model.lm_head.weight" "language_model.output.weight" }
-  apply internvl
-  if llm.tie_word_embeddings and pp > 1 {
-    tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
-  }
-}
-shard internvl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-stage internvl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers
-save mm cfg.mm_dir
+family internvl
+use "../common/hf_to_mm.recipe"
 
 """###,
         "internvl/layout.recipe": ###"""
@@ -150,6 +272,22 @@ map internvl_config {
   let arch = get(llm, "architectures", [null])[0]
   assert arch == "Qwen2ForCausalLM" or arch == "LlamaForCausalLM" or arch == "InternLM2ForCausalLM" \
     "llm_config.architectures[0] is " + str(arch) + ": InternVLConverter knows Qwen2ForCausalLM, LlamaForCausalLM and InternLM2ForCausalLM"
+  let tied = llm.tie_word_embeddings
+  let lm_heads = ["language_model.lm_head.weight", "language_model.output.weight"]
+  # InternVL's vision tower is InternViT plus the projector (the reference keeps `visual*`, which
+  # InternVL does not have, and writes empty files).
+  let vision_keep = ["vision_model.*", "mlp1.*"]
+}
+
+map internvl_checks {
+  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; InternVL has no canonical model"
+  # The ViT splits by whole heads, unevenly if need be, but every rank needs one.
+  assert vit_heads >= vit_tp \
+    "the ViT's " + str(vit_heads) + " heads (vision_config.num_attention_heads) cannot give every one of vit_tp_size=" + str(vit_tp) + " ranks a head"
+}
+
+map internvl_mm_checks {
+  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; InternVL has no canonical model"
 }
 
 # InternViT and the projector (mlp1), common to every backbone. The ViT qkv keeps HF's [q; k; v]
@@ -234,81 +372,39 @@ stages internvl_pp {
   llm preset="text"
 }
 
+# What the shared directions (Recipes/common/) mean by each role for InternVL.
+use "../common/family.recipe"
+family internvl extends base {
+  config = internvl_config
+  checks = internvl_checks
+  mm_checks = internvl_mm_checks
+  model = internvl
+  vision = internvl_vision
+  tp = internvl_tp
+  pp = internvl_pp
+}
+
 """###,
         "internvl/mm_to_hf.recipe": ###"""
 recipe InternVLConverter.mm_to_hf "Convert a MindSpeed-MM (Megatron) InternVL checkpoint back to Hugging Face layout."
 use "layout.recipe"
-use "../common/mm_to_hf_params.recipe"
-
-load config cfg.hf_config.hf_dir
-apply internvl_config
-assert cfg.common_model_config.enable_canonical_hf_struct != true \
-  "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; InternVL has no canonical model"
-load mm cfg.mm_dir
-unstage internvl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
-  vit_total=vit_layers llm_total=llm.num_hidden_layers
-# The ViT qkv pieces are regrouped (all q parts, then k, then v), not concatenated (§9 Q5).
-unshard internvl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-# A tied model's output layer is the embedding (Megatron keeps a copy only with PP > 1). It goes
-# back as the LM head only where the original checkpoint has one (§9 Q15).
-if llm.tie_word_embeddings {
-  drop optional=true "text_decoder.output_layer.weight"
-  tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
-}
-revert internvl
-save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=["language_model.lm_head.weight", "language_model.output.weight"]
+family internvl
+use "../common/mm_to_hf.recipe"
 
 """###,
         "internvl/resplit.recipe": ###"""
 recipe InternVLConverter.resplit "Re-split a MindSpeed-MM InternVL checkpoint to another TP / PP / VPP layout (the reference's is a no-op)."
 use "layout.recipe"
-use "../common/resplit_params.recipe"
+family internvl
 param cfg.hf_config.hf_dir: dir "the Hugging Face checkpoint the MindSpeed-MM one was converted from: its config.json gives the ViT head count, by which InternViT splits"
-
-load config cfg.hf_config.hf_dir
-apply internvl_config
-load mm cfg.source_dir
-unstage internvl_pp vit=cfg.source_parallel_config.vit_pp_layers llm=cfg.source_parallel_config.llm_pp_layers \
-  vit_total=vit_layers llm_total=llm.num_hidden_layers
-unshard internvl_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
-use "../common/resplit_tie.recipe"
-shard internvl_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
-stage internvl_pp vit=cfg.target_parallel_config.vit_pp_layers llm=cfg.target_parallel_config.llm_pp_layers
-save mm cfg.target_dir
+use "../common/resplit.recipe"
 
 """###,
         "qwen2_5vl/hf_to_mm.recipe": ###"""
 recipe Qwen2_5_VLConverter.hf_to_mm "Convert a Hugging Face Qwen2.5-VL checkpoint to MindSpeed-MM (Megatron) layout."
 use "layout.recipe"
-use "../common/hf_to_mm_params.recipe"
-
-load hf cfg.hf_config.hf_dir
-apply qwen2vl_key_layout
-apply qwen2_5vl_config
-use "../common/hf_to_mm_checks.recipe"
-assert config.vision_config.num_heads % vit_tp == 0 \
-  "the ViT's " + str(config.vision_config.num_heads) + " heads do not split over vit_tp_size=" + str(vit_tp)
-assert config.vision_config.hidden_size % config.vision_config.num_heads == 0 \
-  "the ViT width " + str(config.vision_config.hidden_size) + " (vision_config.hidden_size) is not a multiple of its " + str(config.vision_config.num_heads) + " heads"
-
-if cfg.save_vit_only {
-  keep "visual.*"
-  if canonical { apply qwen2_5vl_vision_canonical } else { apply qwen2_5vl_vision }
-} else {
-  # A tied model shares the embedding: with PP > 1 the last stage needs its own copy (§3.7).
-  if llm.tie_word_embeddings { drop optional=true "lm_head.weight" }
-  if canonical { apply qwen2_5vl_canonical } else { apply qwen2_5vl }
-  if llm.tie_word_embeddings and pp > 1 {
-    tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
-  }
-}
-if canonical {
-  shard qwen2vl_canonical_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-} else {
-  shard qwen2_5vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-}
-stage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers
-save mm cfg.mm_dir
+family qwen2_5vl
+use "../common/hf_to_mm.recipe"
 
 """###,
         "qwen2_5vl/layout.recipe": ###"""
@@ -359,115 +455,54 @@ map qwen2_5vl_canonical {
 }
 
 # As qwen2vl_tp, except the ViT linear_fc1, which is a fused [gate; up] and splits as GLU (every
-# rank gets its slice of gate and of up). A tensor takes the first entry that matches.
-shard qwen2_5vl_tp {
+# rank gets its slice of gate and of up). A tensor takes the first entry that matches, and an
+# extending table's entries come before its base's.
+shard qwen2_5vl_tp extends qwen2vl_tp {
   glu "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.{weight,bias}"
-  row "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.{weight,bias}"
-  row "image_encoder.projector.encoder.linear_fc1.{weight,bias}"
-  col "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj.weight"
-  col "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2.weight"
-  col "image_encoder.projector.encoder.linear_fc2.weight"
-  row "text_decoder.embedding.word_embeddings.weight" "text_decoder.output_layer.weight"
-  row "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.{weight,bias}"
-  glu "text_decoder.decoder.layers.{L}.mlp.linear_fc1.weight"
-  col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.weight"
-  col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.weight"
+}
+
+map qwen2_5vl_checks {
+  apply qwen2vl_checks
+  assert config.vision_config.hidden_size % config.vision_config.num_heads == 0 \
+    "the ViT width " + str(config.vision_config.hidden_size) + " (vision_config.hidden_size) is not a multiple of its " + str(config.vision_config.num_heads) + " heads"
+}
+
+# Qwen2-VL's roles but the ViT MLP's (and the config's model_type check).
+family qwen2_5vl extends qwen2vl {
+  config = qwen2_5vl_config
+  checks = qwen2_5vl_checks
+  if canonical {
+    model = qwen2_5vl_canonical
+    vision = qwen2_5vl_vision_canonical
+  } else {
+    model = qwen2_5vl
+    vision = qwen2_5vl_vision
+    tp = qwen2_5vl_tp
+  }
 }
 
 """###,
         "qwen2_5vl/mm_to_hf.recipe": ###"""
 recipe Qwen2_5_VLConverter.mm_to_hf "Convert a MindSpeed-MM (Megatron) Qwen2.5-VL checkpoint back to Hugging Face layout."
 use "layout.recipe"
-use "../common/mm_to_hf_params.recipe"
-
-load config cfg.hf_config.hf_dir
-apply qwen2_5vl_config
-let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
-load mm cfg.mm_dir
-if canonical { apply qwen2vl_refuse_fused } else { apply qwen2vl_refuse_canonical }
-unstage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
-  vit_total=config.vision_config.depth llm_total=llm.num_hidden_layers
-if canonical {
-  unshard qwen2vl_canonical_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-} else {
-  unshard qwen2_5vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-}
-# A tied model's output layer is the embedding (Megatron keeps a copy only with PP > 1). It goes
-# back as the LM head only where the original checkpoint has one (§9 Q15).
-if llm.tie_word_embeddings {
-  drop optional=true "text_decoder.output_layer.weight"
-  tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
-}
-if canonical { revert qwen2_5vl_canonical } else { revert qwen2_5vl }
-revert qwen2vl_key_layout
-save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=["lm_head.weight"]
+family qwen2_5vl
+use "../common/mm_to_hf.recipe"
 
 """###,
         "qwen2_5vl/resplit.recipe": ###"""
 recipe Qwen2_5_VLConverter.resplit "Re-split a MindSpeed-MM Qwen2.5-VL checkpoint to another TP / PP / VPP layout."
 use "layout.recipe"
-use "../common/resplit_params.recipe"
+family qwen2_5vl
 param cfg.common_model_config.enable_canonical_hf_struct: bool? = false \
   "the checkpoint is MindSpeed-MM's canonical model (an option the reference's resplit lacks: it re-splits such checkpoints by the default rules, wrongly)"
-let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
-
-load mm cfg.source_dir
-if canonical { apply qwen2vl_refuse_fused } else { apply qwen2vl_refuse_canonical }
-unstage qwen2vl_pp vit=cfg.source_parallel_config.vit_pp_layers llm=cfg.source_parallel_config.llm_pp_layers
-if canonical {
-  # The ViT heads split evenly over both ViT TP sizes; when one size divides the other, the larger
-  # is a head count that gives the same split (see qwen2vl_canonical_tp).
-  let source_vit_tp = cfg.source_parallel_config.vit_tp_size
-  if source_vit_tp == null or source_vit_tp == 0 { let source_vit_tp = cfg.source_parallel_config.tp_size }
-  let target_vit_tp = cfg.target_parallel_config.vit_tp_size
-  if target_vit_tp == null or target_vit_tp == 0 { let target_vit_tp = cfg.target_parallel_config.tp_size }
-  let vit_heads = max(source_vit_tp, target_vit_tp)
-  assert vit_heads % min(source_vit_tp, target_vit_tp) == 0 \
-    "re-splitting the canonical ViT from vit_tp " + str(source_vit_tp) + " to " + str(target_vit_tp) + " needs one size to divide the other"
-  unshard qwen2vl_canonical_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
-} else {
-  unshard qwen2_5vl_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
-}
-use "../common/resplit_tie.recipe"
-if canonical {
-  shard qwen2vl_canonical_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
-} else {
-  shard qwen2_5vl_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
-}
-stage qwen2vl_pp vit=cfg.target_parallel_config.vit_pp_layers llm=cfg.target_parallel_config.llm_pp_layers
-save mm cfg.target_dir
+use "../common/resplit.recipe"
 
 """###,
         "qwen2vl/hf_to_mm.recipe": ###"""
 recipe Qwen2VLConverter.hf_to_mm "Convert a Hugging Face Qwen2-VL checkpoint to MindSpeed-MM (Megatron) layout."
 use "layout.recipe"
-use "../common/hf_to_mm_params.recipe"
-
-load hf cfg.hf_config.hf_dir
-apply qwen2vl_key_layout
-apply qwen2vl_config
-use "../common/hf_to_mm_checks.recipe"
-assert config.vision_config.num_heads % vit_tp == 0 \
-  "the ViT's " + str(config.vision_config.num_heads) + " heads do not split over vit_tp_size=" + str(vit_tp)
-
-if cfg.save_vit_only {
-  keep "visual.*"
-  if canonical { apply qwen2vl_vision_names } else { apply qwen2vl_vision }
-} else {
-  # A tied model shares the embedding: with PP > 1 the last stage needs its own copy (§3.7).
-  if llm.tie_word_embeddings { drop optional=true "lm_head.weight" }
-  if canonical { apply qwen2vl_canonical } else { apply qwen2vl }
-  if llm.tie_word_embeddings and pp > 1 {
-    tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
-  }
-}
-if canonical {
-  shard qwen2vl_canonical_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-} else {
-  shard qwen2vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-}
-stage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers
-save mm cfg.mm_dir
+family qwen2vl
+use "../common/hf_to_mm.recipe"
 
 """###,
         "qwen2vl/layout.recipe": ###"""
@@ -480,6 +515,13 @@ map qwen2vl_config {
   let vit_layers = config.vision_config.depth
   let vit_heads = config.vision_config.num_heads
   if not has(config, "num_key_value_heads") { let llm = config.text_config }
+  let tied = llm.tie_word_embeddings
+  let vision_keep = ["visual.*"]
+}
+
+map qwen2vl_checks {
+  assert config.vision_config.num_heads % vit_tp == 0 \
+    "the ViT's " + str(config.vision_config.num_heads) + " heads do not split over vit_tp_size=" + str(vit_tp)
 }
 
 # Newer transformers save the model as model.visual.* and model.language_model.* (reference §9 Q4);
@@ -609,68 +651,41 @@ stages qwen2vl_pp {
   llm preset="text"
 }
 
+# What the shared directions (Recipes/common/) mean by each role for Qwen2-VL.
+use "../common/family.recipe"
+family qwen2vl extends base {
+  config = qwen2vl_config
+  key_layout = qwen2vl_key_layout
+  checks = qwen2vl_checks
+  pp = qwen2vl_pp
+  if canonical {
+    model = qwen2vl_canonical
+    vision = qwen2vl_vision_names
+    tp = qwen2vl_canonical_tp
+    refuse = qwen2vl_refuse_fused
+  } else {
+    model = qwen2vl
+    vision = qwen2vl_vision
+    tp = qwen2vl_tp
+    refuse = qwen2vl_refuse_canonical
+  }
+}
+
 """###,
         "qwen2vl/mm_to_hf.recipe": ###"""
 recipe Qwen2VLConverter.mm_to_hf "Convert a MindSpeed-MM (Megatron) Qwen2-VL checkpoint back to Hugging Face layout."
 use "layout.recipe"
-use "../common/mm_to_hf_params.recipe"
-
-load config cfg.hf_config.hf_dir
-apply qwen2vl_config
-let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
-load mm cfg.mm_dir
-if canonical { apply qwen2vl_refuse_fused } else { apply qwen2vl_refuse_canonical }
-unstage qwen2vl_pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
-  vit_total=config.vision_config.depth llm_total=llm.num_hidden_layers
-if canonical {
-  unshard qwen2vl_canonical_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-} else {
-  unshard qwen2vl_tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-}
-# A tied model's output layer is the embedding (Megatron keeps a copy only with PP > 1). It goes
-# back as the LM head only where the original checkpoint has one (§9 Q15).
-if llm.tie_word_embeddings {
-  drop optional=true "text_decoder.output_layer.weight"
-  tie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight"
-}
-if canonical { revert qwen2vl_canonical } else { revert qwen2vl }
-revert qwen2vl_key_layout
-save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=["lm_head.weight"]
+family qwen2vl
+use "../common/mm_to_hf.recipe"
 
 """###,
         "qwen2vl/resplit.recipe": ###"""
 recipe Qwen2VLConverter.resplit "Re-split a MindSpeed-MM Qwen2-VL checkpoint to another TP / PP / VPP layout."
 use "layout.recipe"
-use "../common/resplit_params.recipe"
+family qwen2vl
 param cfg.common_model_config.enable_canonical_hf_struct: bool? = false \
   "the checkpoint is MindSpeed-MM's canonical model (an option the reference's resplit lacks: it re-splits such checkpoints by the default rules, wrongly)"
-let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
-
-load mm cfg.source_dir
-if canonical { apply qwen2vl_refuse_fused } else { apply qwen2vl_refuse_canonical }
-unstage qwen2vl_pp vit=cfg.source_parallel_config.vit_pp_layers llm=cfg.source_parallel_config.llm_pp_layers
-if canonical {
-  # The ViT heads split evenly over both ViT TP sizes; when one size divides the other, the larger
-  # is a head count that gives the same split (see qwen2vl_canonical_tp).
-  let source_vit_tp = cfg.source_parallel_config.vit_tp_size
-  if source_vit_tp == null or source_vit_tp == 0 { let source_vit_tp = cfg.source_parallel_config.tp_size }
-  let target_vit_tp = cfg.target_parallel_config.vit_tp_size
-  if target_vit_tp == null or target_vit_tp == 0 { let target_vit_tp = cfg.target_parallel_config.tp_size }
-  let vit_heads = max(source_vit_tp, target_vit_tp)
-  assert vit_heads % min(source_vit_tp, target_vit_tp) == 0 \
-    "re-splitting the canonical ViT from vit_tp " + str(source_vit_tp) + " to " + str(target_vit_tp) + " needs one size to divide the other"
-  unshard qwen2vl_canonical_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
-} else {
-  unshard qwen2vl_tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
-}
-use "../common/resplit_tie.recipe"
-if canonical {
-  shard qwen2vl_canonical_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
-} else {
-  shard qwen2vl_tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
-}
-stage qwen2vl_pp vit=cfg.target_parallel_config.vit_pp_layers llm=cfg.target_parallel_config.llm_pp_layers
-save mm cfg.target_dir
+use "../common/resplit.recipe"
 
 """###,
     ]

@@ -26,10 +26,11 @@ extension CommandCall {
         do { return try body() } catch let e as RecipeError { throw e } catch {
             // Library messages often start with the step already ("rename: ..."); say it once.
             let text = "\(error)"
+            let at = arguments.location(blaming: error)
             if text.hasPrefix(name + " ") || text.hasPrefix(name + ":") {
-                throw RecipeError(text, at: location)
+                throw RecipeError(text, at: at)
             }
-            throw self.error(text)
+            throw RecipeError("\(name): \(text)", at: at)
         }
     }
 
@@ -63,9 +64,9 @@ extension CommandCall {
         return nil
     }
 
-    /// Positional string arguments of the variadic slot.
+    /// Positional string arguments of the variadic slot (a list argument gives its items).
     func strings(_ s: String) throws -> [String] {
-        try arguments.values(s).map { v in
+        try arguments.values(s).flatMap { v -> [Value] in if case let .list(items) = v { return items } else { return [v] } }.map { v in
             guard case let .string(str) = v else { throw error("expected a string pattern, got \(v.typeName)", at: s) }
             return str
         }

@@ -31,15 +31,26 @@ extension ConversionCommands {
         ]), doc: "merge tensor-parallel (and expert-parallel) ranks back") { call, ctx in
             let tp = try tensorParallel(call)
             var ep: ExpertParallel?
+            let ranks = ctx.state.grid.count
             if let n = try call.optionalInt("experts"), n > 0 {
-                let ranks = ctx.state.grid.count
                 ep = try call.attempt { try ExpertParallel(numExperts: n, ep: ranks) }
+            } else if ranks > 1 {
+                // No count given (resplit has no config.json): every EP rank holds as many.
+                let per = try call.attempt { try ExpertParallel.localExpertCount(in: ctx.state.grid[0][0][0]) }
+                ep = try call.attempt { try ExpertParallel(numExperts: max(per, 1) * ranks, ep: ranks) }
             }
             try call.attempt { try ctx.state.unshard(tp, ep: ep) }
         })
-        r.register(TensorCommand("ep", signature: CommandSignature(keywords: [slot("experts", .int), slot("size", .int)]),
-                                 doc: "split experts (local_experts.{E}) over expert-parallel ranks, renumbered") { call, ctx in
-            let ep = try call.attempt { try ExpertParallel(numExperts: try call.int("experts"), ep: try call.int("size")) }
+        r.register(TensorCommand("ep", signature: CommandSignature(keywords: [
+            slot("experts", .int, required: false, doc: "number of experts (default: counted in the model)"), slot("size", .int),
+        ]), doc: "split experts (local_experts.{E}) over expert-parallel ranks, renumbered; the count must divide (no expert is dropped)") { call, ctx in
+            let size = try call.int("size")
+            let counted = try call.attempt { try ExpertParallel.localExpertCount(in: try ctx.state.model(for: "the expert-parallel split")) }
+            let n = try call.optionalInt("experts") ?? counted
+            guard n > 0 else {
+                throw call.error("the model has no experts (no local_experts.{E} tensors), so it cannot be split over ep_size=\(size): give ep_size 1", at: "size")
+            }
+            let ep = try call.attempt { try ExpertParallel(numExperts: n, ep: size) }
             try call.attempt { try ctx.state.splitExperts(ep) }
         })
 

@@ -106,7 +106,7 @@ extension ConversionCommands {
             let (a, b) = try call.arrow()
             return try ExpertSplit(a, b, numExperts: try call.int("n"), transpose: try call.bool("transpose", default: true), presence: try presence(call))
         }
-        let patterns = slot("pattern", .string, doc: "tensor name patterns")
+        let patterns = slot("pattern", .strings, doc: "tensor name patterns (each a string, or a list of them)")
         r.register(TensorCommand("drop", signature: CommandSignature(variadic: patterns, keywords: [optional]),
                                  doc: "remove tensors (not revertible)") { call, ctx in
             let t = try call.attempt { try Drop(try call.strings("pattern"), presence: try presence(call)) }

@@ -64,6 +64,37 @@ public struct CommandArguments: Equatable {
         positional.filter { $0.slot == slot }.compactMap { if case let .value(v) = $0.value { return v } else { return nil } }
     }
 
+    /// The argument a library error is about, so a runtime error points at it rather than at the
+    /// statement: one whose text the message quotes, one whose pattern matches the tensor it
+    /// names, a keyword it names (`tp=4`), or a path it mentions; else the statement.
+    public func location(blaming error: Error) -> SourceLocation {
+        let text = "\(error)"
+        let written = (positional + keywords).sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+        func strings(_ a: CommandArgument) -> [String] {
+            func flat(_ v: Value) -> [String] {
+                switch v {
+                case let .string(s): return [s]
+                case let .list(items): return items.flatMap(flat)
+                default: return []
+                }
+            }
+            switch a.value {
+            case let .value(v): return flat(v)
+            case let .arrow(x, y): return flat(x) + flat(y)
+            case let .word(w): return [w]
+            case .table: return []
+            }
+        }
+        if let a = written.first(where: { strings($0).contains { !$0.isEmpty && text.contains("'\($0)'") } }) { return a.location }
+        if case let OpsError.tensor(name, _) = error,
+           let a = written.first(where: { strings($0).contains { (try? NamePattern($0))?.matches(name) == true } }) {
+            return a.location
+        }
+        if let a = keywords.first(where: { text.contains("\($0.slot)=") }) { return a.location }
+        if let a = written.first(where: { strings($0).contains { $0.count >= 3 && text.contains($0) } }) { return a.location }
+        return location
+    }
+
     /// An error pointing at a slot's argument (or at the statement when it was not written).
     public func error(_ message: String, at slot: String? = nil) -> RecipeError {
         RecipeError(message, at: slot.flatMap { self[$0]?.location } ?? location)

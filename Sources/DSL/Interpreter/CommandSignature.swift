@@ -8,6 +8,8 @@ public indirect enum ValueKind: Equatable, Sendable, CustomStringConvertible {
     case number
     case bool
     case string
+    /// A string or a list of strings (patterns given one by one or as a list bound by `let`).
+    case strings
     case list(ValueKind)
     /// The kind, or null.
     case optional(ValueKind)
@@ -15,7 +17,8 @@ public indirect enum ValueKind: Equatable, Sendable, CustomStringConvertible {
     public func admits(_ v: Value) -> Bool {
         switch (self, v) {
         case (.any, _): return true
-        case (.int, .int), (.bool, .bool), (.string, .string): return true
+        case (.int, .int), (.bool, .bool), (.string, .string), (.strings, .string): return true
+        case let (.strings, .list(items)): return items.allSatisfy { ValueKind.string.admits($0) }
         case (.number, .int), (.number, .float): return true
         case let (.list(e), .list(items)): return items.allSatisfy { e.admits($0) }
         case (.optional, .null): return true
@@ -31,6 +34,7 @@ public indirect enum ValueKind: Equatable, Sendable, CustomStringConvertible {
         case .number: return "number"
         case .bool: return "bool"
         case .string: return "string"
+        case .strings: return "a string or a list of strings"
         case let .list(e): return "[\(e)]"
         case let .optional(k): return "\(k)?"
         }

@@ -10,6 +10,8 @@ public enum CoreStatements {
         ("map", "map NAME { ... }", "declare a named block of tensor statements with an exact inverse"),
         ("apply", "apply NAME", "run a map block"),
         ("revert", "revert NAME", "run the inverses of a map block's statements, in reverse order"),
+        ("for", "for NAME in LIST { ... }", "run a block once per item of a list, NAME bound to the item (for k in range(len(idx)) { ... })"),
+        ("family", "family NAME [extends BASE] { ROLE = NAME ... } | family NAME", "declare which maps and tables a model family's roles (model, tp, pp, ...) mean, or select the family the shared directions resolve roles from"),
         ("print", "print EXPR...", "show values (config, parameters, names)"),
         ("help", "help [STATEMENT]", "list statements, or show one statement's usage"),
     ]

@@ -17,7 +17,8 @@ public final class Interpreter<State> {
     /// Top-level names: `let` names and parameter roots (`cfg` holds `cfg.a.b` as a mapping).
     public private(set) var variables: [String: Value] = [:]
     var maps: [String: [Stmt]] = [:]
-    var tables: [String: (kind: String, entries: [TableEntrySyntax], location: SourceLocation)] = [:]
+    var tables: [String: (kind: String, base: String?, entries: [TableEntrySyntax], location: SourceLocation)] = [:]
+    var families = Families()
     /// Files already run by `use` (each runs once), and the chain being run (cycles).
     var usedFiles: Set<String> = []
     var activeFiles: [String] = []
@@ -43,7 +44,7 @@ public final class Interpreter<State> {
         let specs = try ParamBinding.specs(program.paramDeclarations)
         let values = try ParamBinding.bind(specs, values: params, checkDirectories: checkDirectories)
         let check = try StaticCheck(registry: registry, statements: program.statements, names: Set(variables.keys),
-                                    maps: Set(maps.keys), tables: tables.mapValues(\.kind))
+                                    maps: Set(maps.keys), tables: tables.mapValues(\.kind), families: families.declarations)
         try check.check(program.statements)
         parameterValues = values
         loadedFiles = program.files
@@ -66,6 +67,8 @@ public final class Interpreter<State> {
                                     maps: [], tables: [:])
         check.maps.formUnion(maps.keys)
         for (n, t) in tables where check.tables[n] == nil { check.tables[n] = t.kind }
+        for (n, f) in families.declarations where check.families[n] == nil { check.families[n] = f }
+        try check.addRoles()
         try check.check(statements)
         try execute(statements)
     }
@@ -147,9 +150,21 @@ public final class Interpreter<State> {
             try runSteps(try steps(ofMap: name, at: s.location), map: name, reverting: false)
         case let .revert(name):
             try runSteps(try steps(ofMap: name, at: s.location).reversed().map { $0.flipped }, map: name, reverting: true)
-        case let .table(kind, name, entries):
+        case let .table(kind, name, base, entries):
             guard registry.tableKinds[kind] != nil else { throw RecipeError("unknown table kind '\(kind)'", at: s.location) }
-            tables[name] = (kind, entries, s.location)
+            tables[name] = (kind, base, entries, s.location)
+        case let .for(name, list, body):
+            for item in try loopItems(name, list) {
+                variables[name] = item
+                try execute(body)
+            }
+        case let .family(name, base, body):
+            families.declarations[name] = Families.Declaration(base: base, body: body, location: s.location)
+        case let .selectFamily(name):
+            _ = try families.chain(name, at: s.location)
+            families.active = name
+        case .role:
+            throw RecipeError("a role (ROLE = NAME) belongs in a family block", at: s.location)
         case let .print(items):
             context.output(try items.map { try eval($0).description }.joined(separator: " "))
         case let .help(topic):
@@ -213,7 +228,7 @@ public final class Interpreter<State> {
             recipe = try RecipeProgram.load(resolved, loader: loader, at: s)
             let nested = try RecipeProgram(main: recipe, loader: loader)
             let check = try StaticCheck(registry: registry, statements: nested.statements, names: Set(variables.keys),
-                                        maps: Set(maps.keys), tables: tables.mapValues(\.kind))
+                                        maps: Set(maps.keys), tables: tables.mapValues(\.kind), families: families.declarations)
             try check.check(nested.statements)
             for (k, v) in nested.files { loadedFiles[k] = v }
         }
@@ -242,7 +257,7 @@ public final class Interpreter<State> {
 
     func bindArguments(_ args: [ArgumentSyntax], _ binding: ArgumentBinding) throws -> CommandArguments {
         var result = CommandArguments(positional: [], keywords: [], location: binding.location)
-        for (slot, arg) in try binding.match(args, tables: tables.mapValues(\.kind)) {
+        for (slot, arg) in try binding.match(args, tables: try knownTables(at: binding.location)) {
             let value: ArgumentValue
             switch (slot.kind, arg.kind) {
             case let (.arrow, .arrow(a, b)):
@@ -266,13 +281,52 @@ public final class Interpreter<State> {
         return result
     }
 
-    /// A declared table with its entries evaluated now (they may read `config`).
-    func tableData(_ name: String, at location: SourceLocation) throws -> TableData {
+    /// Declared tables by kind, with the roles of the selected family that name tables.
+    func knownTables(at location: SourceLocation) throws -> [String: String] {
+        var known = tables.mapValues(\.kind)
+        if families.active != nil {
+            let roles = try RoleKinds(families: families.declarations, maps: Set(maps.keys), tables: known)
+            for (n, k) in roles.tables { known[n] = k }
+        }
+        return known
+    }
+
+    /// A map or table name as written, or what the selected family's role of that name binds.
+    func resolveRole(_ name: String, declared: Bool, at location: SourceLocation) throws -> String {
+        if declared { return name }
+        return try families.resolve(name, condition: { try self.condition($0, "the condition of 'if' in a family") }, at: location) ?? name
+    }
+
+    /// The items a `for` loop runs over: a list (or a mapping's keys).
+    func loopItems(_ name: String, _ list: Expr) throws -> [Value] {
+        switch try eval(list) {
+        case let .list(items): return items
+        case let .dict(pairs): return pairs.map { .string($0.0) }
+        case let other: throw RecipeError("'for \(name) in' needs a list, found \(article(other))", at: list.location)
+        }
+    }
+
+    /// A declared table with its entries evaluated now (they may read `config`); an extending
+    /// table's entries first, then its base's.
+    func tableData(_ written: String, at location: SourceLocation) throws -> TableData {
+        let name = try resolveRole(written, declared: tables[written] != nil, at: location)
         guard let t = tables[name], let kind = registry.tableKinds[t.kind] else {
-            throw RecipeError(Suggestions.message("unknown table '\(name)'", for: name, in: tables.keys.sorted()), at: location)
+            throw RecipeError(Suggestions.message("unknown table '\(written)'", for: written, in: tables.keys.sorted())
+                              + (families.active == nil ? "" : " (nor a role of family '\(families.active!)')"), at: location)
+        }
+        var chain = [name]
+        var written = t.entries
+        var next = t.base
+        while let b = next {
+            guard let base = tables[b] else { throw RecipeError("table '\(chain.last!)' extends unknown table '\(b)'", at: t.location) }
+            if chain.contains(b) { throw RecipeError("table '\(b)' extends itself: " + (chain + [b]).joined(separator: " -> "), at: t.location) }
+            guard base.kind == t.kind else { throw RecipeError("table '\(chain.last!)' is a \(t.kind) table but extends '\(b)', a \(base.kind) table", at: t.location) }
+            chain.append(b)
+            written += base.entries
+            next = base.base
         }
         var entries: [TableEntry] = []
-        for e in t.entries {
+        for e in written {
             guard let sig = kind.signature(of: e.word) else {
                 throw RecipeError("unknown \(t.kind) entry '\(e.word)'", at: e.location)
             }
@@ -284,9 +338,11 @@ public final class Interpreter<State> {
 
     /// The statements of a map block, bound in order; `let`, `assert` and `if` conditions are
     /// evaluated while collecting, nested `apply`/`revert` are expanded.
-    func steps(ofMap name: String, at location: SourceLocation) throws -> [Step] {
+    func steps(ofMap written: String, at location: SourceLocation) throws -> [Step] {
+        let name = try resolveRole(written, declared: maps[written] != nil, at: location)
         guard let body = maps[name] else {
-            throw RecipeError(Suggestions.message("unknown map block '\(name)'", for: name, in: maps.keys.sorted()), at: location)
+            let role = families.active.map { " (nor a role of family '\($0)')" } ?? " ('family NAME' selects the family whose roles it may name)"
+            throw RecipeError(Suggestions.message("unknown map block '\(written)'", for: written, in: maps.keys.sorted()) + role, at: location)
         }
         if activeMaps.contains(name) {
             throw RecipeError("map block '\(name)' applies itself: " + (activeMaps + [name]).joined(separator: " -> "), at: location)
@@ -305,6 +361,11 @@ public final class Interpreter<State> {
                 try execute(s)
             case let .if(c, then, otherwise):
                 try collect(try condition(c, "the condition of 'if'") ? then : otherwise ?? [], into: &out)
+            case let .for(name, list, body):
+                for item in try loopItems(name, list) {
+                    variables[name] = item
+                    try collect(body, into: &out)
+                }
             case let .apply(n):
                 out += try steps(ofMap: n, at: s.location)
             case let .revert(n):

@@ -11,13 +11,26 @@ struct StaticCheck<State> {
     /// Table name -> kind.
     var tables: [String: String]
 
-    init(registry: CommandRegistry<State>, statements: [Stmt], names: Set<String>, maps: Set<String>, tables: [String: String]) throws {
+    /// Families declared in the checked statements and in the session.
+    var families: [String: Families.Declaration]
+
+    init(registry: CommandRegistry<State>, statements: [Stmt], names: Set<String>, maps: Set<String>, tables: [String: String],
+         families: [String: Families.Declaration] = [:]) throws {
         self.registry = registry
         self.names = names.union(RecipeContext<State>.loadedNames)
         self.maps = maps
         self.tables = tables
+        self.families = families
         var declaredAt: [String: SourceLocation] = [:]
         try collect(statements, &declaredAt)
+        try addRoles()
+    }
+
+    /// Role names become map and table names (resolved through the selected family when run).
+    mutating func addRoles() throws {
+        let roles = try RoleKinds(families: families, maps: maps, tables: tables)
+        maps.formUnion(roles.maps)
+        for (n, k) in roles.tables { tables[n] = k }
     }
 
     /// Gathers declarations; a map or table declared twice in the checked statements is an error.
@@ -31,10 +44,17 @@ struct StaticCheck<State> {
                 declaredAt[n] = s.location
                 maps.insert(n)
                 try collect(body, &declaredAt)
-            case let .table(kind, n, _):
+            case let .table(kind, n, _, _):
                 if let first = declaredAt[n] { throw RecipeError("'\(n)' is already declared at \(first)", at: s.location) }
                 declaredAt[n] = s.location
                 tables[n] = kind
+            case let .family(n, base, body):
+                if let first = declaredAt["family " + n] { throw RecipeError("family '\(n)' is already declared at \(first)", at: s.location) }
+                declaredAt["family " + n] = s.location
+                families[n] = Families.Declaration(base: base, body: body, location: s.location)
+            case let .for(v, _, body):
+                names.insert(v)
+                try collect(body, &declaredAt)
             case let .if(_, a, b):
                 try collect(a, &declaredAt)
                 try collect(b ?? [], &declaredAt)
@@ -69,7 +89,29 @@ struct StaticCheck<State> {
             if !maps.contains(n) {
                 throw RecipeError(Suggestions.message("unknown map block '\(n)'", for: n, in: maps.sorted()), at: s.location)
             }
-        case let .table(kind, _, entries):
+        case let .for(_, e, body):
+            try checkExpr(e)
+            try check(body)
+        case let .family(_, _, body):
+            func conditions(_ body: [Stmt]) throws {
+                for s in body {
+                    if case let .if(c, a, b) = s.kind { try checkExpr(c); try conditions(a); try conditions(b ?? []) }
+                }
+            }
+            try conditions(body)
+        case .role:
+            break
+        case let .selectFamily(n):
+            if families[n] == nil {
+                throw RecipeError(Suggestions.message("unknown family '\(n)'", for: n, in: families.keys.sorted()), at: s.location)
+            }
+        case let .table(kind, name, base, entries):
+            if let base {
+                guard let bk = tables[base] else {
+                    throw RecipeError(Suggestions.message("table '\(name)' extends unknown table '\(base)'", for: base, in: tables.filter { $0.value == kind }.map(\.key).sorted()), at: s.location)
+                }
+                if bk != kind { throw RecipeError("table '\(name)' is a \(kind) table but extends '\(base)', a \(bk) table", at: s.location) }
+            }
             guard let tk = registry.tableKinds[kind] else {
                 let known = registry.tableKinds.keys.sorted()
                 throw RecipeError(Suggestions.message("unknown table kind '\(kind)'" + (known.isEmpty ? "" : " (one of \(known.joined(separator: ", ")))"), for: kind, in: known), at: s.location)
@@ -93,12 +135,23 @@ struct StaticCheck<State> {
 
     func checkArguments(_ args: [ArgumentSyntax], _ binding: ArgumentBinding) throws {
         for (slot, arg) in try binding.match(args, tables: tables) {
-            switch (slot.kind, arg.kind) {
-            case (.word, _), (.table, _): continue
-            case let (_, .positional(e)), let (_, .keyword(_, e)): try checkExpr(e)
-            case let (_, .arrow(a, b)): try checkExpr(a); try checkExpr(b)
+            do {
+                switch (slot.kind, arg.kind) {
+                case (.word, _), (.table, _): continue
+                case let (_, .positional(e)), let (_, .keyword(_, e)): try checkExpr(e)
+                case let (_, .arrow(a, b)): try checkExpr(a); try checkExpr(b)
+                }
+            } catch var e as RecipeError where e.message.hasPrefix("unknown name") {
+                // `load hf data/model` reads as names divided; say how text is written.
+                e.notes.append(Self.unquotedNote)
+                throw e
             }
         }
+    }
+
+    /// What to do about an unquoted word that is no name.
+    static var unquotedNote: String {
+        "an unquoted word is a name (a parameter, 'let' or config); write text in double quotes (\"model.*\"); a path may be written bare when it starts with /, ./, ../ or ~/"
     }
 
     func checkExpr(_ e: Expr) throws {

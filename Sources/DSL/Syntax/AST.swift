@@ -120,8 +120,19 @@ public struct Stmt: CustomStringConvertible {
         case map(String, [Stmt])
         case apply(String)
         case revert(String)
-        /// `kind name { entry args; ... }`: a table (`shard`, `stages`) handed to the registry.
-        case table(kind: String, name: String, entries: [TableEntrySyntax])
+        /// `kind name [extends base] { entry args; ... }`: a table (`shard`, `stages`) handed to the
+        /// registry. An extending table's own entries come first, so they take precedence (a
+        /// tensor takes the first entry that matches), then the base's.
+        case table(kind: String, name: String, base: String?, entries: [TableEntrySyntax])
+        /// `for name in EXPR { ... }`: the block once per item of a list.
+        case `for`(String, Expr, [Stmt])
+        /// `family name [extends base] { role = target ... }`: which maps and tables the shared
+        /// directions (Recipes/common/) mean by their role names (`model`, `tp`, `pp`, ...).
+        case family(name: String, base: String?, body: [Stmt])
+        /// `role = target` inside a family block.
+        case role(String, String)
+        /// `family name`: the family whose roles `apply`, `revert` and table arguments resolve from now on.
+        case selectFamily(String)
         /// `help [topic]`
         case help(String?)
         /// `print EXPR...`: show values (REPL, debugging recipes).
@@ -150,7 +161,10 @@ public struct Stmt: CustomStringConvertible {
         case .map: return "map"
         case .apply: return "apply"
         case .revert: return "revert"
-        case let .table(kind, _, _): return kind
+        case let .table(kind, _, _, _): return kind
+        case .for: return "for"
+        case .family, .selectFamily: return "family"
+        case .role: return "role"
         case .help: return "help"
         case .print: return "print"
         case let .command(k, _): return k
@@ -176,7 +190,12 @@ public struct Stmt: CustomStringConvertible {
         case let .map(n, b): return "(map \(n) \(block(b)))"
         case let .apply(n): return "(apply \(n))"
         case let .revert(n): return "(revert \(n))"
-        case let .table(k, n, entries): return "(\(k) \(n) {" + entries.map(\.description).joined(separator: "; ") + "})"
+        case let .table(k, n, base, entries):
+            return "(\(k) \(n)" + (base.map { " extends \($0)" } ?? "") + " {" + entries.map(\.description).joined(separator: "; ") + "})"
+        case let .for(v, e, body): return "(for \(v) in \(e) \(block(body)))"
+        case let .family(n, base, body): return "(family \(n)" + (base.map { " extends \($0)" } ?? "") + " \(block(body)))"
+        case let .role(r, t): return "(\(r) = \(t))"
+        case let .selectFamily(n): return "(family \(n))"
         case let .help(t): return "(help" + (t.map { " \($0)" } ?? "") + ")"
         case let .print(items): return "(" + (["print"] + items.map(\.description)).joined(separator: " ") + ")"
         case let .command(k, args): return "(" + ([k] + args.map(\.description)).joined(separator: " ") + ")"

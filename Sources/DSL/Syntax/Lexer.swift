@@ -1,3 +1,5 @@
+import Foundation
+
 /// Turns recipe text into tokens.
 ///
 /// Newlines end statements, except inside `(` `[`, after `->` or `,`, before a line that starts
@@ -67,7 +69,17 @@ public struct Lexer {
 
     func isNewline(_ c: Character) -> Bool { c == "\n" || c == "\r\n" || c == "\r" }
 
+    /// The previous token was `=`, `[`, `(` or `,`: a bare path may follow without a blank
+    /// (`path=/data/x`, `[/a, /b]`).
+    var lastWasAssign = false
+
     mutating func next() throws -> Token {
+        let t = try scan()
+        lastWasAssign = t.isPunct(.assign) || t.isPunct(.lbracket) || t.isPunct(.lparen) || t.isPunct(.comma)
+        return t
+    }
+
+    mutating func scan() throws -> Token {
         // Skip blanks, comments and escaped newlines.
         while let c = peek() {
             if c == " " || c == "\t" { _ = advance(); spaceBefore = true; continue }
@@ -85,6 +97,9 @@ public struct Lexer {
             return Token(kind: .newline, location: start, spaceBefore: true)
         }
         if c == ";" { _ = advance(); return Token(kind: .semicolon, location: start, spaceBefore: space) }
+        if space || lastWasAssign, let path = try barePath(start: start) {
+            return Token(kind: .string(path), location: start, spaceBefore: space)
+        }
         if c == "r", peek(1) == "\"" {
             _ = advance()
             return Token(kind: .string(try string(raw: true, start: start)), location: start, spaceBefore: space)
@@ -108,6 +123,38 @@ public struct Lexer {
         if c == "'" { throw RecipeError("strings use double quotes: \"...\"", at: start) }
         let shown = c.unicodeScalars.first.map { $0.value < 32 || $0.value == 127 || $0.properties.generalCategory == .format ? "\\u{\(String($0.value, radix: 16))}" : String(c) } ?? "?"
         throw RecipeError("unexpected character '\(shown)'", at: start)
+    }
+
+    /// A path written as in a shell, unquoted: a word after a space (or `=`) that starts with
+    /// `/`, `./`, `../` or `~/` and runs to the next blank, `;`, `,`, `)`, `]` or `}`; `~/` is the
+    /// home directory. `a / b`, `a/b` and `a /2` stay divisions: the `/` of a path follows a blank
+    /// (or `=`, `[`, `(`, `,`) and is followed by a letter, `.`, `_`, `-` or `~`.
+    mutating func barePath(start: SourceLocation) throws -> String? {
+        guard let c = peek() else { return nil }
+        let opener: Int
+        if c == "/" {
+            guard let d = peek(1), d.isLetter || d == "." || d == "_" || d == "-" || d == "~" else { return nil }
+            opener = 1
+        } else if c == "~", peek(1) == "/" {
+            opener = 2
+        } else if c == ".", peek(1) == "/" {
+            opener = 2
+        } else if c == ".", peek(1) == ".", peek(2) == "/" {
+            opener = 3
+        } else {
+            return nil
+        }
+        var s = ""
+        for _ in 0..<opener { s.append(advance()) }
+        while let d = peek(), !(d == " " || d == "\t" || isNewline(d) || d == ";" || d == "," || d == ")" || d == "]" || d == "}") {
+            if d == "\"" { throw RecipeError("a bare path cannot contain '\"'; quote the whole path instead", at: location) }
+            s.append(advance())
+        }
+        if s.hasPrefix("~/") {
+            let home = ProcessInfo.processInfo.environment["HOME"] ?? "~"
+            s = home + s.dropFirst()
+        }
+        return s
     }
 
     func matches(_ s: String) -> Bool {

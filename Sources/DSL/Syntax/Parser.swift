@@ -176,6 +176,25 @@ public struct Parser {
             advance()
             let (name, _) = try identifier("a block name after 'map'")
             return Stmt(.map(name, try block("map")), at: start.location)
+        case "for":
+            advance()
+            let (name, _) = try identifier("a loop variable after 'for' (for k in range(3) { ... })")
+            guard current.identifier == "in" else { throw expected("'in' after 'for \(name)' (for \(name) in LIST { ... })") }
+            advance()
+            let list = try expression()
+            return Stmt(.for(name, list, try block("for")), at: start.location)
+        case "family":
+            try topLevelOnly(keyword, start)
+            advance()
+            let (name, _) = try identifier("a family name after 'family'")
+            var base: String?
+            if current.identifier == "extends" {
+                advance()
+                base = try identifier("the name of the family it extends").0
+            }
+            if current.isPunct(.lbrace) { return Stmt(.family(name: name, base: base, body: try familyBody()), at: start.location) }
+            if base != nil { throw expected("'{' to open the family block") }
+            return Stmt(.selectFamily(name), at: start.location)
         case "apply", "revert":
             advance()
             let (name, _) = try identifier("a map block name after '\(keyword)'")
@@ -194,10 +213,15 @@ public struct Parser {
             return Stmt(.help(words.isEmpty ? nil : words.joined(separator: " ")), at: start.location)
         default:
             advance()
-            if let name = current.identifier, peekToken().isPunct(.lbrace) {
+            if let name = current.identifier, peekToken().isPunct(.lbrace) || (peekToken().identifier == "extends" && peekToken(3).isPunct(.lbrace)) {
                 try topLevelOnly("\(keyword) \(name) { ... }", start)
                 advance()
-                return Stmt(.table(kind: keyword, name: name, entries: try tableEntries(keyword)), at: start.location)
+                var base: String?
+                if current.identifier == "extends" {
+                    advance()
+                    base = try identifier("the name of the table it extends").0
+                }
+                return Stmt(.table(kind: keyword, name: name, base: base, entries: try tableEntries(keyword)), at: start.location)
             }
             do {
                 return Stmt(.command(keyword, try arguments()), at: start.location)
@@ -225,6 +249,40 @@ public struct Parser {
             }
         }
         return Stmt(.if(cond, then, otherwise), at: start.location)
+    }
+
+    /// `{ role = target ... }` with `if` / `else` around roles: nothing else runs in a family.
+    mutating func familyBody() throws -> [Stmt] {
+        let open = try expect(.lbrace)
+        return try nested { p in
+            var body: [Stmt] = []
+            p.skipSeparators()
+            while !p.current.isPunct(.rbrace) {
+                if p.current.kind == .eof {
+                    throw p.error("expected '}' to close the family block opened at line \(open.location.line), column \(open.location.column)")
+                }
+                let start = p.current
+                if start.identifier == "if" {
+                    p.advance()
+                    let cond = try p.expression()
+                    let then = try p.familyBody()
+                    var otherwise: [Stmt]?
+                    if p.current.identifier == "else" {
+                        p.advance()
+                        otherwise = try p.familyBody()
+                    }
+                    body.append(Stmt(.if(cond, then, otherwise), at: start.location))
+                } else {
+                    let (role, _) = try p.identifier("a role (role = map or table name), or 'if'")
+                    _ = try p.expect(.assign, "'=' after the role '\(role)' (\(role) = NAME)")
+                    let (target, _) = try p.identifier("the name of a map or table after '\(role) ='")
+                    body.append(Stmt(.role(role, target), at: start.location))
+                }
+                try p.endOfStatement()
+            }
+            p.advance()
+            return body
+        }
     }
 
     mutating func tableEntries(_ kind: String) throws -> [TableEntrySyntax] {

@@ -130,7 +130,7 @@ public final class Workspace {
     // MARK: - Transforms
 
     public func apply(_ t: any Transform, inverse: Bool) throws {
-        let m = try model(for: "`\(t.description)`")
+        let m = try model(for: "this statement")
         setModel(inverse ? try t.inverse(m) : try t.forward(m))
     }
 
