@@ -1,12 +1,17 @@
 import Ops
 
-/// `mm-convert sample FAMILY DIR [--size tiny|2b|7b] [--seed N]`: writes a valid HF checkpoint with
-/// deterministic random weights, so a newcomer (or a benchmark) has something real to convert.
+/// `mm-convert sample FAMILY DIR [--size tiny|2b|7b|...] [--seed N]`: writes a valid HF checkpoint
+/// with deterministic random weights, so a newcomer (or a benchmark) has something real to convert.
 enum SampleCommand {
+    /// The sizes beyond `tiny`, per family, from the presets themselves so the text cannot go stale.
     static let usage = """
         usage: mm-convert sample FAMILY DIR [--size SIZE] [--seed N] [--force] [--quiet]
           FAMILY: \(SampleFamily.allCases.map(\.rawValue).joined(separator: ", "))
-          SIZE:   tiny (default; the test fixtures' shapes), qwen2vl: 2b, 7b; qwen2_5vl: 3b, 7b
+          SIZE:   tiny (default; the test fixtures' shapes), \(SampleFamily.allCases.compactMap { f in
+                      let more = SampleModel.sizes(f).dropFirst()
+                      return more.isEmpty ? nil : "\(f.rawValue): " + more.joined(separator: ", ")
+                  }.joined(separator: "; "))
+                  (qwen3vl_moe bench: the 30B-A3B's 48 layers x 128 experts at small widths, about 2.5 GB)
         """
 
     static func run(_ args: [String], output: Output) throws {

@@ -3,18 +3,35 @@
 public enum SampleFamily: String, CaseIterable, Sendable {
     case qwen2vl, qwen2_5vl
     case internvl = "internvl", internvlInternLM2 = "internvl_internlm2", internvlLlama = "internvl_llama"
+    case qwen3vl, qwen3vlMoe = "qwen3vl_moe"
 }
 
 /// Language-model dimensions.
 public struct LLMShape: Sendable {
     public var hidden, layers, heads, kvHeads, ffn, vocab: Int
     public var tied: Bool
+    /// Width of one attention head; nil means `hidden / heads`. Qwen3 states it in config.json
+    /// because it differs (30B-A3B: 128 with hidden 2048 and 32 heads).
+    public var headDim: Int? = nil
+    /// Mixture-of-experts MLPs in every layer instead of the dense `ffn` one (Qwen3-VL-MoE).
+    public var moe: MoEShape? = nil
+
+    public var headSize: Int { headDim ?? hidden / heads }
+}
+
+/// Sparse MLP dimensions: `experts` experts of width `ffn` (moe_intermediate_size), `topK` per token.
+public struct MoEShape: Sendable {
+    public var experts, ffn, topK: Int
 }
 
 /// Vision-tower dimensions (`width` is the ViT embedding width, `mlp` its MLP width, `out` the
 /// projector's output width, i.e. the LLM hidden size).
 public struct ViTShape: Sendable {
     public var width, depth, heads, mlp: Int
+    /// Learned position embeddings (Qwen3-VL's num_position_embeddings; 0 for the others).
+    public var positions: Int = 0
+    /// Blocks whose output a deepstack merger feeds to the LLM (Qwen3-VL's deepstack_visual_indexes).
+    public var deepstack: [Int] = []
 }
 
 /// A model to generate: family, shapes and how to shard it.
@@ -48,9 +65,25 @@ public struct SampleModel: Sendable {
         case (.internvl, "tiny"), (.internvlInternLM2, "tiny"), (.internvlLlama, "tiny"):
             return .init(family: family, llm: .init(hidden: 64, layers: 4, heads: 4, kvHeads: 2, ffn: 192, vocab: 331, tied: false),
                          vit: .init(width: 48, depth: 2, heads: 3, mlp: 144), maxShardBytes: 400_000)
+        case (.qwen3vl, _), (.qwen3vlMoe, _):
+            return try qwen3VLPreset(family, size: size)
         default:
-            let sizes = ["tiny"] + (family == .qwen2vl ? ["2b", "7b"] : family == .qwen2_5vl ? ["3b", "7b"] : [])
-            throw OpsError.invalid("no size '\(size)' for sample \(family.rawValue); choose one of: \(sizes.joined(separator: ", "))")
+            throw unknownSize(family, size)
         }
+    }
+
+    /// The sizes `preset` accepts for `family`, `tiny` first (for usage text and errors).
+    public static func sizes(_ family: SampleFamily) -> [String] {
+        switch family {
+        case .qwen2vl: ["tiny", "2b", "7b"]
+        case .qwen2_5vl: ["tiny", "3b", "7b"]
+        case .internvl, .internvlInternLM2, .internvlLlama: ["tiny"]
+        case .qwen3vl: ["tiny", "2b", "4b", "8b"]
+        case .qwen3vlMoe: ["tiny", "30b_a3b", "bench"]
+        }
+    }
+
+    static func unknownSize(_ family: SampleFamily, _ size: String) -> OpsError {
+        .invalid("no size '\(size)' for sample \(family.rawValue); choose one of: \(sizes(family).joined(separator: ", "))")
     }
 }
