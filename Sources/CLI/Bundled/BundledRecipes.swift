@@ -688,5 +688,146 @@ param cfg.common_model_config.enable_canonical_hf_struct: bool? = false \
 use "../common/resplit.recipe"
 
 """###,
+        "qwen3vl/hf_to_mm.recipe": ###"""
+recipe Qwen3VLMegatronConverter.hf_to_mm "Convert a Hugging Face Qwen3-VL checkpoint (dense or MoE) to MindSpeed-MM (Megatron) layout, experts split over EP ranks."
+use "layout.recipe"
+family qwen3vl
+use "../common/hf_to_mm.recipe"
+
+"""###,
+        "qwen3vl/layout.recipe": ###"""
+# Qwen3-VL, dense (2B/4B/8B/32B) and MoE (30B-A3B, 235B-A22B): how the Hugging Face names and
+# tensors map to MindSpeed-MM's (reference spec §7.3). One family for both: the MoE layers differ
+# only in their MLP, chosen by text_config.num_experts.
+#
+# The Hub checkpoints use transformers' newer key layout (model.visual.*, model.language_model.*,
+# top-level lm_head.weight); Qwen2-VL's key-layout map turns it into the classic names the maps
+# below use, and mm_to_hf writes the original's layout back.
+use "../qwen2vl/layout.recipe"
+
+map qwen3vl_config {
+  assert has(config, "text_config") and has(config, "vision_config") \
+    "config.json has no text_config / vision_config: not a Qwen3-VL (Qwen3VLForConditionalGeneration) checkpoint"
+  let model_type = get(config, "model_type", "qwen3_vl")
+  assert model_type == "qwen3_vl" or model_type == "qwen3_vl_moe" \
+    "config.json has model_type '" + str(model_type) + "': Qwen3VLMegatronConverter converts Qwen3-VL ('qwen3_vl', 'qwen3_vl_moe')"
+  let llm = config.text_config
+  let vit_layers = config.vision_config.depth
+  let vit_heads = config.vision_config.num_heads
+  let tied = get(config, "tie_word_embeddings", false) == true
+  let experts = get(llm, "num_experts", 0)
+  if experts == null { let experts = 0 }
+  # The ViT layer that feeds deepstack merger k (the merger travels with it through PP).
+  let deepstack = get(config.vision_config, "deepstack_visual_indexes", [])
+  if deepstack == null { let deepstack = [] }
+  let vision_keep = ["visual.*"]
+}
+
+map qwen3vl_checks {
+  assert vit_heads % vit_tp == 0 \
+    "the ViT's " + str(vit_heads) + " heads (vision_config.num_heads) do not split over vit_tp_size=" + str(vit_tp)
+  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; Qwen3-VL has no canonical model"
+  for k in range(len(deepstack)) {
+    assert deepstack[k] >= 0 and deepstack[k] < vit_layers \
+      "vision_config.deepstack_visual_indexes[" + str(k) + "] is " + str(deepstack[k]) + ", but the ViT has layers 0.." + str(vit_layers - 1)
+  }
+  # The reference's expert op expects the fused experts in every layer (§7.3).
+  assert experts == 0 or len(get(llm, "mlp_only_layers", [])) == 0 \
+    "text_config.mlp_only_layers is not empty: MoE models with dense layers are not supported"
+}
+
+map qwen3vl_mm_checks {
+  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; Qwen3-VL has no canonical model"
+}
+
+map qwen3vl_vision {
+  rename "visual.patch_embed.proj.*" -> "image_encoder.encoder.patch_embed.proj.*"
+  rename "visual.pos_embed.weight" -> "image_encoder.encoder.pos_embed.weight"
+  rename "visual.blocks.{L}.norm1.*" -> "image_encoder.encoder.blocks.layers.{L}.input_layernorm.*"
+  rename "visual.blocks.{L}.norm2.*" -> "image_encoder.encoder.blocks.layers.{L}.pre_mlp_layernorm.*"
+  rename "visual.blocks.{L}.attn.qkv.*" -> "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.*"
+  rename "visual.blocks.{L}.attn.proj.*" -> "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj.*"
+  rename "visual.blocks.{L}.mlp.linear_fc{1,2}.*" -> "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc{1,2}.*"
+  rename "visual.merger.norm.*" -> "image_encoder.projector.layernorm.*"
+  rename "visual.merger.linear_fc{1,2}.*" -> "image_encoder.projector.encoder.linear_fc{1,2}.*"
+  # Deepstack merger k goes under the ViT layer that feeds it.
+  for k in range(len(deepstack)) {
+    let merger = "visual.deepstack_merger_list." + str(k) + "."
+    let layer = "image_encoder.encoder.blocks.layers." + str(deepstack[k]) + ".deepstack_layer."
+    rename merger + "norm.*" -> layer + "layernorm.*"
+    rename merger + "linear_fc{1,2}.*" -> layer + "encoder.linear_fc{1,2}.*"
+  }
+  # HF keeps the ViT qkv as [q; k; v]; Megatron interleaves it per head.
+  relocate qkv "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.{weight,bias}" heads=vit_heads
+}
+
+map qwen3vl_language {
+  rename "model.embed_tokens.weight" -> "text_decoder.embedding.word_embeddings.weight"
+  rename "model.layers.{L}.input_layernorm.weight" -> "text_decoder.decoder.layers.{L}.input_layernorm.weight"
+  rename "model.layers.{L}.post_attention_layernorm.weight" -> "text_decoder.decoder.layers.{L}.pre_mlp_layernorm.weight"
+  rename "model.layers.{L}.self_attn.o_proj.weight" -> "text_decoder.decoder.layers.{L}.self_attention.linear_proj.weight"
+  rename "model.layers.{L}.self_attn.{q,k}_norm.weight" -> "text_decoder.decoder.layers.{L}.self_attention.{q,k}_layernorm.weight"
+  rename "model.norm.weight" -> "text_decoder.decoder.final_layernorm.weight"
+  rename optional=true "lm_head.weight" -> "text_decoder.output_layer.weight"
+  # The head dim is read from the tensors: it may differ from hidden / heads (30B-A3B: 32 x 128).
+  merge qkv "model.layers.{L}.self_attn.{q,k,v}_proj.weight" -> "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.weight" \
+    groups=llm.num_key_value_heads heads=llm.num_attention_heads
+  if experts > 0 {
+    rename "model.layers.{L}.mlp.gate.weight" -> "text_decoder.decoder.layers.{L}.mlp.router.weight"
+    # Fused [Ne, H, 2I] / [Ne, I, H] -> one [2I, H] / [H, I] tensor per expert (§3.10).
+    experts "model.layers.{L}.mlp.experts.gate_up_proj" -> "text_decoder.decoder.layers.{L}.mlp.experts.local_experts.{E}.linear_fc1.weight" n=experts
+    experts "model.layers.{L}.mlp.experts.down_proj" -> "text_decoder.decoder.layers.{L}.mlp.experts.local_experts.{E}.linear_fc2.weight" n=experts
+  } else {
+    merge glu "model.layers.{L}.mlp.{gate,up}_proj.weight" -> "text_decoder.decoder.layers.{L}.mlp.linear_fc1.weight"
+    rename "model.layers.{L}.mlp.down_proj.weight" -> "text_decoder.decoder.layers.{L}.mlp.linear_fc2.weight"
+  }
+}
+
+map qwen3vl {
+  apply qwen3vl_vision
+  apply qwen3vl_language
+}
+
+# Qwen2-VL's split plus the deepstack mergers (split like the projector) and the experts (each
+# expert's fc1 a fused [gate; up]: GLU; fc2 by columns). Routers and q/k norms are replicated.
+shard qwen3vl_tp extends qwen2vl_tp {
+  row "image_encoder.encoder.blocks.layers.{L}.deepstack_layer.encoder.linear_fc1.{weight,bias}"
+  col "image_encoder.encoder.blocks.layers.{L}.deepstack_layer.encoder.linear_fc2.weight"
+  glu "text_decoder.decoder.layers.{L}.mlp.experts.local_experts.{E}.linear_fc1.weight"
+  col "text_decoder.decoder.layers.{L}.mlp.experts.local_experts.{E}.linear_fc2.weight"
+}
+
+# The ViT's first stage also holds the learned position embedding.
+stages qwen3vl_pp {
+  vit preset="vision_qwen3"
+  llm preset="text"
+}
+
+family qwen3vl extends base {
+  config = qwen3vl_config
+  key_layout = qwen2vl_key_layout
+  checks = qwen3vl_checks
+  mm_checks = qwen3vl_mm_checks
+  model = qwen3vl
+  vision = qwen3vl_vision
+  tp = qwen3vl_tp
+  pp = qwen3vl_pp
+}
+
+"""###,
+        "qwen3vl/mm_to_hf.recipe": ###"""
+recipe Qwen3VLMegatronConverter.mm_to_hf "Convert a MindSpeed-MM (Megatron) Qwen3-VL checkpoint (dense or MoE, any TP / PP / VPP / EP) back to Hugging Face layout."
+use "layout.recipe"
+family qwen3vl
+use "../common/mm_to_hf.recipe"
+
+"""###,
+        "qwen3vl/resplit.recipe": ###"""
+recipe Qwen3VLMegatronConverter.resplit "Re-split a MindSpeed-MM Qwen3-VL checkpoint to another TP / PP / VPP / EP layout (the reference's is empty)."
+use "layout.recipe"
+family qwen3vl
+use "../common/resplit.recipe"
+
+"""###,
     ]
 }
