@@ -25,7 +25,15 @@ final class BundledRecipesTests: XCTestCase {
         let ops = Dictionary(grouping: catalog.infos, by: \.converter).mapValues { $0.map(\.operation) }
         XCTAssertEqual(ops, ["Qwen2VLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "Qwen2_5_VLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
-                             "InternVLConverter": ["hf_to_mm", "mm_to_hf", "resplit"]])
+                             "InternVLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
+                             "Qwen3VLMegatronConverter": ["hf_to_mm", "mm_to_hf", "resplit"]])
+        // A family is its layout.recipe: each converter file selects the family and uses the
+        // direction written once in common/ (a few lines, no copy of a direction).
+        for entry in catalog.entries {
+            let text = BundledRecipes.files[entry.path]!
+            XCTAssertTrue(text.contains("use \"../common/\(entry.info.operation).recipe\""), entry.path)
+            XCTAssertLessThanOrEqual(text.split(separator: "\n").count, 6, entry.path)
+        }
         for info in catalog.infos {
             XCTAssertFalse(info.params.isEmpty, "\(info.converter) \(info.operation) declares no parameters")
         }

@@ -65,11 +65,24 @@ func filesUnder(_ dir: String) -> [String] {
         .sorted()
 }
 
-/// examples/llama, a recipe written from scratch for a model that is not bundled: HF -> MM -> HF
-/// through `mm-convert run` gives back the original directory byte for byte.
+/// examples/llama, a family written for a model that is not bundled (its layout.recipe, and three
+/// four-line converter files on the bundled directions): HF -> MM -> HF through `mm-convert run`
+/// gives back the original directory byte for byte. examples/llama/standalone/ holds the same
+/// converter written without the shared directions (the language before families), still run.
 final class RecipeLlamaTests: XCTestCase {
     let hfToMM = RecipePaths.examples + "/llama/hf_to_mm.recipe"
     let mmToHF = RecipePaths.examples + "/llama/mm_to_hf.recipe"
+    let resplit = RecipePaths.examples + "/llama/resplit.recipe"
+
+    func toMM(_ hf: String, _ mm: String, tp: Int = 1, layers: String, file: StaticString = #filePath, line: UInt = #line) {
+        run([hfToMM, "--set", "cfg.hf_config.hf_dir=\(hf)", "--set", "cfg.mm_dir=\(mm)", "--set", "cfg.parallel_config.tp_size=\(tp)",
+             "--set", "cfg.parallel_config.llm_pp_layers=\(layers)"], file: file, line: line)
+    }
+
+    func toHF(_ mm: String, original hf: String, _ out: String, tp: Int = 1, layers: String? = nil, file: StaticString = #filePath, line: UInt = #line) {
+        run([mmToHF, "--set", "cfg.mm_dir=\(mm)", "--set", "cfg.hf_config.hf_dir=\(hf)", "--set", "cfg.save_hf_dir=\(out)",
+             "--set", "cfg.parallel_config.tp_size=\(tp)"] + (layers.map { ["--set", "cfg.parallel_config.llm_pp_layers=\($0)"] } ?? []), file: file, line: line)
+    }
 
     func assertSameFiles(_ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let fa = filesUnder(a), fb = filesUnder(b)
@@ -86,11 +99,37 @@ final class RecipeLlamaTests: XCTestCase {
     }
 
     func testRecipesParseAndDeclareTheirParameters() throws {
+        let loader = RecipeLoader.fileSystem(then: .memory(BundledRecipes.files))
         let to = try Recipe.load(hfToMM)
-        XCTAssertEqual(try to.parameters(loader: .fileSystem).map(\.name), ["hf_dir", "mm_dir", "tp", "pp_layers"])
-        XCTAssertEqual(try to.info(loader: .fileSystem).converter, "LlamaConverter")
-        let back = try Recipe.load(mmToHF)
-        XCTAssertEqual(try back.parameters(loader: .fileSystem).map(\.name), ["mm_dir", "hf_dir", "save_dir", "tp", "pp_layers"])
+        let names = try to.parameters(loader: loader).map(\.name)
+        XCTAssertEqual(Array(names.prefix(4)), ["cfg.mm_dir", "cfg.hf_config.hf_dir", "cfg.parallel_config.llm_pp_layers", "cfg.parallel_config.vit_pp_layers"])
+        XCTAssertEqual(try to.info(loader: loader).converter, "LlamaConverter")
+        let standalone = try Recipe.load(RecipePaths.examples + "/llama/standalone/mm_to_hf.recipe")
+        XCTAssertEqual(try standalone.parameters(loader: loader).map(\.name), ["mm_dir", "hf_dir", "save_dir", "tp", "pp_layers"])
+    }
+
+    /// The standalone converter (own parameters, no family) still converts both ways exactly.
+    func testStandaloneRecipesRoundTrip() throws {
+        let s = try Scratch("llama-standalone")
+        let hf = s.path("hf"), mm = s.path("mm"), back = s.path("back")
+        try TinyLlama.write(hf)
+        let dir = RecipePaths.examples + "/llama/standalone/"
+        run([dir + "hf_to_mm.recipe", "--set", "hf_dir=\(hf)", "--set", "mm_dir=\(mm)", "--set", "tp=2", "--set", "pp_layers=[[1,3]]"])
+        run([dir + "mm_to_hf.recipe", "--set", "mm_dir=\(mm)", "--set", "hf_dir=\(hf)", "--set", "save_dir=\(back)", "--set", "tp=2"])
+        try assertSameFiles(hf, back)
+    }
+
+    /// The family's resplit: tp 2 / pp [1,3] -> tp 1 with VPP, then back to HF.
+    func testResplit() throws {
+        let s = try Scratch("llama-resplit")
+        let hf = s.path("hf"), mm = s.path("mm"), mm2 = s.path("mm2"), back = s.path("back")
+        try TinyLlama.write(hf)
+        toMM(hf, mm, tp: 2, layers: "[[1,3]]")
+        run([resplit, "--set", "cfg.source_dir=\(mm)", "--set", "cfg.target_dir=\(mm2)", "--set", "cfg.source_parallel_config.tp_size=2",
+             "--set", "cfg.target_parallel_config.llm_pp_layers=[[1,1],[1,1]]"])
+        XCTAssertEqual(try MMCheckpointReader.load(mm2).vppSize, 2)
+        toHF(mm2, original: hf, back)
+        try assertSameFiles(hf, back)
     }
 
     /// tp 2, pp [[1,3]]: four rank files with the intended placement and TP splits; back to HF
@@ -99,7 +138,7 @@ final class RecipeLlamaTests: XCTestCase {
         let s = try Scratch("llama")
         let hf = s.path("hf"), mm = s.path("mm"), back = s.path("back")
         let original = try TinyLlama.write(hf)
-        run([hfToMM, "--set", "hf_dir=\(hf)", "--set", "mm_dir=\(mm)", "--set", "tp=2", "--set", "pp_layers=[[1,3]]"])
+        toMM(hf, mm, tp: 2, layers: "[[1,3]]")
 
         XCTAssertEqual(filesUnder(mm), ["latest_checkpointed_iteration.txt"] + ["00_000", "00_001", "01_000", "01_001"].map { "release/mp_rank_\($0)/model_optim_rng.pt" })
         let ckpt = try MMCheckpointReader.load(mm)
@@ -134,7 +173,7 @@ final class RecipeLlamaTests: XCTestCase {
             XCTAssertEqual(try s1["text_decoder.decoder.final_layernorm.weight"]!.materialize(), try original["model.norm.weight"]!.materialize())
         }
 
-        run([mmToHF, "--set", "mm_dir=\(mm)", "--set", "hf_dir=\(hf)", "--set", "save_dir=\(back)", "--set", "tp=2"])
+        toHF(mm, original: hf, back, tp: 2)
         try assertSameFiles(hf, back)
     }
 
@@ -143,7 +182,7 @@ final class RecipeLlamaTests: XCTestCase {
         let s = try Scratch("llama-vpp")
         let hf = s.path("hf"), mm = s.path("mm"), back = s.path("back")
         try TinyLlama.write(hf)
-        run([hfToMM, "--set", "hf_dir=\(hf)", "--set", "mm_dir=\(mm)", "--set", "tp=2", "--set", "pp_layers=[[1,1],[1,1]]"])
+        toMM(hf, mm, tp: 2, layers: "[[1,1],[1,1]]")
         let ckpt = try MMCheckpointReader.load(mm)
         XCTAssertEqual([ckpt.tpSize, ckpt.ppSize, ckpt.vppSize], [2, 2, 2])
         let r0 = try XCTUnwrap(ckpt.rank(MMRank(tp: 1, pp: 0, ep: 0))), r1 = try XCTUnwrap(ckpt.rank(MMRank(tp: 1, pp: 1, ep: 0)))
@@ -155,7 +194,7 @@ final class RecipeLlamaTests: XCTestCase {
         XCTAssertEqual(prefixes(r0.chunks[1]), ["text_decoder.decoder.layers.0"])
         XCTAssertEqual(prefixes(r1.chunks[1]), ["text_decoder.decoder.layers.0", "text_decoder.decoder.final_layernorm.weight", "text_decoder.output_layer.weight"])
 
-        run([mmToHF, "--set", "mm_dir=\(mm)", "--set", "hf_dir=\(hf)", "--set", "save_dir=\(back)", "--set", "tp=2", "--set", "pp_layers=[[1,1],[1,1]]"])
+        toHF(mm, original: hf, back, tp: 2, layers: "[[1,1],[1,1]]")
         try assertSameFiles(hf, back)
     }
 
@@ -165,12 +204,12 @@ final class RecipeLlamaTests: XCTestCase {
         let s = try Scratch("llama-tied")
         let hf = s.path("hf"), mm = s.path("mm"), back = s.path("back")
         try TinyLlama.write(hf, tied: true)
-        run([hfToMM, "--set", "hf_dir=\(hf)", "--set", "mm_dir=\(mm)", "--set", "pp_layers=[2,2]"])
+        toMM(hf, mm, layers: "[[2,2]]")
         let ckpt = try MMCheckpointReader.load(mm)
         let last = try XCTUnwrap(ckpt.rank(MMRank(tp: 0, pp: 1, ep: 0))).chunks[0]
         let first = try XCTUnwrap(ckpt.rank(MMRank(tp: 0, pp: 0, ep: 0))).chunks[0]
         XCTAssertEqual(try last["text_decoder.output_layer.weight"]?.materialize(), try first["text_decoder.embedding.word_embeddings.weight"]?.materialize())
-        run([mmToHF, "--set", "mm_dir=\(mm)", "--set", "hf_dir=\(hf)", "--set", "save_dir=\(back)"])
+        toHF(mm, original: hf, back)
         try assertSameFiles(hf, back)
     }
 }

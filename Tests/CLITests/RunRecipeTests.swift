@@ -48,7 +48,7 @@ final class RunRecipeTests: XCTestCase {
         let s = try Scratch("run-dry-llama")
         let hf = s.path("hf"), mm = s.path("mm")
         let model = try TinyLlama.write(hf)
-        let r = runCLI(["run", RecipePaths.examples + "/llama/hf_to_mm.recipe", "--set", "hf_dir=\(hf)", "--set", "mm_dir=\(mm)",
+        let r = runCLI(["run", RecipePaths.examples + "/llama/standalone/hf_to_mm.recipe", "--set", "hf_dir=\(hf)", "--set", "mm_dir=\(mm)",
                         "--set", "tp=2", "--set", "pp_layers=[[1,3]]", "--dry-run"])
         XCTAssertEqual(r.status, 0, r.errText)
         let headers = r.out.filter { $0.hasPrefix(mm) }
@@ -83,7 +83,7 @@ final class RunRecipeTests: XCTestCase {
         let s = try Scratch("run-err")
         let hf = s.path("hf")
         try TinyLlama.write(hf)
-        let llama = RecipePaths.examples + "/llama/hf_to_mm.recipe"
+        let llama = RecipePaths.examples + "/llama/standalone/hf_to_mm.recipe"
         let r = runCLI(["run", llama, "--set", "hf_dir=\(hf)", "--set", "mm_dir=\(s.path("mm"))", "--set", "tp=4", "--set", "pp_layers=[4]"])
         assertDiagnostic(r, llama, line: 19, column: 1, message: "the 2 KV heads do not split over tp=4", source: "assert config.num_key_value_heads % tp == 0 \\")
         XCTAssertFalse(s.exists("mm"))
@@ -115,7 +115,7 @@ final class RunRecipeTests: XCTestCase {
         assertDiagnostic(runCLI(["run", setting]), setting, line: 1, column: 1,
                          message: "load hf: no directory given: write it after the statement, or set `input` (mm-convert run FILE --set input=DIR)", source: "load hf")
         // A `dir` parameter is checked before any statement runs (a command-line value: no position).
-        let r = runCLI(["run", RecipePaths.examples + "/llama/hf_to_mm.recipe", "--set", "hf_dir=\(s.path("missing"))", "--set", "mm_dir=\(s.path("mm"))"])
+        let r = runCLI(["run", RecipePaths.examples + "/llama/standalone/hf_to_mm.recipe", "--set", "hf_dir=\(s.path("missing"))", "--set", "mm_dir=\(s.path("mm"))"])
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.err, ["error: parameter 'hf_dir' expects dir, but directory '\(s.path("missing"))' does not exist"])
     }

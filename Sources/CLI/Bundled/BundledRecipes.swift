@@ -8,6 +8,7 @@ public enum BundledRecipes {
 # alone checks and runs too). A family's config map overrides what its model has: experts (0 = dense),
 # the LM head's HF names, the names save_vit_only keeps.
 let experts = 0
+let vit_layers = 0
 let lm_heads = ["lm_head.weight"]
 let vision_keep = []
 # The TP size of the ViT (hf_to_mm's checks set it from the parallel config; family checks read it).
@@ -26,7 +27,7 @@ let canonical = false
 #                 output layer is the embedding), experts (0 for dense models), lm_heads (HF names
 #                 of the LM head), vision_keep (HF names kept by save_vit_only)
 #   model         Hugging Face -> MindSpeed-MM names and tensors; reverted by mm_to_hf
-#   vision        the vision part alone (save_vit_only)
+#   vision        the vision part alone (save_vit_only; none for a text-only model)
 #   tp            shard table; pp: stages table
 # and optional hooks, empty in base:
 #   key_layout    HF key layouts normalised before `model` (reverted after it by mm_to_hf)
@@ -36,6 +37,7 @@ use "config_defaults.recipe"
 map none {}
 
 family base {
+  vision = none
   key_layout = none
   checks = none
   mm_checks = none
@@ -69,7 +71,7 @@ if cfg.save_vit_only {
   if ep > 1 { ep experts=experts size=ep }
 }
 shard tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-stage pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers
+stage pp vit=vit llm=cfg.parallel_config.llm_pp_layers
 save mm cfg.mm_dir
 
 """###,
@@ -77,12 +79,15 @@ save mm cfg.mm_dir
 # Validation before anything is written (reference §8.3, and clearer). Needs what the family's
 # config map binds: `llm` (the LLM part of config.json), `vit_layers` (the ViT depth), `experts`.
 let layers = cfg.parallel_config.llm_pp_layers
-let vit = cfg.parallel_config.vit_pp_layers
 let pp = pp_size(layers)
 let vpp = vpp_size(layers)
 let tp = cfg.parallel_config.tp_size
 let vit_tp = cfg.parallel_config.vit_tp_size
 if vit_tp == null or vit_tp == 0 { let vit_tp = tp }
+let vit = cfg.parallel_config.vit_pp_layers
+assert vit != null or vit_layers == 0 \
+  "vit_pp_layers is required: config.json has " + str(vit_layers) + " ViT layers; give them per stage, e.g. [[" + str(vit_layers) + "]]"
+if vit == null { let vit = [[0]] }
 assert len(vit) >= 1 "vit_pp_layers is empty: give at least one chunk, e.g. [[" + str(vit_layers) + "]]"
 assert sum(layers) == llm.num_hidden_layers \
   "llm_pp_layers " + str(layers) + " add up to " + str(sum(layers)) + ", but config.json has " + str(llm.num_hidden_layers) + " LLM layers (num_hidden_layers)"
@@ -98,6 +103,7 @@ assert experts > 0 or ep == 1 "this model has no experts (a dense model): ep_siz
 # The reference keeps num_experts // ep_size experts per rank and silently loses the rest (§6).
 assert experts == 0 or experts % ep == 0 \
   "the " + str(experts) + " experts do not split over ep_size=" + str(ep) + ": give an ep_size that divides " + str(experts)
+assert cfg.save_vit_only != true or len(vision_keep) > 0 "save_vit_only: this model has no vision tower"
 assert cfg.common_model_config.llm_hf_dir == null "common_model_config.llm_hf_dir (an LLM from another checkpoint) is not supported yet"
 let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
 
@@ -107,7 +113,7 @@ let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
 param cfg.mm_dir: path "output directory of the MindSpeed-MM checkpoint (written atomically; refused if it exists and is not empty, unless --force)"
 param cfg.hf_config.hf_dir: dir "the Hugging Face checkpoint: *.safetensors shards (with or without model.safetensors.index.json) and config.json"
 param cfg.parallel_config.llm_pp_layers: [[int >= 0]] "LLM layers per pipeline stage: outer list = virtual pipeline chunks, inner list = PP ranks, e.g. [[1,10,10,7]]"
-param cfg.parallel_config.vit_pp_layers: [[int >= 0]] "ViT layers per pipeline stage, the same shape (a shorter list replicates the ViT on every stage: hetero PP)"
+param cfg.parallel_config.vit_pp_layers: [[int >= 0]]? "ViT layers per pipeline stage, the same shape (a shorter list replicates the ViT on every stage: hetero PP); required when the model has a ViT"
 param cfg.parallel_config.audio_pp_layers: [[int >= 0]]? ignored "audio encoder layers per stage (models with an audio encoder only)"
 param cfg.parallel_config.tp_size: int > 0 = 1 "tensor-parallel size of the LLM, and of the other modules unless given"
 param cfg.parallel_config.vit_tp_size: int >= 0? = 0 "tensor-parallel size of the ViT; 0 = tp_size"
@@ -235,7 +241,7 @@ param cfg.source_parallel_config.audio_pp_layers: layers? ignored "unused"
 param cfg.source_parallel_config.audio_tp_size: int >= 0? = 0 ignored "unused"
 param cfg.source_parallel_config.ep_size: int > 0? = 1 ignored "expert-parallel size of the source (read from the files)"
 param cfg.target_parallel_config.llm_pp_layers: layers "LLM layers per stage of the target: flat [14,14] or nested by VPP chunk [[7,7],[7,7]]"
-param cfg.target_parallel_config.vit_pp_layers: layers "ViT layers per stage of the target"
+param cfg.target_parallel_config.vit_pp_layers: layers? "ViT layers per stage of the target; required when the model has a ViT"
 param cfg.target_parallel_config.tp_size: int > 0 = 1 "tensor-parallel size of the target's LLM"
 param cfg.target_parallel_config.vit_tp_size: int >= 0? = 0 "tensor-parallel size of the target's ViT; 0 = tp_size"
 param cfg.target_parallel_config.audio_pp_layers: layers? ignored "unused"

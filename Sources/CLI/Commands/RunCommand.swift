@@ -5,6 +5,11 @@ import Ops
 /// `mm-convert run FILE.recipe [--set name=value ...] [--dry-run]`: runs a recipe file (or `-` for
 /// standard input), e.g. one written for a model nobody has bundled yet.
 enum RunCommand {
+    /// Recipe files from disk; a `use` of a path no file has finds the bundled recipe of that path
+    /// (`use "common/hf_to_mm.recipe"`), so a user's converter can bind its family to the shared
+    /// directions.
+    static let loader = RecipeLoader.fileSystem(then: .memory(BundledRecipes.files))
+
     static let usage = """
         usage: mm-convert run FILE.recipe|- [--set NAME=VALUE ...] [--dry-run] [--force] [--workers N] [--quiet]
           --set NAME=VALUE   a parameter of the recipe (VALUE as on the command line: 1, true, [[1,2]], a path);
@@ -24,9 +29,9 @@ enum RunCommand {
             while let line = readLine(strippingNewline: false) { text += line }
             recipe = try Recipe.parse(text, name: "<stdin>")
         } else {
-            recipe = try Recipe.load(path, loader: .fileSystem)
+            recipe = try Recipe.load(path, loader: RunCommand.loader)
         }
-        let declared = Set(try recipe.parameters(loader: .fileSystem).map(\.name))
+        let declared = Set(try recipe.parameters(loader: RunCommand.loader).map(\.name))
         var params: [String: Value] = [:]
         var settings: [String: Value] = [:]
         for s in a.options["--set"] ?? [] {
@@ -41,6 +46,6 @@ enum RunCommand {
                 settings[name] = value
             }
         }
-        try RecipeRunner.run(recipe, loader: .fileSystem, params: params, settings: settings, options: options, output: output)
+        try RecipeRunner.run(recipe, loader: RunCommand.loader, params: params, settings: settings, options: options, output: output)
     }
 }

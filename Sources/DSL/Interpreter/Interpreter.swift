@@ -212,7 +212,7 @@ public final class Interpreter<State> {
     }
 
     func use(_ path: String, at s: Stmt) throws {
-        let resolved = RecipeLoader.resolve(path, relativeTo: s.location.file.name)
+        let resolved = loader.locate(path, relativeTo: s.location.file.name)
         if let i = activeFiles.firstIndex(of: resolved) {
             throw RecipeError("'use' cycle: " + (activeFiles[i...] + [resolved]).joined(separator: " -> "), at: s.location)
         }
@@ -311,8 +311,8 @@ public final class Interpreter<State> {
     func tableData(_ written: String, at location: SourceLocation) throws -> TableData {
         let name = try resolveRole(written, declared: tables[written] != nil, at: location)
         guard let t = tables[name], let kind = registry.tableKinds[t.kind] else {
-            throw RecipeError(Suggestions.message("unknown table '\(written)'", for: written, in: tables.keys.sorted())
-                              + (families.active == nil ? "" : " (nor a role of family '\(families.active!)')"), at: location)
+            throw RecipeError(Suggestions.message("unknown table '\(written)'" + (families.active.map { " (nor a role of family '\($0)')" } ?? ""),
+                                                  for: written, in: tables.keys.sorted()), at: location)
         }
         var chain = [name]
         var written = t.entries
@@ -342,7 +342,7 @@ public final class Interpreter<State> {
         let name = try resolveRole(written, declared: maps[written] != nil, at: location)
         guard let body = maps[name] else {
             let role = families.active.map { " (nor a role of family '\($0)')" } ?? " ('family NAME' selects the family whose roles it may name)"
-            throw RecipeError(Suggestions.message("unknown map block '\(written)'", for: written, in: maps.keys.sorted()) + role, at: location)
+            throw RecipeError(Suggestions.message("unknown map block '\(written)'" + role, for: written, in: maps.keys.sorted()), at: location)
         }
         if activeMaps.contains(name) {
             throw RecipeError("map block '\(name)' applies itself: " + (activeMaps + [name]).joined(separator: " -> "), at: location)

@@ -21,7 +21,7 @@ public struct RecipeProgram {
         for stmt in recipe.statements {
             statements.append(stmt)
             guard case let .use(path) = stmt.kind else { continue }
-            let resolved = RecipeLoader.resolve(path, relativeTo: recipe.file.name)
+            let resolved = loader.locate(path, relativeTo: recipe.file.name)
             if let i = stack.firstIndex(of: resolved) {
                 let cycle = (stack[i...] + [resolved]).joined(separator: " -> ")
                 throw RecipeError("'use' cycle: \(cycle)", at: stmt.location)
