@@ -1,29 +1,74 @@
 #!/usr/bin/env python3
 """Benchmark: mm-convert against a plain copy of the same bytes, in one run, on this machine.
 
-Usage: tools/bench.py [--size 2b|7b] [--rounds N] [--work DIR] [--keep] [--lean] [--no-drop-caches]
-Builds the release binary, generates a Qwen2-VL checkpoint of real shape with `mm-convert sample`,
-then times, in each of N rounds (default 5), each step under /usr/bin/time -v with its input in the
+Usage: tools/bench.py [--size 2b|7b|moe] [--rounds N] [--work DIR] [--keep] [--lean] [--no-drop-caches]
+Builds the release binary, generates a checkpoint of real shape with `mm-convert sample`, then
+times, in each of N rounds (default 5), each step under /usr/bin/time -v with its input in the
 page cache (as root the cache is first dropped, so every step starts from the same state) and
 free memory touched once (a virtual machine's host takes back idle pages; see touch_free_memory):
   copy      cp of the HF directory and an fsync of the copies (the baseline: the same bytes read
             and written durably once)
-  hf_to_mm  tp=2, pp=4, uneven layer lists
+  hf_to_mm  2b, 7b (Qwen2-VL): tp=2, pp=4, uneven layer lists
+            moe (Qwen3-VL MoE, `sample qwen3vl_moe --size bench`: 48 layers x 128 experts, about
+            2.5 GB, whose 606 HF tensors become some 26,000 in the rank files, one per expert and
+            TP rank): tp=2, ep=2, pp=2
   mm_to_hf  back to HF
-  resplit   tp=2/pp=4 -> tp=4/pp=2
+  resplit   2b, 7b: tp=2/pp=4 -> tp=4/pp=2; moe: tp=2/ep=2/pp=2 -> tp=1/ep=4/pp=2
 and prints the median and best wall seconds, their ratios to the copy's, throughput and peak
-resident memory. (The disk of a shared machine has slow moments: the same copy takes 2.8 s or 5.5 s.) It then checks
-that the outputs equal a run with one worker (`--workers 1`) and that mm_to_hf gives back the input.
+resident memory. (The disk of a shared machine has slow moments: the same copy takes 2.8 s or 5.5 s.)
+For moe it also prints each step's tensor counts (in and out, over all files; from `mm-convert
+inspect --json`) and the median wall time per tensor, so the cost of many small tensors shows.
+It then checks that the outputs equal a run with one worker (`--workers 1`) and that mm_to_hf
+gives back the input (for moe also file by file, byte for byte).
 """
-import argparse, os, re, shutil, statistics, subprocess, sys, time
+import argparse, json, os, re, shutil, statistics, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".build", "release", "mm-convert")
-LAYOUTS = {
-    "2b": {"llm": "[[4,8,8,8]]", "vit": "[[32,0,0,0]]", "llm_flat": "[4,8,8,8]", "vit_flat": "[32,0,0,0]",
-           "llm2": "[14,14]", "vit2": "[32,0]"},
-    "7b": {"llm": "[[4,8,8,8]]", "vit": "[[32,0,0,0]]", "llm_flat": "[4,8,8,8]", "vit_flat": "[32,0,0,0]",
-           "llm2": "[14,14]", "vit2": "[32,0]"},
+
+
+def qwen2vl_steps(hf, outs):
+    L = {"llm": "[[4,8,8,8]]", "vit": "[[32,0,0,0]]", "llm_flat": "[4,8,8,8]", "vit_flat": "[32,0,0,0]",
+         "llm2": "[14,14]", "vit2": "[32,0]"}
+    return [
+        ("hf_to_mm", [BIN, "Qwen2VLConverter", "hf_to_mm", "--quiet", "--cfg.hf_config.hf_dir", hf, "--cfg.mm_dir", outs["mm"],
+                      "--cfg.parallel_config.tp_size", "2", "--cfg.parallel_config.llm_pp_layers", L["llm"],
+                      "--cfg.parallel_config.vit_pp_layers", L["vit"]]),
+        ("mm_to_hf", [BIN, "Qwen2VLConverter", "mm_to_hf", "--quiet", "--cfg.mm_dir", outs["mm"], "--cfg.hf_config.hf_dir", hf,
+                      "--cfg.save_hf_dir", outs["hf-back"], "--cfg.parallel_config.tp_size", "2",
+                      "--cfg.parallel_config.llm_pp_layers", L["llm_flat"], "--cfg.parallel_config.vit_pp_layers", L["vit_flat"]]),
+        ("resplit", [BIN, "Qwen2VLConverter", "resplit", "--quiet", "--cfg.source_dir", outs["mm"], "--cfg.target_dir", outs["mm-resplit"],
+                     "--cfg.source_parallel_config.tp_size", "2", "--cfg.source_parallel_config.llm_pp_layers", L["llm_flat"],
+                     "--cfg.source_parallel_config.vit_pp_layers", L["vit_flat"], "--cfg.target_parallel_config.tp_size", "4",
+                     "--cfg.target_parallel_config.llm_pp_layers", L["llm2"], "--cfg.target_parallel_config.vit_pp_layers", L["vit2"]]),
+    ]
+
+
+def qwen3vl_moe_steps(hf, outs):
+    # 48 LLM layers over 2 stages; the bench size's ViT has depth 4, all on the first stage. The
+    # layer lists of mm_to_hf and of resplit's source are read from the rank files.
+    C = [BIN, "Qwen3VLMegatronConverter"]
+    return [
+        ("hf_to_mm", C + ["hf_to_mm", "--cfg.hf_config.hf_dir", hf, "--cfg.mm_dir", outs["mm"],
+                          "--cfg.parallel_config.tp_size", "2", "--cfg.parallel_config.ep_size", "2",
+                          "--cfg.parallel_config.llm_pp_layers", "[[24,24]]", "--cfg.parallel_config.vit_pp_layers", "[[4,0]]",
+                          "--force", "--quiet"]),
+        ("mm_to_hf", C + ["mm_to_hf", "--cfg.mm_dir", outs["mm"], "--cfg.hf_config.hf_dir", hf,
+                          "--cfg.save_hf_dir", outs["hf-back"], "--cfg.parallel_config.tp_size", "2", "--quiet"]),
+        ("resplit", C + ["resplit", "--cfg.source_dir", outs["mm"], "--cfg.target_dir", outs["mm-resplit"],
+                         "--cfg.source_parallel_config.tp_size", "2", "--cfg.target_parallel_config.tp_size", "1",
+                         "--cfg.target_parallel_config.ep_size", "4", "--cfg.target_parallel_config.llm_pp_layers", "[24,24]",
+                         "--cfg.target_parallel_config.vit_pp_layers", "[4,0]", "--quiet"]),
+    ]
+
+
+# --size: the sample to generate (family, size), the title of the table, the conversions, and
+# whether to report tensor counts and compare mm_to_hf's files byte for byte.
+CASES = {
+    "2b": {"sample": ("qwen2vl", "2b"), "title": "Qwen2-VL 2b shape", "steps": qwen2vl_steps, "tensors": False},
+    "7b": {"sample": ("qwen2vl", "7b"), "title": "Qwen2-VL 7b shape", "steps": qwen2vl_steps, "tensors": False},
+    "moe": {"sample": ("qwen3vl_moe", "bench"), "title": "Qwen3-VL MoE bench shape (48 layers x 128 experts)",
+            "steps": qwen3vl_moe_steps, "tensors": True},
 }
 
 
@@ -44,6 +89,12 @@ def du(path):
         for f in files:
             total += os.path.getsize(os.path.join(d, f))
     return total
+
+
+def tensor_count(path):
+    """The number of tensors in a checkpoint directory (HF: all shards; MindSpeed-MM: all rank files)."""
+    p = subprocess.run([BIN, "inspect", path, "--json"], capture_output=True, text=True, check=True)
+    return json.loads(p.stdout)["totals"]["tensors"]
 
 
 def warm(path):
@@ -87,7 +138,8 @@ def touch_free_memory():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--size", default="2b", choices=sorted(LAYOUTS))
+    ap.add_argument("--size", default="2b", choices=sorted(CASES),
+                    help="2b, 7b: Qwen2-VL; moe: Qwen3-VL MoE, 48 layers x 128 experts, about 2.5 GB (default 2b)")
     ap.add_argument("--work", default="/tmp/mm-convert-bench")
     ap.add_argument("--keep", action="store_true", help="keep the outputs (the generated input is always kept)")
     ap.add_argument("--lean", action="store_true", help="save disk (7B): delete each output once used, skip the one-worker checks")
@@ -97,79 +149,89 @@ def main():
     ap.add_argument("--no-touch", dest="touch", action="store_false",
                     help="do not write to free memory before each step (see touch_free_memory)")
     a = ap.parse_args()
-    L = LAYOUTS[a.size]
+    case = CASES[a.size]
     subprocess.run(["swift", "build", "-c", "release", "--product", "mm-convert"], cwd=ROOT, check=True)
     os.makedirs(a.work, exist_ok=True)
     hf = os.path.join(a.work, f"hf-{a.size}")
     if not os.path.exists(os.path.join(hf, "config.json")):
-        subprocess.run([BIN, "sample", "qwen2vl", hf, "--size", a.size, "--quiet"], check=True)
+        family, sample_size = case["sample"]
+        subprocess.run([BIN, "sample", family, hf, "--size", sample_size, "--quiet"], check=True)
     outs = {k: os.path.join(a.work, k) for k in ["copy", "mm", "hf-back", "mm-resplit"]}
     for p in outs.values():
         shutil.rmtree(p, ignore_errors=True)
     size = du(hf)
+    # Each step: name, command, the directory it writes, the directory it reads (warmed before it runs).
     runs = [
         # The baseline writes the same bytes durably, as mm-convert does (it syncs every file
         # before renaming its output into place): copy, then fsync the copies.
-        ("copy", ["sh", "-c", f'cp -r "{hf}" "{outs["copy"]}" && sync "{outs["copy"]}"/*']),
-        ("hf_to_mm", [BIN, "Qwen2VLConverter", "hf_to_mm", "--quiet", "--cfg.hf_config.hf_dir", hf, "--cfg.mm_dir", outs["mm"],
-                      "--cfg.parallel_config.tp_size", "2", "--cfg.parallel_config.llm_pp_layers", L["llm"],
-                      "--cfg.parallel_config.vit_pp_layers", L["vit"]]),
-        ("mm_to_hf", [BIN, "Qwen2VLConverter", "mm_to_hf", "--quiet", "--cfg.mm_dir", outs["mm"], "--cfg.hf_config.hf_dir", hf,
-                      "--cfg.save_hf_dir", outs["hf-back"], "--cfg.parallel_config.tp_size", "2",
-                      "--cfg.parallel_config.llm_pp_layers", L["llm_flat"], "--cfg.parallel_config.vit_pp_layers", L["vit_flat"]]),
-        ("resplit", [BIN, "Qwen2VLConverter", "resplit", "--quiet", "--cfg.source_dir", outs["mm"], "--cfg.target_dir", outs["mm-resplit"],
-                     "--cfg.source_parallel_config.tp_size", "2", "--cfg.source_parallel_config.llm_pp_layers", L["llm_flat"],
-                     "--cfg.source_parallel_config.vit_pp_layers", L["vit_flat"], "--cfg.target_parallel_config.tp_size", "4",
-                     "--cfg.target_parallel_config.llm_pp_layers", L["llm2"], "--cfg.target_parallel_config.vit_pp_layers", L["vit2"]]),
-    ]
+        ("copy", ["sh", "-c", f'cp -r "{hf}" "{outs["copy"]}" && sync "{outs["copy"]}"/*'], outs["copy"], hf),
+    ] + [(name, cmd, target, hf if name == "hf_to_mm" else outs["mm"]) for name, cmd in case["steps"](hf, outs)
+         for target in [{"hf_to_mm": outs["mm"], "mm_to_hf": outs["hf-back"], "resplit": outs["mm-resplit"]}[name]]]
     # Each round times every step once; the figures are the medians over rounds, so one slow
     # moment of the disk does not decide a ratio. Before each step the page cache is reset to the
     # same state (when allowed: dropped, then the step's input read back in), because a cache
     # filled by earlier steps makes the kernel reclaim pages while writing and skews whatever runs
     # next.
-    walls = {name: [] for name, _ in runs}
-    peaks = {name: 0 for name, _ in runs}
+    walls = {name: [] for name, *_ in runs}
+    peaks = {name: 0 for name, *_ in runs}
+    counts = {hf: tensor_count(hf)} if case["tensors"] else {}
     lean_verified = True
+    lean_identical = True
     dropped = False
     for r in range(a.rounds):
-        for name, cmd in runs:
-            target = {"copy": outs["copy"], "hf_to_mm": outs["mm"], "mm_to_hf": outs["hf-back"], "resplit": outs["mm-resplit"]}[name]
+        for name, cmd, target, source in runs:
             shutil.rmtree(target, ignore_errors=True)
             dropped = reset_cache(a.drop_caches) or dropped
-            warm(hf if name in ("copy", "hf_to_mm") else outs["mm"])
+            warm(source)
             if a.touch:
                 touch_free_memory()
             wall, rss = timed(cmd)
             subprocess.run(["sync"])
             walls[name].append(wall)
             peaks[name] = max(peaks[name], rss)
+            if case["tensors"] and target not in counts:
+                counts[target] = tensor_count(target)
             if a.lean and name == "copy":
                 shutil.rmtree(outs["copy"], ignore_errors=True)
             if a.lean and name == "mm_to_hf":
                 back = subprocess.run([BIN, "verify", hf, outs["hf-back"], "--quiet"], capture_output=True, text=True)
                 lean_verified = lean_verified and back.returncode == 0
+                if case["tensors"]:
+                    same = subprocess.run(["diff", "-r", "-q", hf, outs["hf-back"]], capture_output=True, text=True)
+                    lean_identical = lean_identical and same.returncode == 0
                 shutil.rmtree(outs["hf-back"], ignore_errors=True)
-        print(f"round {r + 1}: " + ", ".join(f"{n} {walls[n][-1]:.2f} s" for n, _ in runs), flush=True)
+        print(f"round {r + 1}: " + ", ".join(f"{n} {walls[n][-1]:.2f} s" for n, *_ in runs), flush=True)
     cache = "page cache dropped and the step's input re-read before each step" if dropped else "warm cache (not dropped)"
     if a.touch:
         cache += ", free memory touched"
-    print(f"\nQwen2-VL {a.size} shape, {size / 1e9:.2f} GB in bf16, {os.cpu_count()} cores, release build, {cache}")
+    print(f"\n{case['title']}, {size / 1e9:.2f} GB in bf16, {os.cpu_count()} cores, release build, {cache}")
     print(f"{a.rounds} round(s): median and best wall time; ratios are median to median and best to best;")
     print("peak RSS is the largest over the rounds")
     print(f"{'step':<10} {'median s':>9} {'x copy':>7} {'best s':>7} {'x copy':>7} {'GB/s':>6} {'peak RSS MB':>12}")
     med_base, best_base = statistics.median(walls["copy"]), min(walls["copy"])
-    for name, _ in runs:
+    for name, *_ in runs:
         med, best = statistics.median(walls[name]), min(walls[name])
         print(f"{name:<10} {med:9.2f} {med / med_base:7.2f} {best:7.2f} {best / best_base:7.2f} {size / med / 1e9:6.2f} {peaks[name] / 1e6:12.0f}")
+    if case["tensors"]:
+        # Time per tensor: the median wall time over the larger of the two counts (the Megatron
+        # side); "over copy" is the time beyond the copy's median, per tensor.
+        print("\ntensors in the step's input and output (all shards / all rank files); time per tensor is the")
+        print("median wall time over the larger count; 'over copy' is (median - copy's median) over that count")
+        print(f"{'step':<10} {'tensors in':>11} {'tensors out':>12} {'median s':>9} {'us/tensor':>10} {'over copy':>10}")
+        for name, _, target, source in runs:
+            n = max(counts[source], counts[target])
+            med = statistics.median(walls[name])
+            print(f"{name:<10} {counts[source]:11d} {counts[target]:12d} {med:9.2f} {med / n * 1e6:10.1f} {(med - med_base) / n * 1e6:10.1f}")
     # Checks: parallel output equals a one-worker run; mm_to_hf gives back the input exactly.
     if a.lean:
         print("mm_to_hf reproduces the input:", "yes" if lean_verified else "NO")
+        if case["tensors"]:
+            print("mm_to_hf output is byte-identical to the input (every file):", "yes" if lean_identical else "NO")
         for p in outs.values():
             shutil.rmtree(p, ignore_errors=True)
         return
     # The parallel outputs equal a run with one worker, for each conversion.
-    for name, cmd in runs[1:]:
-        target = {"hf_to_mm": outs["mm"], "mm_to_hf": outs["hf-back"], "resplit": outs["mm-resplit"]}[name]
+    for name, cmd, target, _ in runs[1:]:
         single = target + "-1worker"
         shutil.rmtree(single, ignore_errors=True)
         timed([single if x == target else x for x in cmd] + ["--workers", "1"])
@@ -178,6 +240,9 @@ def main():
         shutil.rmtree(single, ignore_errors=True)
     back = subprocess.run([BIN, "verify", hf, outs["hf-back"], "--quiet"], capture_output=True, text=True)
     print("mm_to_hf reproduces the input:", "yes" if back.returncode == 0 else "NO\n" + back.stdout + back.stderr)
+    if case["tensors"]:
+        same = subprocess.run(["diff", "-r", "-q", hf, outs["hf-back"]], capture_output=True, text=True)
+        print("mm_to_hf output is byte-identical to the input (every file):", "yes" if same.returncode == 0 else "NO\n" + same.stdout)
     if not a.keep:
         for p in outs.values():
             shutil.rmtree(p, ignore_errors=True)
