@@ -26,7 +26,9 @@ final class BundledRecipesTests: XCTestCase {
         XCTAssertEqual(ops, ["Qwen2VLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "Qwen2_5_VLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "InternVLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
-                             "Qwen3VLMegatronConverter": ["hf_to_mm", "mm_to_hf", "resplit"]])
+                             "Qwen3VLMegatronConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
+                             "Qwen2_5_OmniConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
+                             "GlmConverter": ["hf_to_mm", "mm_to_hf", "resplit"]])
         // A family is its layout.recipe: each converter file selects the family and uses the
         // direction written once in common/ (a few lines, no copy of a direction).
         for entry in catalog.entries {

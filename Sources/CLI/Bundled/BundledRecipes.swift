@@ -9,10 +9,14 @@ public enum BundledRecipes {
 # the LM head's HF names, the names save_vit_only keeps.
 let experts = 0
 let vit_layers = 0
+let audio_layers = 0
 let lm_heads = ["lm_head.weight"]
 let vision_keep = []
 # The TP size of the ViT (hf_to_mm's checks set it from the parallel config; family checks read it).
 let vit_tp = null
+let audio_tp = null
+# The original Hugging Face directory of an mm_to_hf (where `add hf` takes back what hf_to_mm pruned).
+let original_hf_dir = null
 # MindSpeed-MM's canonical model (the directions set it from enable_canonical_hf_struct).
 let canonical = false
 
@@ -24,7 +28,8 @@ let canonical = false
 #
 # Roles a family binds (maps unless said otherwise):
 #   config        binds from config.json: llm (the LLM fields), vit_layers, vit_heads, tied (the
-#                 output layer is the embedding), experts (0 for dense models), lm_heads (HF names
+#                 output layer is the embedding), experts (0 for dense models), audio_layers (0: no
+#                 audio encoder), lm_heads (HF names
 #                 of the LM head), vision_keep (HF names kept by save_vit_only)
 #   model         Hugging Face -> MindSpeed-MM names and tensors; reverted by mm_to_hf
 #   vision        the vision part alone (save_vit_only; none for a text-only model)
@@ -33,11 +38,15 @@ let canonical = false
 #   key_layout    HF key layouts normalised before `model` (reverted after it by mm_to_hf)
 #   checks        hf_to_mm checks after the common ones; mm_checks: mm_to_hf's
 #   refuse        checkpoints of another structure, refused after `load mm`
+#   prune         hf_to_mm: drop the parts of the HF checkpoint the MindSpeed-MM model does not hold
+#   restore       mm_to_hf: take them back from the original HF directory (`add hf`)
 use "config_defaults.recipe"
 map none {}
 
 family base {
   vision = none
+  prune = none
+  restore = none
   key_layout = none
   checks = none
   mm_checks = none
@@ -56,6 +65,8 @@ apply key_layout
 apply config
 use "hf_to_mm_checks.recipe"
 apply checks
+# Parts of the HF checkpoint a MindSpeed-MM model does not hold (mm_to_hf restores them).
+apply prune
 
 if cfg.save_vit_only {
   keep vision_keep
@@ -70,8 +81,8 @@ if cfg.save_vit_only {
   # Experts split over EP ranks before TP and PP (§6); every other tensor goes to every rank.
   if ep > 1 { ep experts=experts size=ep }
 }
-shard tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size
-stage pp vit=vit llm=cfg.parallel_config.llm_pp_layers
+shard tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size audio=cfg.parallel_config.audio_tp_size
+stage pp vit=vit llm=cfg.parallel_config.llm_pp_layers audio=audio
 save mm cfg.mm_dir
 
 """###,
@@ -84,10 +95,22 @@ let vpp = vpp_size(layers)
 let tp = cfg.parallel_config.tp_size
 let vit_tp = cfg.parallel_config.vit_tp_size
 if vit_tp == null or vit_tp == 0 { let vit_tp = tp }
+let audio_tp = cfg.parallel_config.audio_tp_size
+if audio_tp == null or audio_tp == 0 { let audio_tp = tp }
 let vit = cfg.parallel_config.vit_pp_layers
 assert vit != null or vit_layers == 0 \
   "vit_pp_layers is required: config.json has " + str(vit_layers) + " ViT layers; give them per stage, e.g. [[" + str(vit_layers) + "]]"
 if vit == null { let vit = [[0]] }
+# An audio encoder's layers per stage: required by a model that has one (the reference fails with a
+# TypeError without them), ignored by the others.
+let audio = null
+if audio_layers > 0 {
+  let audio = cfg.parallel_config.audio_pp_layers
+  assert audio != null \
+    "audio_pp_layers is required: config.json has " + str(audio_layers) + " audio encoder layers; give them per stage, e.g. [[" + str(audio_layers) + "]]"
+  assert sum(audio) == audio_layers \
+    "audio_pp_layers " + str(audio) + " add up to " + str(sum(audio)) + ", but config.json has " + str(audio_layers) + " audio encoder layers"
+}
 assert len(vit) >= 1 "vit_pp_layers is empty: give at least one chunk, e.g. [[" + str(vit_layers) + "]]"
 assert sum(layers) == llm.num_hidden_layers \
   "llm_pp_layers " + str(layers) + " add up to " + str(sum(layers)) + ", but config.json has " + str(llm.num_hidden_layers) + " LLM layers (num_hidden_layers)"
@@ -114,10 +137,10 @@ param cfg.mm_dir: path "output directory of the MindSpeed-MM checkpoint (written
 param cfg.hf_config.hf_dir: dir "the Hugging Face checkpoint: *.safetensors shards (with or without model.safetensors.index.json) and config.json"
 param cfg.parallel_config.llm_pp_layers: [[int >= 0]] "LLM layers per pipeline stage: outer list = virtual pipeline chunks, inner list = PP ranks, e.g. [[1,10,10,7]]"
 param cfg.parallel_config.vit_pp_layers: [[int >= 0]]? "ViT layers per pipeline stage, the same shape (a shorter list replicates the ViT on every stage: hetero PP); required when the model has a ViT"
-param cfg.parallel_config.audio_pp_layers: [[int >= 0]]? ignored "audio encoder layers per stage (models with an audio encoder only)"
+param cfg.parallel_config.audio_pp_layers: [[int >= 0]]? "audio encoder layers per stage, the shape of llm_pp_layers (required by models with an audio encoder; ignored by others)"
 param cfg.parallel_config.tp_size: int > 0 = 1 "tensor-parallel size of the LLM, and of the other modules unless given"
 param cfg.parallel_config.vit_tp_size: int >= 0? = 0 "tensor-parallel size of the ViT; 0 = tp_size"
-param cfg.parallel_config.audio_tp_size: int >= 0? = 0 ignored "tensor-parallel size of the audio encoder; 0 = tp_size"
+param cfg.parallel_config.audio_tp_size: int >= 0? = 0 "tensor-parallel size of the audio encoder; 0 = tp_size"
 param cfg.parallel_config.ep_size: int > 0? = 1 "expert-parallel size (1 for dense models)"
 param cfg.save_vit_only: bool? = false "convert only the vision tower"
 param cfg.llm_hf_config: str? ignored "accepted for compatibility; unused by the reference too"
@@ -141,15 +164,16 @@ use "family.recipe"
 use "mm_to_hf_params.recipe"
 
 load config cfg.hf_config.hf_dir
+let original_hf_dir = cfg.hf_config.hf_dir
 apply config
 let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
 apply mm_checks
 load mm cfg.mm_dir
 apply refuse
-unstage pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers \
-  vit_total=vit_layers llm_total=llm.num_hidden_layers
+unstage pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers audio=cfg.parallel_config.audio_pp_layers \
+  vit_total=vit_layers llm_total=llm.num_hidden_layers audio_total=audio_layers
 # TP ranks merge, and EP ranks (experts renumbered to global numbers) when the model has experts.
-unshard tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size experts=experts
+unshard tp tp=cfg.parallel_config.tp_size vit=cfg.parallel_config.vit_tp_size audio=cfg.parallel_config.audio_tp_size experts=experts
 # A tied model's output layer is the embedding (Megatron keeps a copy only with PP > 1). It goes
 # back as the LM head only where the original checkpoint has one (§9 Q15).
 if tied {
@@ -158,6 +182,9 @@ if tied {
 }
 revert model
 revert key_layout
+# What hf_to_mm pruned comes back from the original directory (a thinker tensor missing from the
+# MindSpeed-MM checkpoint is an error, never filled in from there).
+apply restore
 save hf cfg.save_hf_dir like=cfg.hf_config.hf_dir optional=lm_heads
 
 """###,
@@ -168,10 +195,10 @@ param cfg.save_hf_dir: path "output directory of the Hugging Face checkpoint (wr
 param cfg.hf_config.hf_dir: dir "the original Hugging Face checkpoint: config.json, the index and the side files (tokenizer, ...) are taken from it"
 param cfg.parallel_config.llm_pp_layers: layers? "LLM layers per stage, flat [1,10,10,7] or nested by VPP chunk; omitted: read from the files"
 param cfg.parallel_config.vit_pp_layers: layers? "ViT layers per stage, flat or nested; omitted: read from the files"
-param cfg.parallel_config.audio_pp_layers: layers? ignored "audio encoder layers per stage (models with an audio encoder only)"
+param cfg.parallel_config.audio_pp_layers: layers? "audio encoder layers per stage (models with an audio encoder); omitted: read from the files"
 param cfg.parallel_config.tp_size: int > 0 = 1 "tensor-parallel size of the LLM in the checkpoint"
 param cfg.parallel_config.vit_tp_size: int >= 0? = 0 "tensor-parallel size of the ViT in the checkpoint; 0 = tp_size"
-param cfg.parallel_config.audio_tp_size: int >= 0? = 0 ignored "tensor-parallel size of the audio encoder"
+param cfg.parallel_config.audio_tp_size: int >= 0? = 0 "tensor-parallel size of the audio encoder in the checkpoint; 0 = tp_size"
 param cfg.parallel_config.ep_size: int > 0? = 1 ignored "expert-parallel size (read from the files)"
 param cfg.trust_remote_code: bool = false ignored "accepted for compatibility: config.json is read directly, no code is run"
 param cfg.common_model_config.num_experts: int = 0 ignored "read from config.json"
@@ -194,11 +221,13 @@ use "resplit_params.recipe"
 
 let vit_total = null
 let llm_total = null
+let audio_total = null
 if has(cfg, "hf_config") {
   load config cfg.hf_config.hf_dir
   apply config
   let vit_total = vit_layers
   let llm_total = llm.num_hidden_layers
+  let audio_total = audio_layers
 }
 # A canonical checkpoint (Qwen2-VL, Qwen2.5-VL; an option the reference's resplit lacks: it
 # re-splits such checkpoints by the default rules, §9 Q13) splits its ViT qkv by heads. The heads
@@ -219,13 +248,13 @@ if canonical {
 load mm cfg.source_dir
 apply refuse
 unstage pp vit=cfg.source_parallel_config.vit_pp_layers llm=cfg.source_parallel_config.llm_pp_layers \
-  vit_total=vit_total llm_total=llm_total
-unshard tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size
+  audio=cfg.source_parallel_config.audio_pp_layers vit_total=vit_total llm_total=llm_total audio_total=audio_total
+unshard tp tp=cfg.source_parallel_config.tp_size vit=cfg.source_parallel_config.vit_tp_size audio=cfg.source_parallel_config.audio_tp_size
 use "resplit_tie.recipe"
 let target_ep = cfg.target_parallel_config.ep_size
 if target_ep != null and target_ep > 1 { ep size=target_ep }
-shard tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size
-stage pp vit=cfg.target_parallel_config.vit_pp_layers llm=cfg.target_parallel_config.llm_pp_layers
+shard tp tp=cfg.target_parallel_config.tp_size vit=cfg.target_parallel_config.vit_tp_size audio=cfg.target_parallel_config.audio_tp_size
+stage pp vit=cfg.target_parallel_config.vit_pp_layers llm=cfg.target_parallel_config.llm_pp_layers audio=cfg.target_parallel_config.audio_pp_layers
 save mm cfg.target_dir
 
 """###,
@@ -237,15 +266,15 @@ param cfg.source_parallel_config.llm_pp_layers: layers? "LLM layers per stage of
 param cfg.source_parallel_config.vit_pp_layers: layers? "ViT layers per stage of the source; omitted: read from the files"
 param cfg.source_parallel_config.tp_size: int > 0 = 1 "tensor-parallel size of the source's LLM"
 param cfg.source_parallel_config.vit_tp_size: int >= 0? = 0 "tensor-parallel size of the source's ViT; 0 = tp_size"
-param cfg.source_parallel_config.audio_pp_layers: layers? ignored "unused"
-param cfg.source_parallel_config.audio_tp_size: int >= 0? = 0 ignored "unused"
+param cfg.source_parallel_config.audio_pp_layers: layers? "audio encoder layers per stage of the source; omitted: read from the files"
+param cfg.source_parallel_config.audio_tp_size: int >= 0? = 0 "tensor-parallel size of the source's audio encoder; 0 = tp_size"
 param cfg.source_parallel_config.ep_size: int > 0? = 1 ignored "expert-parallel size of the source (read from the files)"
 param cfg.target_parallel_config.llm_pp_layers: layers "LLM layers per stage of the target: flat [14,14] or nested by VPP chunk [[7,7],[7,7]]"
 param cfg.target_parallel_config.vit_pp_layers: layers? "ViT layers per stage of the target; required when the model has a ViT"
 param cfg.target_parallel_config.tp_size: int > 0 = 1 "tensor-parallel size of the target's LLM"
 param cfg.target_parallel_config.vit_tp_size: int >= 0? = 0 "tensor-parallel size of the target's ViT; 0 = tp_size"
-param cfg.target_parallel_config.audio_pp_layers: layers? ignored "unused"
-param cfg.target_parallel_config.audio_tp_size: int >= 0? = 0 ignored "unused"
+param cfg.target_parallel_config.audio_pp_layers: layers? "audio encoder layers per stage of the target (models with an audio encoder)"
+param cfg.target_parallel_config.audio_tp_size: int >= 0? = 0 "tensor-parallel size of the target's audio encoder; 0 = tp_size"
 param cfg.target_parallel_config.ep_size: int > 0? = 1 "expert-parallel size of the target (models with experts; the source's is read from the files)"
 
 """###,
@@ -254,6 +283,123 @@ param cfg.target_parallel_config.ep_size: int > 0? = 1 "expert-parallel size of 
 # add it when the target has PP > 1, drop it when PP = 1 (the reference forgets this, §9 Q13).
 retie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight" \
   pp=pp_size(cfg.target_parallel_config.llm_pp_layers)
+
+"""###,
+        "glm4v/hf_to_mm.recipe": ###"""
+recipe GlmConverter.hf_to_mm "Convert a Hugging Face GLM-4.1V checkpoint to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family glm4v
+use "../common/hf_to_mm.recipe"
+
+"""###,
+        "glm4v/layout.recipe": ###"""
+# GLM-4.1V (Glm4vForConditionalGeneration): how the Hugging Face names and tensors map to
+# MindSpeed-MM's (reference spec §7.7). The Hub checkpoint uses transformers' newer key layout
+# (model.visual.*, model.language_model.*, top-level lm_head.weight), normalised by Qwen2-VL's
+# key-layout map first and written back by mm_to_hf.
+use "../qwen2vl/layout.recipe"
+
+# The text fields sit at the top level (the original GLM-4.1V-9B-Thinking config.json) or under
+# text_config (later revisions); both are read.
+map glm4v_config {
+  let model_type = get(config, "model_type", "glm4v")
+  assert model_type == "glm4v" \
+    "config.json has model_type '" + str(model_type) + "': GlmConverter converts GLM-4.1V ('glm4v')"
+  let llm = config
+  if not has(config, "num_key_value_heads") and has(config, "text_config") { let llm = config.text_config }
+  let vit_layers = config.vision_config.depth
+  let vit_heads = config.vision_config.num_heads
+  let tied = get(llm, "tie_word_embeddings", get(config, "tie_word_embeddings", false)) == true
+  let vision_keep = ["visual.*"]
+}
+
+map glm4v_checks {
+  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; GLM-4.1V has no canonical model"
+}
+
+map glm4v_mm_checks {
+  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; GLM-4.1V has no canonical model"
+}
+
+# The ViT's qkv keeps HF's [q; k; v] (no relocation: MindSpeed-MM's GLM ViT attention is a plain
+# linear layer); its MLP's gate and up fuse into linear_fc1.
+map glm4v_vision {
+  rename "visual.patch_embed.proj.*" -> "image_encoder.encoder.patch_embed.proj.*"
+  rename "visual.post_conv_layernorm.*" -> "image_encoder.encoder.post_conv_layernorm.*"
+  rename "visual.embeddings.position_embedding.*" -> "image_encoder.encoder.embeddings.position_embedding.*"
+  rename "visual.blocks.{L}.attn.{qkv,proj}.*" -> "image_encoder.encoder.blocks.layers.{L}.self_attention.{qkv,proj}.*"
+  merge glu "visual.blocks.{L}.mlp.{gate,up}_proj.weight" -> "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.weight"
+  rename "visual.blocks.{L}.mlp.down_proj.*" -> "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2.*"
+  rename "visual.blocks.{L}.norm1.*" -> "image_encoder.encoder.blocks.layers.{L}.input_layernorm.*"
+  rename "visual.blocks.{L}.norm2.*" -> "image_encoder.encoder.blocks.layers.{L}.pre_mlp_layernorm.*"
+  rename "visual.post_layernorm.*" -> "image_encoder.encoder.blocks.final_layernorm.*"
+  rename "visual.downsample.*" -> "image_encoder.encoder.downsample.*"
+  rename "visual.merger.*" -> "image_encoder.projector.*"
+}
+
+# The LLM: q/k/v interleave by KV group into linear_qkv; gate_up_proj is already Megatron's fused
+# [gate; up] linear_fc1; four norms per layer.
+map glm4v_language {
+  rename "model.embed_tokens.weight" -> "text_decoder.embedding.word_embeddings.weight"
+  merge qkv "model.layers.{L}.self_attn.{q,k,v}_proj.weight" -> "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.weight" \
+    groups=llm.num_key_value_heads heads=llm.num_attention_heads
+  merge qkv optional=true "model.layers.{L}.self_attn.{q,k,v}_proj.bias" -> "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.bias" \
+    groups=llm.num_key_value_heads heads=llm.num_attention_heads
+  rename "model.layers.{L}.self_attn.o_proj.weight" -> "text_decoder.decoder.layers.{L}.self_attention.linear_proj.weight"
+  rename "model.layers.{L}.mlp.gate_up_proj.weight" -> "text_decoder.decoder.layers.{L}.mlp.linear_fc1.weight"
+  rename "model.layers.{L}.mlp.down_proj.weight" -> "text_decoder.decoder.layers.{L}.mlp.linear_fc2.weight"
+  rename "model.layers.{L}.{input_layernorm,post_self_attn_layernorm,post_mlp_layernorm}.weight" \
+    -> "text_decoder.decoder.layers.{L}.{input_layernorm,post_self_attn_layernorm,post_mlp_layernorm}.weight"
+  rename "model.layers.{L}.post_attention_layernorm.weight" -> "text_decoder.decoder.layers.{L}.pre_mlp_layernorm.weight"
+  rename "model.norm.weight" -> "text_decoder.decoder.final_layernorm.weight"
+  rename optional=true "lm_head.weight" -> "text_decoder.output_layer.weight"
+}
+
+map glm4v {
+  apply glm4v_vision
+  apply glm4v_language
+}
+
+# The reference's table is empty, so with TP > 1 it copies every tensor to every rank (§9 Q14).
+# The LLM is a Megatron decoder and splits as Qwen2-VL's; the ViT and the projector are plain
+# linear layers in MindSpeed-MM's GLM model and stay whole on every rank.
+shard glm4v_tp {
+  row "text_decoder.embedding.word_embeddings.weight" "text_decoder.output_layer.weight"
+  row "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.{weight,bias}"
+  glu "text_decoder.decoder.layers.{L}.mlp.linear_fc1.weight"
+  col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.weight"
+  col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.weight"
+}
+
+stages glm4v_pp {
+  vit preset="vision_glm"
+  llm preset="text"
+}
+
+family glm4v extends base {
+  config = glm4v_config
+  key_layout = qwen2vl_key_layout
+  checks = glm4v_checks
+  mm_checks = glm4v_mm_checks
+  model = glm4v
+  vision = glm4v_vision
+  tp = glm4v_tp
+  pp = glm4v_pp
+}
+
+"""###,
+        "glm4v/mm_to_hf.recipe": ###"""
+recipe GlmConverter.mm_to_hf "Convert a MindSpeed-MM (Megatron) GLM-4.1V checkpoint back to Hugging Face layout (the reference has none)."
+use "layout.recipe"
+family glm4v
+use "../common/mm_to_hf.recipe"
+
+"""###,
+        "glm4v/resplit.recipe": ###"""
+recipe GlmConverter.resplit "Re-split a MindSpeed-MM GLM-4.1V checkpoint to another TP / PP / VPP layout (the reference has none)."
+use "layout.recipe"
+family glm4v
+use "../common/resplit.recipe"
 
 """###,
         "internvl/hf_to_mm.recipe": ###"""
@@ -406,6 +552,139 @@ param cfg.hf_config.hf_dir: dir "the Hugging Face checkpoint the MindSpeed-MM on
 use "../common/resplit.recipe"
 
 """###,
+        "qwen2_5omni/hf_to_mm.recipe": ###"""
+recipe Qwen2_5_OmniConverter.hf_to_mm "Convert a Hugging Face Qwen2.5-Omni checkpoint (the thinker: ViT, audio encoder, LLM) to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family qwen2_5omni
+use "../common/hf_to_mm.recipe"
+
+"""###,
+        "qwen2_5omni/layout.recipe": ###"""
+# Qwen2.5-Omni (Qwen2_5OmniModel), the thinker: how the Hugging Face names and tensors map to
+# MindSpeed-MM's (reference spec §7.5). The thinker's ViT is Qwen2.5-VL's but for its separate
+# q/k/v, its LLM is Qwen2-VL's, and it has an audio tower. The talker and token2wav are not part
+# of a MindSpeed-MM checkpoint: hf_to_mm leaves them out, mm_to_hf takes them back unchanged from
+# the original directory (a thinker tensor missing from the MindSpeed-MM checkpoint is an error).
+use "../qwen2_5vl/layout.recipe"
+
+# Fields under thinker_config.{text,vision,audio}_config. tie_word_embeddings is read from the JSON
+# (transformers 5 defaults it to true for Omni when absent; we default to false, as written).
+map omni_config {
+  assert has(config, "thinker_config") \
+    "config.json has no thinker_config: not a Qwen2.5-Omni (Qwen2_5OmniModel) checkpoint"
+  let thinker = config.thinker_config
+  let llm = thinker.text_config
+  let vit_layers = thinker.vision_config.depth
+  let vit_heads = thinker.vision_config.num_heads
+  let vit_width = thinker.vision_config.hidden_size
+  let audio_layers = thinker.audio_config.num_hidden_layers
+  let audio_heads = thinker.audio_config.encoder_attention_heads
+  let tied = get(llm, "tie_word_embeddings", false) == true
+  # The LM head before and after the thinker prefix is taken off.
+  let lm_heads = ["lm_head.weight", "thinker.lm_head.weight"]
+  let vision_keep = ["visual.*"]
+}
+
+map omni_checks {
+  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; Qwen2.5-Omni has no canonical model"
+  assert vit_heads % vit_tp == 0 \
+    "the ViT's " + str(vit_heads) + " heads (thinker_config.vision_config.num_heads) do not split over vit_tp_size=" + str(vit_tp)
+  assert audio_heads % audio_tp == 0 \
+    "the audio encoder's " + str(audio_heads) + " heads (thinker_config.audio_config.encoder_attention_heads) do not split over audio_tp_size=" + str(audio_tp)
+}
+
+map omni_mm_checks {
+  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; Qwen2.5-Omni has no canonical model"
+}
+
+# The thinker's names without their prefix, so the Qwen2-VL / Qwen2.5-VL maps apply.
+map omni_key_layout {
+  rename "thinker.visual.*" -> "visual.*"
+  rename "thinker.model.*" -> "model.*"
+  rename optional=true "thinker.lm_head.weight" -> "lm_head.weight"
+  rename "thinker.audio_tower.*" -> "audio_tower.*"
+}
+
+map omni_prune {
+  drop optional=true "talker.*" "token2wav.*"
+}
+
+map omni_restore {
+  add hf original_hf_dir optional=true "talker.*" "token2wav.*"
+}
+
+# The ViT's separate q, k, v concatenate into Qwen2.5-VL's [q; k; v], which its map interleaves
+# per head (together: the per-head interleave of §7.5).
+map omni_vision {
+  merge cat "visual.blocks.{L}.attn.{q,k,v}.{weight,bias}" -> "visual.blocks.{L}.attn.qkv.{weight,bias}" sizes=[vit_width, vit_width, vit_width]
+  apply qwen2_5vl_vision
+}
+
+# The audio encoder (Whisper-style): q/k/v interleave per head; k has no bias, so the qkv bias gets
+# a zero k part (§3.5).
+map omni_audio {
+  rename "audio_tower.conv{1,2}.*" -> "audio_encoder.encoder.conv{1,2}.*"
+  rename "audio_tower.audio_bos_eos_token.weight" -> "audio_encoder.encoder.audio_bos_eos_token.weight"
+  merge qkv "audio_tower.layers.{L}.self_attn.{q,k,v}_proj.weight" -> "audio_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.weight" \
+    groups=audio_heads heads=audio_heads
+  merge zerok "audio_tower.layers.{L}.self_attn.{q,v}_proj.bias" -> "audio_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.bias" heads=audio_heads
+  rename "audio_tower.layers.{L}.self_attn.out_proj.*" -> "audio_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj.*"
+  rename "audio_tower.layers.{L}.self_attn_layer_norm.*" -> "audio_encoder.encoder.blocks.layers.{L}.input_layernorm.*"
+  rename "audio_tower.layers.{L}.fc{1,2}.*" -> "audio_encoder.encoder.blocks.layers.{L}.mlp.linear_fc{1,2}.*"
+  rename "audio_tower.layers.{L}.final_layer_norm.*" -> "audio_encoder.encoder.blocks.layers.{L}.pre_mlp_layernorm.*"
+  rename "audio_tower.ln_post.*" -> "audio_encoder.encoder.ln_post.*"
+  rename "audio_tower.proj.*" -> "audio_encoder.encoder.proj.*"
+}
+
+map omni {
+  apply omni_vision
+  apply qwen2vl_language
+  apply omni_audio
+}
+
+# Qwen2.5-VL's split plus the audio encoder's, split like a ViT (qkv and fc1 by rows, whole heads;
+# proj and fc2 by columns) over audio_tp_size.
+shard omni_tp extends qwen2_5vl_tp {
+  row "audio_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.{weight,bias}"
+  row "audio_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.{weight,bias}"
+  col "audio_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj.weight"
+  col "audio_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2.weight"
+}
+
+stages omni_pp {
+  vit preset="vision"
+  llm preset="text"
+  audio preset="audio"
+}
+
+family qwen2_5omni extends base {
+  config = omni_config
+  key_layout = omni_key_layout
+  checks = omni_checks
+  mm_checks = omni_mm_checks
+  prune = omni_prune
+  restore = omni_restore
+  model = omni
+  vision = omni_vision
+  tp = omni_tp
+  pp = omni_pp
+}
+
+"""###,
+        "qwen2_5omni/mm_to_hf.recipe": ###"""
+recipe Qwen2_5_OmniConverter.mm_to_hf "Convert a MindSpeed-MM (Megatron) Qwen2.5-Omni checkpoint back to Hugging Face layout, the talker and token2wav taken unchanged from the original."
+use "layout.recipe"
+family qwen2_5omni
+use "../common/mm_to_hf.recipe"
+
+"""###,
+        "qwen2_5omni/resplit.recipe": ###"""
+recipe Qwen2_5_OmniConverter.resplit "Re-split a MindSpeed-MM Qwen2.5-Omni checkpoint to another TP / PP / VPP layout (the reference's is empty)."
+use "layout.recipe"
+family qwen2_5omni
+use "../common/resplit.recipe"
+
+"""###,
         "qwen2_5vl/hf_to_mm.recipe": ###"""
 recipe Qwen2_5_VLConverter.hf_to_mm "Convert a Hugging Face Qwen2.5-VL checkpoint to MindSpeed-MM (Megatron) layout."
 use "layout.recipe"
@@ -443,6 +722,7 @@ map qwen2_5vl_vision {
 }
 
 map qwen2_5vl {
+  apply qwen2vl_config
   apply qwen2_5vl_vision
   apply qwen2vl_language
 }
@@ -456,6 +736,7 @@ map qwen2_5vl_vision_canonical {
 }
 
 map qwen2_5vl_canonical {
+  apply qwen2vl_config
   apply qwen2_5vl_vision_canonical
   apply qwen2vl_language_canonical
 }
@@ -526,8 +807,8 @@ map qwen2vl_config {
 }
 
 map qwen2vl_checks {
-  assert config.vision_config.num_heads % vit_tp == 0 \
-    "the ViT's " + str(config.vision_config.num_heads) + " heads do not split over vit_tp_size=" + str(vit_tp)
+  assert vit_heads % vit_tp == 0 \
+    "the ViT's " + str(vit_heads) + " heads do not split over vit_tp_size=" + str(vit_tp)
 }
 
 # Newer transformers save the model as model.visual.* and model.language_model.* (reference §9 Q4);
@@ -578,12 +859,12 @@ map qwen2vl_vision_names {
 map qwen2vl_vision {
   apply qwen2vl_vision_names
   # HF keeps the ViT qkv as [q; k; v]; Megatron interleaves it per head.
-  relocate qkv "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.{weight,bias}" heads=config.vision_config.num_heads
+  relocate qkv "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.{weight,bias}" heads=vit_heads
 }
 
-# Every LLM name but the attention and gate/up projections.
+# Every LLM name but the attention and gate/up projections. The LLM maps read `llm` (bound by the
+# family's config map: Qwen2-VL's, or Omni's thinker text config).
 map qwen2vl_language_names {
-  apply qwen2vl_config
   rename "model.embed_tokens.weight" -> "text_decoder.embedding.word_embeddings.weight"
   rename "model.layers.{L}.input_layernorm.weight" -> "text_decoder.decoder.layers.{L}.input_layernorm.weight"
   rename "model.layers.{L}.post_attention_layernorm.weight" -> "text_decoder.decoder.layers.{L}.pre_mlp_layernorm.weight"
@@ -601,6 +882,7 @@ map qwen2vl_language {
 }
 
 map qwen2vl {
+  apply qwen2vl_config
   apply qwen2vl_vision
   apply qwen2vl_language
 }
@@ -615,6 +897,7 @@ map qwen2vl_language_canonical {
 }
 
 map qwen2vl_canonical {
+  apply qwen2vl_config
   apply qwen2vl_vision_names
   apply qwen2vl_language_canonical
 }

@@ -22,6 +22,14 @@ extension ConversionCommands {
             ctx.config = ctx.state.config
             ctx.weightMap = ctx.state.hfWeightMap.map { m in .dict(m.map { ($0.tensor, .string($0.file)) }) }
         })
+        r.register(TensorCommand("add hf", signature: CommandSignature(positional: [slot("path", .string)],
+                                                                     variadic: slot("pattern", .strings, doc: "names of the tensors to add"),
+                                                                     keywords: [slot("optional", .bool, required: false, doc: "true: a pattern matching nothing is not an error")]),
+                                 doc: "add the matching tensors of another Hugging Face directory the model lacks (mm_to_hf: parts a MindSpeed-MM checkpoint does not hold, from the original)") { call, ctx in
+            let dir = try ctx.state.path(call, default: "input")
+            let presence: Presence = try call.bool("optional", default: false) ? .optional : .required
+            try call.attempt { try ctx.state.addHF(dir, patterns: try call.strings("pattern"), presence: presence) }
+        })
         r.register(TensorCommand("save hf", signature: CommandSignature(positional: [path], keywords: [
             slot("like", .optional(.string), required: false, doc: "HF directory whose shards, index and side files to follow"),
             slot("optional", .list(.string), required: false, doc: "tensors written only where the template's index has a place for them"),

@@ -109,6 +109,27 @@ public final class Workspace {
         hfWeightMap = hasWeights ? try HFCheckpoint.load(directory).weightMap : nil
     }
 
+    /// Adds the tensors of another Hugging Face directory whose names match `patterns` (lazily):
+    /// the parts of a checkpoint a MindSpeed-MM model does not hold (Omni's talker), taken back
+    /// from the original. A name the model already has is an error, never overwritten, so nothing
+    /// the conversion produced is silently replaced by the original's copy.
+    public func addHF(_ directory: String, patterns: [String], presence: Presence) throws {
+        var m = try model(for: "`add hf`")
+        let matchers = try patterns.map { try NamePattern($0) }
+        let source = try HFCheckpoint.load(directory)
+        var found = Set<Int>()
+        for (name, t) in source.tensors {
+            guard let i = matchers.firstIndex(where: { $0.matches(name) }) else { continue }
+            found.insert(i)
+            if m[name] != nil { throw OpsError.tensor(name: name, message: "is in the model and in \(directory); `add hf` adds only tensors the model lacks") }
+            m[name] = t
+        }
+        if presence == .required, let missing = matchers.indices.first(where: { !found.contains($0) }) {
+            throw OpsError.invalid("add hf: pattern '\(matchers[missing].source)' matched no tensor of \(directory) (check the name, or mark the statement optional)")
+        }
+        setModel(m)
+    }
+
     /// Reads a MindSpeed-MM directory (lazily): the rank grid and its virtual pipeline chunks.
     public func loadMM(_ directory: String) throws {
         let ckpt = try MMCheckpointReader.load(directory)
