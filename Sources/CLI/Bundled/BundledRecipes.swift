@@ -19,6 +19,10 @@ let audio_tp = null
 let original_hf_dir = null
 # MindSpeed-MM's canonical model (the directions set it from enable_canonical_hf_struct).
 let canonical = false
+# Whether the model has MindSpeed-MM's canonical structure (enable_canonical_hf_struct), and its
+# name in messages.
+let has_canonical = false
+let model_name = "this model"
 
 """###,
         "common/family.recipe": ###"""
@@ -28,15 +32,15 @@ let canonical = false
 #
 # Roles a family binds (maps unless said otherwise):
 #   config        binds from config.json: llm (the LLM fields), vit_layers, vit_heads, tied (the
-#                 output layer is the embedding), experts (0 for dense models), audio_layers (0: no
-#                 audio encoder), lm_heads (HF names
-#                 of the LM head), vision_keep (HF names kept by save_vit_only)
+#                 output layer is the embedding), model_name, and where the model differs from
+#                 config_defaults.recipe: experts, audio_layers, lm_heads (HF names of the LM head),
+#                 vision_keep (HF names kept by save_vit_only), has_canonical
 #   model         Hugging Face -> MindSpeed-MM names and tensors; reverted by mm_to_hf
 #   vision        the vision part alone (save_vit_only; none for a text-only model)
 #   tp            shard table; pp: stages table
 # and optional hooks, empty in base:
 #   key_layout    HF key layouts normalised before `model` (reverted after it by mm_to_hf)
-#   checks        hf_to_mm checks after the common ones; mm_checks: mm_to_hf's
+#   checks        hf_to_mm checks after the common ones
 #   refuse        checkpoints of another structure, refused after `load mm`
 #   prune         hf_to_mm: drop the parts of the HF checkpoint the MindSpeed-MM model does not hold
 #   restore       mm_to_hf: take them back from the original HF directory (`add hf`)
@@ -49,7 +53,6 @@ family base {
   restore = none
   key_layout = none
   checks = none
-  mm_checks = none
   refuse = none
 }
 
@@ -129,6 +132,7 @@ assert experts == 0 or experts % ep == 0 \
 assert cfg.save_vit_only != true or len(vision_keep) > 0 "save_vit_only: this model has no vision tower"
 assert cfg.common_model_config.llm_hf_dir == null "common_model_config.llm_hf_dir (an LLM from another checkpoint) is not supported yet"
 let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
+assert not canonical or has_canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; " + model_name + " has no canonical model"
 
 """###,
         "common/hf_to_mm_params.recipe": ###"""
@@ -167,7 +171,7 @@ load config cfg.hf_config.hf_dir
 let original_hf_dir = cfg.hf_config.hf_dir
 apply config
 let canonical = cfg.common_model_config.enable_canonical_hf_struct == true
-apply mm_checks
+assert not canonical or has_canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; " + model_name + " has no canonical model"
 load mm cfg.mm_dir
 apply refuse
 unstage pp vit=cfg.parallel_config.vit_pp_layers llm=cfg.parallel_config.llm_pp_layers audio=cfg.parallel_config.audio_pp_layers \
@@ -302,6 +306,7 @@ use "../qwen2vl/layout.recipe"
 # The text fields sit at the top level (the original GLM-4.1V-9B-Thinking config.json) or under
 # text_config (later revisions); both are read.
 map glm4v_config {
+  let model_name = "GLM-4.1V"
   let model_type = get(config, "model_type", "glm4v")
   assert model_type == "glm4v" \
     "config.json has model_type '" + str(model_type) + "': GlmConverter converts GLM-4.1V ('glm4v')"
@@ -311,14 +316,6 @@ map glm4v_config {
   let vit_heads = config.vision_config.num_heads
   let tied = get(llm, "tie_word_embeddings", get(config, "tie_word_embeddings", false)) == true
   let vision_keep = ["visual.*"]
-}
-
-map glm4v_checks {
-  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; GLM-4.1V has no canonical model"
-}
-
-map glm4v_mm_checks {
-  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; GLM-4.1V has no canonical model"
 }
 
 # The ViT's qkv keeps HF's [q; k; v] (no relocation: MindSpeed-MM's GLM ViT attention is a plain
@@ -379,8 +376,6 @@ stages glm4v_pp {
 family glm4v extends base {
   config = glm4v_config
   key_layout = qwen2vl_key_layout
-  checks = glm4v_checks
-  mm_checks = glm4v_mm_checks
   model = glm4v
   vision = glm4v_vision
   tp = glm4v_tp
@@ -416,6 +411,7 @@ use "../common/hf_to_mm.recipe"
 # config.json is the remote-code InternVLChatConfig: the LLM under llm_config, the ViT under
 # vision_config. llm_config.architectures[0] selects the LLM's table.
 map internvl_config {
+  let model_name = "InternVL"
   assert has(config, "llm_config") and has(config, "vision_config") \
     "config.json has no llm_config / vision_config: not an InternVL (InternVLChatModel) checkpoint"
   let llm = config.llm_config
@@ -432,14 +428,9 @@ map internvl_config {
 }
 
 map internvl_checks {
-  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; InternVL has no canonical model"
   # The ViT splits by whole heads, unevenly if need be, but every rank needs one.
   assert vit_heads >= vit_tp \
     "the ViT's " + str(vit_heads) + " heads (vision_config.num_attention_heads) cannot give every one of vit_tp_size=" + str(vit_tp) + " ranks a head"
-}
-
-map internvl_mm_checks {
-  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; InternVL has no canonical model"
 }
 
 # InternViT and the projector (mlp1), common to every backbone. The ViT qkv keeps HF's [q; k; v]
@@ -529,7 +520,6 @@ use "../common/family.recipe"
 family internvl extends base {
   config = internvl_config
   checks = internvl_checks
-  mm_checks = internvl_mm_checks
   model = internvl
   vision = internvl_vision
   tp = internvl_tp
@@ -570,6 +560,7 @@ use "../qwen2_5vl/layout.recipe"
 # Fields under thinker_config.{text,vision,audio}_config. tie_word_embeddings is read from the JSON
 # (transformers 5 defaults it to true for Omni when absent; we default to false, as written).
 map omni_config {
+  let model_name = "Qwen2.5-Omni"
   assert has(config, "thinker_config") \
     "config.json has no thinker_config: not a Qwen2.5-Omni (Qwen2_5OmniModel) checkpoint"
   let thinker = config.thinker_config
@@ -586,15 +577,10 @@ map omni_config {
 }
 
 map omni_checks {
-  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; Qwen2.5-Omni has no canonical model"
   assert vit_heads % vit_tp == 0 \
     "the ViT's " + str(vit_heads) + " heads (thinker_config.vision_config.num_heads) do not split over vit_tp_size=" + str(vit_tp)
   assert audio_heads % audio_tp == 0 \
     "the audio encoder's " + str(audio_heads) + " heads (thinker_config.audio_config.encoder_attention_heads) do not split over audio_tp_size=" + str(audio_tp)
-}
-
-map omni_mm_checks {
-  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; Qwen2.5-Omni has no canonical model"
 }
 
 # The thinker's names without their prefix, so the Qwen2-VL / Qwen2.5-VL maps apply.
@@ -661,7 +647,6 @@ family qwen2_5omni extends base {
   config = omni_config
   key_layout = omni_key_layout
   checks = omni_checks
-  mm_checks = omni_mm_checks
   prune = omni_prune
   restore = omni_restore
   model = omni
@@ -709,6 +694,7 @@ map qwen2_5vl_config {
   assert model_type == "qwen2_5_vl" \
     "config.json has model_type '" + str(model_type) + "': Qwen2_5_VLConverter converts Qwen2.5-VL ('qwen2_5_vl'); Qwen2-VL ('qwen2_vl') is Qwen2VLConverter"
   apply qwen2vl_config
+  let model_name = "Qwen2.5-VL"
 }
 
 # Qwen2.5-VL's ViT MLP is gated: gate_proj/up_proj (weights and biases) fuse into one [gate; up]
@@ -798,6 +784,8 @@ use "../common/hf_to_mm.recipe"
 
 # The LLM fields sit at the top of config.json, or under text_config with newer transformers.
 map qwen2vl_config {
+  let model_name = "Qwen2-VL"
+  let has_canonical = true
   let llm = config
   let vit_layers = config.vision_config.depth
   let vit_heads = config.vision_config.num_heads
@@ -995,6 +983,7 @@ use "../common/hf_to_mm.recipe"
 use "../qwen2vl/layout.recipe"
 
 map qwen3vl_config {
+  let model_name = "Qwen3-VL"
   assert has(config, "text_config") and has(config, "vision_config") \
     "config.json has no text_config / vision_config: not a Qwen3-VL (Qwen3VLForConditionalGeneration) checkpoint"
   let model_type = get(config, "model_type", "qwen3_vl")
@@ -1015,7 +1004,6 @@ map qwen3vl_config {
 map qwen3vl_checks {
   assert vit_heads % vit_tp == 0 \
     "the ViT's " + str(vit_heads) + " heads (vision_config.num_heads) do not split over vit_tp_size=" + str(vit_tp)
-  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; Qwen3-VL has no canonical model"
   for k in range(len(deepstack)) {
     assert deepstack[k] >= 0 and deepstack[k] < vit_layers \
       "vision_config.deepstack_visual_indexes[" + str(k) + "] is " + str(deepstack[k]) + ", but the ViT has layers 0.." + str(vit_layers - 1)
@@ -1023,10 +1011,6 @@ map qwen3vl_checks {
   # The reference's expert op expects the fused experts in every layer (§7.3).
   assert experts == 0 or len(get(llm, "mlp_only_layers", [])) == 0 \
     "text_config.mlp_only_layers is not empty: MoE models with dense layers are not supported"
-}
-
-map qwen3vl_mm_checks {
-  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; Qwen3-VL has no canonical model"
 }
 
 map qwen3vl_vision {
@@ -1096,7 +1080,6 @@ family qwen3vl extends base {
   config = qwen3vl_config
   key_layout = qwen2vl_key_layout
   checks = qwen3vl_checks
-  mm_checks = qwen3vl_mm_checks
   model = qwen3vl
   vision = qwen3vl_vision
   tp = qwen3vl_tp
