@@ -28,7 +28,8 @@ final class BundledRecipesTests: XCTestCase {
                              "InternVLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "Qwen3VLMegatronConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "Qwen2_5_OmniConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
-                             "GlmConverter": ["hf_to_mm", "mm_to_hf", "resplit"]])
+                             "GlmConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
+                             "DeepSeekVLConverter": ["hf_to_mm", "mm_to_hf", "resplit"]])
         // A family is its layout.recipe: each converter file selects the family and uses the
         // direction written once in common/ (a few lines, no copy of a direction).
         for entry in catalog.entries {

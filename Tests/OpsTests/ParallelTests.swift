@@ -248,7 +248,10 @@ final class ParallelTests: XCTestCase {
         try TF.assertIdentical(try l.unstage(s), m, ordered: false)
     }
 
-    func testEverywhereTensorsGoToStagesWithLayers() throws {
+    /// `everywhere` tensors go to every stage, also one without the module's layers (§5.2: the
+    /// DeepSeek-VL2 golden has image_newline on the LLM-only stage); the layer-wise disaggregated
+    /// layout keeps them where the module is (§5.9).
+    func testEverywhereTensorsGoToEveryStage() throws {
         let m = TF.map([
             ("image_newline", try TF.iota([1])),
             ("image_encoder.encoder.blocks.0.w", try TF.iota([1])),
@@ -256,8 +259,13 @@ final class ParallelTests: XCTestCase {
         ])
         let l = try PipelineLayout([try PipelineModule(.visionDeepSeek, flat: [1, 0, 1])])
         let s = try l.stage(m)
-        XCTAssertEqual(s.map(\.names), [["image_newline", "image_encoder.encoder.blocks.0.w"], [], ["image_newline", "image_encoder.encoder.blocks.0.w"]])
+        XCTAssertEqual(s.map(\.names), [["image_newline", "image_encoder.encoder.blocks.0.w"], ["image_newline"], ["image_newline", "image_encoder.encoder.blocks.0.w"]])
         try TF.assertIdentical(try l.unstage(s), m, ordered: false)
+        // A ViT on the first stage only, the LLM on both.
+        let two = try PipelineLayout([try PipelineModule(.visionDeepSeek, flat: [2, 0]), try PipelineModule(.text, flat: [1, 1])])
+        XCTAssertEqual(try two.stage(m).map(\.names), [["image_newline", "image_encoder.encoder.blocks.0.w", "image_encoder.encoder.blocks.1.w"], ["image_newline"]])
+        let ldt = try PipelineLayout([try PipelineModule(.visionDeepSeek, flat: [1, 0, 1])], replicateShorter: false)
+        XCTAssertEqual(try ldt.stage(m).map(\.names), [["image_newline", "image_encoder.encoder.blocks.0.w"], [], ["image_newline", "image_encoder.encoder.blocks.0.w"]])
     }
 
     // MARK: - EP (§6)

@@ -289,6 +289,177 @@ retie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_la
   pp=pp_size(cfg.target_parallel_config.llm_pp_layers)
 
 """###,
+        "deepseekvl2/hf_to_mm.recipe": ###"""
+recipe DeepSeekVLConverter.hf_to_mm "Convert a Hugging Face DeepSeek-VL2 checkpoint (MLA, MoE) to MindSpeed-MM (Megatron) layout, experts split over EP ranks."
+use "layout.recipe"
+family deepseekvl2
+use "../common/hf_to_mm.recipe"
+
+"""###,
+        "deepseekvl2/layout.recipe": ###"""
+# DeepSeek-VL2 (DeepseekVLV2ForCausalLM): how the Hugging Face names and tensors map to
+# MindSpeed-MM's (reference spec §7.6). A SigLIP ViT (vision.*) with an attention-pool head, an
+# MLP projector, the image_newline / view_seperator embeddings, and a DeepSeek-V2 LLM with MLA
+# attention and MoE layers (routed and shared experts) after first_k_dense_replace dense layers.
+# The reference converts one way only; the maps here revert exactly (§9 Q10), so mm_to_hf and
+# resplit give back the Hugging Face input byte for byte.
+
+# config.json has language_config / vision_config / projector_config (read from the JSON: the
+# reference needs the deepseek_vl2 package to read it, §9 Q16).
+map deepseekvl2_config {
+  assert has(config, "language_config") and has(config, "vision_config") \
+    "config.json has no language_config / vision_config: not a DeepSeek-VL2 (DeepseekVLV2ForCausalLM) checkpoint"
+  let model_type = get(config, "model_type", "deepseek_vl_v2")
+  assert model_type == "deepseek_vl_v2" \
+    "config.json has model_type '" + str(model_type) + "': DeepSeekVLConverter converts DeepSeek-VL2 ('deepseek_vl_v2')"
+  let llm = config.language_config
+  # DeepSeek-VL2-Tiny's LLM has no MLA (separate q/k/v projections); the reference's ops and
+  # MindSpeed-MM's model are MLA only.
+  assert get(llm, "use_mla", true) != false \
+    "language_config.use_mla is false (DeepSeek-VL2-Tiny): only the MLA attention of DeepSeek-VL2 / -Small is supported"
+  let vit_layers = config.vision_config.layers
+  let vit_heads = config.vision_config.heads
+  let tied = get(llm, "tie_word_embeddings", false) == true
+  let experts = get(llm, "n_routed_experts", 0)
+  if experts == null { let experts = 0 }
+  let lm_heads = ["language.lm_head.weight"]
+  let vision_keep = ["vision.*", "projector.*"]
+  if has(weight_map, "image_newline") { let vision_keep = vision_keep + ["image_newline"] }
+  if has(weight_map, "view_seperator") { let vision_keep = vision_keep + ["view_seperator"] }
+  # MLA: linear_qkv = [q rows; kv_a rows] (§3.4). The q rows are q_proj's (nh x (qk_nope +
+  # qk_rope)) without q LoRA (q_lora_rank null), q_a_proj's (q_lora_rank) with it; kv_a_proj_with_mqa
+  # has kv_lora_rank + qk_rope rows.
+  let q_lora = get(llm, "q_lora_rank", null)
+  let q_rows = q_lora
+  if q_lora == null { let q_rows = llm.num_attention_heads * (llm.qk_nope_head_dim + llm.qk_rope_head_dim) }
+  let kv_rows = llm.kv_lora_rank + llm.qk_rope_head_dim
+}
+
+# TP > 1 of the plain q_proj form is refused. MindSpeed-MM keeps linear_qkv (the MLA
+# down-projections, §7.6) whole on every rank, which is right for [q_a_proj; kv_a_proj_with_mqa]:
+# both feed per-rank up-projections (linear_qb, linear_kvb) that split by heads. Without q LoRA the
+# q rows of every head sit inside that replicated tensor while linear_kvb and linear_proj split by
+# heads; whether MindSpeed-MM's model then takes its own heads' q rows is not established (the
+# reference writes such checkpoints without knowing, and its goldens are TP 1), so rather than
+# write a checkpoint that may not train correctly we stop. TP 1 (the documented usage, with EP
+# for the experts) and the q-LoRA form at any TP convert.
+map deepseekvl2_checks {
+  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; DeepSeek-VL2 has no canonical model"
+  assert q_lora != null or cfg.parallel_config.tp_size == 1 \
+    "tp_size=" + str(cfg.parallel_config.tp_size) + ": this DeepSeek-VL2 LLM has no q LoRA (language_config.q_lora_rank is null), so every head's q rows sit in the replicated linear_qkv, which is not known to load at TP > 1; use tp_size 1 (and ep_size for the experts)"
+}
+
+map deepseekvl2_mm_checks {
+  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; DeepSeek-VL2 has no canonical model"
+}
+
+# The same refusal for resplit (which has no config.json): the plain form is the one without
+# linear_qb (q LoRA's up-projection).
+map deepseekvl2_refuse {
+  if has(cfg, "target_parallel_config") and cfg.target_parallel_config.tp_size > 1 {
+    refuse "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.weight" \
+      unless="text_decoder.decoder.layers.{L}.self_attention.linear_qb.weight" \
+      why="this DeepSeek-VL2 LLM has no q LoRA (no linear_qb), so every head's q rows sit in the replicated linear_qkv, which is not known to load at TP > 1; re-split to tp_size 1"
+  }
+}
+
+# The ViT, its attention-pool head and the projector keep their names under image_encoder
+# (never split over TP); image_newline / view_seperator keep theirs (on every PP stage).
+map deepseekvl2_vision {
+  rename "vision.*" -> "image_encoder.encoder.*"
+  rename "projector.*" -> "image_encoder.projector.*"
+}
+
+# The LLM. Dense layers (the first first_k_dense_replace) have mlp.{gate,up,down}_proj, MoE layers
+# a router, shared experts and routed experts: each op acts on the layers that have its tensors
+# (optional=true), as the reference's do.
+map deepseekvl2_language {
+  let hf_layer = "language.model.layers.{L}."
+  let mm_layer = "text_decoder.decoder.layers.{L}."
+  rename "language.model.embed_tokens.weight" -> "text_decoder.embedding.word_embeddings.weight"
+  rename optional=true "language.lm_head.weight" -> "text_decoder.output_layer.weight"
+  rename "language.model.norm.weight" -> "text_decoder.decoder.final_layernorm.weight"
+  rename hf_layer + "input_layernorm.weight" -> mm_layer + "input_layernorm.weight"
+  rename hf_layer + "post_attention_layernorm.weight" -> mm_layer + "pre_mlp_layernorm.weight"
+  # MLA: the down-projections concatenate into linear_qkv; split back by the sizes from config.json.
+  if q_lora == null {
+    merge cat hf_layer + "self_attn.{q_proj,kv_a_proj_with_mqa}.weight" -> mm_layer + "self_attention.linear_qkv.weight" sizes=[q_rows, kv_rows]
+  } else {
+    merge cat hf_layer + "self_attn.{q_a_proj,kv_a_proj_with_mqa}.weight" -> mm_layer + "self_attention.linear_qkv.weight" sizes=[q_rows, kv_rows]
+    rename hf_layer + "self_attn.q_a_layernorm.weight" -> mm_layer + "self_attention.q_layernorm.weight"
+    rename hf_layer + "self_attn.q_b_proj.weight" -> mm_layer + "self_attention.linear_qb.weight"
+  }
+  rename hf_layer + "self_attn.kv_a_layernorm.weight" -> mm_layer + "self_attention.k_layernorm.weight"
+  rename hf_layer + "self_attn.kv_b_proj.weight" -> mm_layer + "self_attention.linear_kvb.weight"
+  rename hf_layer + "self_attn.o_proj.weight" -> mm_layer + "self_attention.linear_proj.weight"
+  # Dense MLP.
+  merge glu optional=true hf_layer + "mlp.{gate,up}_proj.weight" -> mm_layer + "mlp.linear_fc1.weight"
+  rename optional=true hf_layer + "mlp.down_proj.weight" -> mm_layer + "mlp.linear_fc2.weight"
+  # MoE: router (with the noaux_tc correction bias), shared experts, routed experts.
+  rename optional=true hf_layer + "mlp.gate.weight" -> mm_layer + "mlp.router.weight"
+  rename optional=true hf_layer + "mlp.gate.e_score_correction_bias" -> mm_layer + "mlp.router.expert_bias"
+  merge glu optional=true hf_layer + "mlp.shared_experts.{gate,up}_proj.weight" -> mm_layer + "mlp.shared_experts.linear_fc1.weight"
+  rename optional=true hf_layer + "mlp.shared_experts.down_proj.weight" -> mm_layer + "mlp.shared_experts.linear_fc2.weight"
+  merge glu optional=true hf_layer + "mlp.experts.{E}.{gate,up}_proj.weight" -> mm_layer + "mlp.experts.local_experts.{E}.linear_fc1.weight"
+  rename optional=true hf_layer + "mlp.experts.{E}.down_proj.weight" -> mm_layer + "mlp.experts.local_experts.{E}.linear_fc2.weight"
+}
+
+map deepseekvl2 {
+  apply deepseekvl2_vision
+  apply deepseekvl2_language
+}
+
+# Text only (§7.6): the ViT and the projector are never split. Column-parallel layers (embedding,
+# output layer, the MLA up-projections linear_qb / linear_kvb) by rows, whole heads per rank;
+# linear_proj and every fc2 by columns; every fc1 (dense, shared, routed experts) is a fused
+# [gate; up]. linear_qkv, routers, expert biases and norms are replicated.
+shard deepseekvl2_tp {
+  row "text_decoder.embedding.word_embeddings.weight" "text_decoder.output_layer.weight"
+  row "text_decoder.decoder.layers.{L}.self_attention.linear_qb.weight"
+  row "text_decoder.decoder.layers.{L}.self_attention.linear_kvb.weight"
+  col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.weight"
+  glu "text_decoder.decoder.layers.{L}.mlp.linear_fc1.weight"
+  col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.weight"
+  glu "text_decoder.decoder.layers.{L}.mlp.shared_experts.linear_fc1.weight"
+  col "text_decoder.decoder.layers.{L}.mlp.shared_experts.linear_fc2.weight"
+  glu "text_decoder.decoder.layers.{L}.mlp.experts.local_experts.{E}.linear_fc1.weight"
+  col "text_decoder.decoder.layers.{L}.mlp.experts.local_experts.{E}.linear_fc2.weight"
+}
+
+# The ViT's layers are image_encoder.encoder.blocks.N; image_newline and view_seperator go to
+# every stage (MindSpeed-MM's DeepSeek-VL model has them on every pipeline rank, §5.2).
+stages deepseekvl2_pp {
+  vit preset="vision_deepseek"
+  llm preset="text"
+}
+
+use "../common/family.recipe"
+family deepseekvl2 extends base {
+  config = deepseekvl2_config
+  checks = deepseekvl2_checks
+  mm_checks = deepseekvl2_mm_checks
+  refuse = deepseekvl2_refuse
+  model = deepseekvl2
+  vision = deepseekvl2_vision
+  tp = deepseekvl2_tp
+  pp = deepseekvl2_pp
+}
+
+"""###,
+        "deepseekvl2/mm_to_hf.recipe": ###"""
+recipe DeepSeekVLConverter.mm_to_hf "Convert a MindSpeed-MM (Megatron) DeepSeek-VL2 checkpoint (any TP / PP / EP) back to Hugging Face layout (the reference has none)."
+use "layout.recipe"
+family deepseekvl2
+use "../common/mm_to_hf.recipe"
+
+"""###,
+        "deepseekvl2/resplit.recipe": ###"""
+recipe DeepSeekVLConverter.resplit "Re-split a MindSpeed-MM DeepSeek-VL2 checkpoint to another TP / PP / EP layout (the reference's is a no-op)."
+use "layout.recipe"
+family deepseekvl2
+use "../common/resplit.recipe"
+
+"""###,
         "glm4v/hf_to_mm.recipe": ###"""
 recipe GlmConverter.hf_to_mm "Convert a Hugging Face GLM-4.1V checkpoint to MindSpeed-MM (Megatron) layout."
 use "layout.recipe"

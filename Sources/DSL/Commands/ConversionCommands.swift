@@ -72,6 +72,17 @@ extension CommandCall {
         }
     }
 
+    /// A keyword argument's strings (a string or a list of them; none when it was not given).
+    func keywordStrings(_ s: String) throws -> [String] {
+        guard let v = arguments.value(s) else { return [] }
+        let items: [Value]
+        if case let .list(l) = v { items = l } else { items = [v] }
+        return try items.map { v in
+            guard case let .string(str) = v else { throw error("expected a string pattern, got \(v.typeName)", at: s) }
+            return str
+        }
+    }
+
     /// The single arrow argument as (from, to) strings.
     func arrow() throws -> (String, String) {
         guard let (a, b) = arguments.arrows.first else { throw error("expected \"from\" -> \"to\"") }

@@ -114,9 +114,14 @@ extension ConversionCommands {
         })
         r.register(TensorCommand("refuse", signature: CommandSignature(variadic: patterns, keywords: [
             slot("why", .string, doc: "what the matching tensors mean and what to do instead"),
-        ]), doc: "stop with an error if any tensor matches: a layout the recipe cannot convert correctly") { call, ctx in
+            slot("unless", .strings, required: false, doc: "patterns: nothing is refused when some tensor matches one of them"),
+        ]), doc: "stop with an error if any tensor matches (unless one matches unless=): a layout the recipe cannot convert correctly") { call, ctx in
             let found = try call.attempt { () -> (label: String, name: String)? in
                 let matchers = try call.strings("pattern").map { try NamePattern($0) }
+                let unless = try call.keywordStrings("unless").map { try NamePattern($0) }
+                if !unless.isEmpty, ctx.state.allMaps.contains(where: { $0.tensors.names.contains { n in unless.contains { $0.matches(n) } } }) {
+                    return nil
+                }
                 for (label, map) in ctx.state.allMaps {
                     if let name = map.names.first(where: { n in matchers.contains { $0.matches(n) } }) { return (label, name) }
                 }

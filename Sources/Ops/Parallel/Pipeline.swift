@@ -56,7 +56,8 @@ public struct PipelineModule: Sendable {
     public var firstStage: Int? { firstOverride ?? flat.firstIndex { $0 > 0 } }
     public var lastStage: Int? { lastOverride ?? flat.lastIndex { $0 > 0 } }
 
-    /// Whether module-local stage `s` gets this module's `everywhere` tensors.
+    /// Whether module-local stage `s` gets this module's `everywhere` tensors in the layer-wise
+    /// disaggregated layout (elsewhere they go to every stage).
     func isPresent(onStage s: Int) -> Bool { flat[s] > 0 || s == firstStage || s == lastStage }
 }
 
@@ -152,7 +153,16 @@ public struct PipelineLayout: Sendable {
             case .last:
                 for gs in globalStages(last, of: s) { out[gs][name] = t }
             case .everywhere:
-                for gs in 0..<g { if let l = localStage(gs, of: s), m.isPresent(onStage: l) { out[gs][name] = t } }
+                // Every stage of the model (§5.2: DeepSeek-VL2's image_newline / view_seperator
+                // exist on every pipeline rank, also ranks without ViT layers); the layer-wise
+                // disaggregated layout only puts them where the module is (§5.9).
+                for gs in 0..<g {
+                    if replicateShorter {
+                        out[gs][name] = t
+                    } else if let l = localStage(gs, of: s), m.isPresent(onStage: l) {
+                        out[gs][name] = t
+                    }
+                }
             }
         }
         try rejectUnclaimed(unclaimed, what: "pipeline stage")

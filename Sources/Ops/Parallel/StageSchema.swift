@@ -3,7 +3,7 @@
 /// Names are classified by prefix ("starts with"): per-layer tensors are `layerPrefix` followed by
 /// the layer number (then `.` or the end of the name); first-stage tensors (embeddings) go to the
 /// module's first non-empty stage, last-stage tensors (final norm, output layer, projector) to its
-/// last non-empty stage, and `everywhere` tensors to every stage holding layers of the module.
+/// last non-empty stage, and `everywhere` tensors to every stage of the model (§5.2).
 public struct StageSchema: Sendable, Equatable, CustomStringConvertible {
     /// A short name for messages ("vit", "llm", "audio").
     public let name: String
