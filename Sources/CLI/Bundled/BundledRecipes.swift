@@ -312,6 +312,7 @@ map deepseekvl2_config {
   let model_type = get(config, "model_type", "deepseek_vl_v2")
   assert model_type == "deepseek_vl_v2" \
     "config.json has model_type '" + str(model_type) + "': DeepSeekVLConverter converts DeepSeek-VL2 ('deepseek_vl_v2')"
+  let model_name = "DeepSeek-VL2"
   let llm = config.language_config
   # DeepSeek-VL2-Tiny's LLM has no MLA (separate q/k/v projections); the reference's ops and
   # MindSpeed-MM's model are MLA only.
@@ -344,13 +345,8 @@ map deepseekvl2_config {
 # write a checkpoint that may not train correctly we stop. TP 1 (the documented usage, with EP
 # for the experts) and the q-LoRA form at any TP convert.
 map deepseekvl2_checks {
-  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; DeepSeek-VL2 has no canonical model"
   assert q_lora != null or cfg.parallel_config.tp_size == 1 \
     "tp_size=" + str(cfg.parallel_config.tp_size) + ": this DeepSeek-VL2 LLM has no q LoRA (language_config.q_lora_rank is null), so every head's q rows sit in the replicated linear_qkv, which is not known to load at TP > 1; use tp_size 1 (and ep_size for the experts)"
-}
-
-map deepseekvl2_mm_checks {
-  assert not canonical "enable_canonical_hf_struct applies to Qwen2-VL and Qwen2.5-VL; DeepSeek-VL2 has no canonical model"
 }
 
 # The same refusal for resplit (which has no config.json): the plain form is the one without
@@ -437,7 +433,6 @@ use "../common/family.recipe"
 family deepseekvl2 extends base {
   config = deepseekvl2_config
   checks = deepseekvl2_checks
-  mm_checks = deepseekvl2_mm_checks
   refuse = deepseekvl2_refuse
   model = deepseekvl2
   vision = deepseekvl2_vision
