@@ -56,6 +56,8 @@ public struct SampleGenerator {
             }
         case .qwen3vl, .qwen3vlMoe:
             try addQwen3VL(&m)
+        case .glm4v:
+            try addGlm4v(&m)
         }
         return m
     }
@@ -165,6 +167,8 @@ public struct SampleGenerator {
             ])
         case .qwen3vl, .qwen3vlMoe:
             return qwen3VLConfig()
+        case .glm4v:
+            return glm4vConfig()
         }
     }
 
@@ -172,6 +176,7 @@ public struct SampleGenerator {
     public func sideFiles() -> [(String, String)] {
         let generation = switch model.family {
         case .qwen3vl, .qwen3vlMoe: qwen3VLGenerationConfig()
+        case .glm4v: glm4vGenerationConfig()
         default: "{\n  \"do_sample\": false,\n  \"transformers_version\": \"4.41.2\"\n}\n"
         }
         return [("generation_config.json", generation),

@@ -4,6 +4,7 @@ public enum SampleFamily: String, CaseIterable, Sendable {
     case qwen2vl, qwen2_5vl
     case internvl = "internvl", internvlInternLM2 = "internvl_internlm2", internvlLlama = "internvl_llama"
     case qwen3vl, qwen3vlMoe = "qwen3vl_moe"
+    case glm4v
 }
 
 /// Language-model dimensions.
@@ -67,6 +68,7 @@ public struct SampleModel: Sendable {
                          vit: .init(width: 48, depth: 2, heads: 3, mlp: 144), maxShardBytes: 400_000)
         case (.qwen3vl, _), (.qwen3vlMoe, _):
             return try qwen3VLPreset(family, size: size)
+        case (.glm4v, _): return try glm4vPreset(size: size)
         default:
             throw unknownSize(family, size)
         }
@@ -80,6 +82,7 @@ public struct SampleModel: Sendable {
         case .internvl, .internvlInternLM2, .internvlLlama: ["tiny"]
         case .qwen3vl: ["tiny", "2b", "4b", "8b"]
         case .qwen3vlMoe: ["tiny", "30b_a3b", "bench"]
+        case .glm4v: ["tiny", "9b"]
         }
     }
 
