@@ -58,6 +58,8 @@ public struct SampleGenerator {
             try addQwen3VL(&m)
         case .glm4v:
             try addGlm4v(&m)
+        case .qwen2_5omni:
+            try addQwen2_5Omni(&m)
         }
         return m
     }
@@ -169,6 +171,8 @@ public struct SampleGenerator {
             return qwen3VLConfig()
         case .glm4v:
             return glm4vConfig()
+        case .qwen2_5omni:
+            return qwen2_5OmniConfig()
         }
     }
 
@@ -177,6 +181,7 @@ public struct SampleGenerator {
         let generation = switch model.family {
         case .qwen3vl, .qwen3vlMoe: qwen3VLGenerationConfig()
         case .glm4v: glm4vGenerationConfig()
+        case .qwen2_5omni: qwen2_5OmniGenerationConfig()
         default: "{\n  \"do_sample\": false,\n  \"transformers_version\": \"4.41.2\"\n}\n"
         }
         return [("generation_config.json", generation),

@@ -4,7 +4,7 @@ public enum SampleFamily: String, CaseIterable, Sendable {
     case qwen2vl, qwen2_5vl
     case internvl = "internvl", internvlInternLM2 = "internvl_internlm2", internvlLlama = "internvl_llama"
     case qwen3vl, qwen3vlMoe = "qwen3vl_moe"
-    case glm4v
+    case glm4v, qwen2_5omni
 }
 
 /// Language-model dimensions.
@@ -41,6 +41,9 @@ public struct SampleModel: Sendable {
     public var llm: LLMShape
     public var vit: ViTShape
     public var maxShardBytes: Int
+    /// Qwen2.5-Omni's audio encoder, talker and token2wav.
+    public var audio: AudioShape? = nil
+    public var speech: SpeechShape? = nil
 
     /// Size presets: `tiny` (the fixtures' shapes, two shards), and real shapes for benchmarks.
     public static func preset(_ family: SampleFamily, size: String) throws -> SampleModel {
@@ -69,6 +72,7 @@ public struct SampleModel: Sendable {
         case (.qwen3vl, _), (.qwen3vlMoe, _):
             return try qwen3VLPreset(family, size: size)
         case (.glm4v, _): return try glm4vPreset(size: size)
+        case (.qwen2_5omni, _): return try qwen2_5OmniPreset(size: size)
         default:
             throw unknownSize(family, size)
         }
@@ -83,6 +87,7 @@ public struct SampleModel: Sendable {
         case .qwen3vl: ["tiny", "2b", "4b", "8b"]
         case .qwen3vlMoe: ["tiny", "30b_a3b", "bench"]
         case .glm4v: ["tiny", "9b"]
+        case .qwen2_5omni: ["tiny", "7b"]
         }
     }
 
