@@ -60,6 +60,8 @@ public struct SampleGenerator {
             try addGlm4v(&m)
         case .qwen2_5omni:
             try addQwen2_5Omni(&m)
+        case .deepseekvl2:
+            try addDeepSeekVL2(&m)
         }
         return m
     }
@@ -173,6 +175,8 @@ public struct SampleGenerator {
             return glm4vConfig()
         case .qwen2_5omni:
             return qwen2_5OmniConfig()
+        case .deepseekvl2:
+            return deepSeekVL2Config()
         }
     }
 
@@ -182,6 +186,7 @@ public struct SampleGenerator {
         case .qwen3vl, .qwen3vlMoe: qwen3VLGenerationConfig()
         case .glm4v: glm4vGenerationConfig()
         case .qwen2_5omni: qwen2_5OmniGenerationConfig()
+        case .deepseekvl2: deepSeekVL2GenerationConfig()
         default: "{\n  \"do_sample\": false,\n  \"transformers_version\": \"4.41.2\"\n}\n"
         }
         return [("generation_config.json", generation),
