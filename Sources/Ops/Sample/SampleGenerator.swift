@@ -62,12 +62,14 @@ public struct SampleGenerator {
             try addQwen2_5Omni(&m)
         case .deepseekvl2:
             try addDeepSeekVL2(&m)
+        case .videoalign:
+            try addVideoAlign(&m)
         }
         return m
     }
 
-    /// Qwen2-VL / Qwen2.5-VL: the ViT under `visual`, the LLM under `text` (for the newer `model.visual.` /
-    /// `model.language_model.` layout).
+    /// Qwen2-VL / Qwen2.5-VL: the ViT under `visual`, the LLM under `text` (VideoAlign passes the newer
+    /// `model.visual.` / `model.language_model.` layout).
     func addQwen2VL(_ m: inout TensorMap, visual: String = "visual.", text: String = "model.") throws {
         func add(_ name: String, _ shape: [Int]) throws { m[name] = try pool.tensor(name, shape) }
         let l = model.llm, v = model.vit
@@ -135,7 +137,7 @@ public struct SampleGenerator {
             ("tie_word_embeddings", .bool(l.tied)), ("torch_dtype", .string("bfloat16")), ("vocab_size", .int(l.vocab)),
         ]
         switch model.family {
-        case .qwen2vl:
+        case .qwen2vl, .videoalign:
             return .dict([("architectures", .list([.string("Qwen2VLForConditionalGeneration")])), ("model_type", .string("qwen2_vl"))]
                 + llmFields + [("vision_config", .dict([
                     ("depth", .int(v.depth)), ("embed_dim", .int(v.width)), ("mlp_ratio", .int(v.mlp / v.width)),

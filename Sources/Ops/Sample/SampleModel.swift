@@ -4,7 +4,7 @@ public enum SampleFamily: String, CaseIterable, Sendable {
     case qwen2vl, qwen2_5vl
     case internvl = "internvl", internvlInternLM2 = "internvl_internlm2", internvlLlama = "internvl_llama"
     case qwen3vl, qwen3vlMoe = "qwen3vl_moe"
-    case glm4v, qwen2_5omni, deepseekvl2
+    case glm4v, qwen2_5omni, deepseekvl2, videoalign
 }
 
 /// Language-model dimensions.
@@ -88,6 +88,7 @@ public struct SampleModel: Sendable {
         case (.glm4v, _): return try glm4vPreset(size: size)
         case (.qwen2_5omni, _): return try qwen2_5OmniPreset(size: size)
         case (.deepseekvl2, _): return try deepSeekVL2Preset(size: size)
+        case (.videoalign, _): return try videoAlignPreset(size: size)
         default:
             throw unknownSize(family, size)
         }
@@ -104,6 +105,7 @@ public struct SampleModel: Sendable {
         case .glm4v: ["tiny", "9b"]
         case .qwen2_5omni: ["tiny", "7b"]
         case .deepseekvl2: ["tiny", "small"]
+        case .videoalign: ["tiny", "2b"]
         }
     }
 
