@@ -11,7 +11,9 @@ enum SampleCommand {
                       let more = SampleModel.sizes(f).dropFirst()
                       return more.isEmpty ? nil : "\(f.rawValue): " + more.joined(separator: ", ")
                   }.joined(separator: "; "))
-                  (qwen3vl_moe bench: the 30B-A3B's 48 layers x 128 experts at small widths, about 2.5 GB)
+                  (qwen3vl_moe bench: the 30B-A3B's 48 layers x 128 experts at small widths, about 2.5 GB;
+                   qwen2_5omni 7b: the full thinker, the talker and token2wav as a few representative tensors;
+                   videoalign: Qwen2-VL in the model.visual / model.language_model layout plus rm_head [1, hidden])
         """
 
     static func run(_ args: [String], output: Output) throws {

@@ -17,30 +17,7 @@ public struct SampleGenerator {
         let d = l.hidden / l.heads
         switch model.family {
         case .qwen2vl, .qwen2_5vl:
-            let qwen25 = model.family == .qwen2_5vl
-            try add("visual.patch_embed.proj.weight", [v.width, 3, 2, 14, 14])
-            for i in 0..<v.depth {
-                let p = "visual.blocks.\(i)."
-                for n in ["norm1", "norm2"] {
-                    try add(p + n + ".weight", [v.width])
-                    if !qwen25 { try add(p + n + ".bias", [v.width]) }
-                }
-                try add(p + "attn.qkv.weight", [3 * v.width, v.width]); try add(p + "attn.qkv.bias", [3 * v.width])
-                try add(p + "attn.proj.weight", [v.width, v.width]); try add(p + "attn.proj.bias", [v.width])
-                if qwen25 {
-                    for n in ["gate_proj", "up_proj"] { try add(p + "mlp.\(n).weight", [v.mlp, v.width]); try add(p + "mlp.\(n).bias", [v.mlp]) }
-                    try add(p + "mlp.down_proj.weight", [v.width, v.mlp]); try add(p + "mlp.down_proj.bias", [v.width])
-                } else {
-                    try add(p + "mlp.fc1.weight", [v.mlp, v.width]); try add(p + "mlp.fc1.bias", [v.mlp])
-                    try add(p + "mlp.fc2.weight", [v.width, v.mlp]); try add(p + "mlp.fc2.bias", [v.width])
-                }
-            }
-            let merged = v.width * 4
-            try add("visual.merger.ln_q.weight", [v.width])
-            if !qwen25 { try add("visual.merger.ln_q.bias", [v.width]) }
-            try add("visual.merger.mlp.0.weight", [merged, merged]); try add("visual.merger.mlp.0.bias", [merged])
-            try add("visual.merger.mlp.2.weight", [l.hidden, merged]); try add("visual.merger.mlp.2.bias", [l.hidden])
-            try addQwenLLM(&m, prefix: "model.", head: l.tied ? nil : "lm_head.weight", bias: true, d: d)
+            try addQwen2VL(&m)
         case .internvl, .internvlLlama, .internvlInternLM2:
             try add("vision_model.embeddings.class_embedding", [1, 1, v.width])
             try add("vision_model.embeddings.patch_embedding.weight", [v.width, 3, 14, 14])
@@ -79,12 +56,52 @@ public struct SampleGenerator {
             }
         case .qwen3vl, .qwen3vlMoe:
             try addQwen3VL(&m)
+        case .glm4v:
+            try addGlm4v(&m)
+        case .qwen2_5omni:
+            try addQwen2_5Omni(&m)
+        case .deepseekvl2:
+            try addDeepSeekVL2(&m)
+        case .videoalign:
+            try addVideoAlign(&m)
         }
         return m
     }
 
+    /// Qwen2-VL / Qwen2.5-VL: the ViT under `visual`, the LLM under `text` (VideoAlign passes the newer
+    /// `model.visual.` / `model.language_model.` layout).
+    func addQwen2VL(_ m: inout TensorMap, visual: String = "visual.", text: String = "model.") throws {
+        func add(_ name: String, _ shape: [Int]) throws { m[name] = try pool.tensor(name, shape) }
+        let l = model.llm, v = model.vit
+        let d = l.hidden / l.heads
+        let qwen25 = model.family == .qwen2_5vl
+        try add(visual + "patch_embed.proj.weight", [v.width, 3, 2, 14, 14])
+        for i in 0..<v.depth {
+            let p = visual + "blocks.\(i)."
+            for n in ["norm1", "norm2"] {
+                try add(p + n + ".weight", [v.width])
+                if !qwen25 { try add(p + n + ".bias", [v.width]) }
+            }
+            try add(p + "attn.qkv.weight", [3 * v.width, v.width]); try add(p + "attn.qkv.bias", [3 * v.width])
+            try add(p + "attn.proj.weight", [v.width, v.width]); try add(p + "attn.proj.bias", [v.width])
+            if qwen25 {
+                for n in ["gate_proj", "up_proj"] { try add(p + "mlp.\(n).weight", [v.mlp, v.width]); try add(p + "mlp.\(n).bias", [v.mlp]) }
+                try add(p + "mlp.down_proj.weight", [v.width, v.mlp]); try add(p + "mlp.down_proj.bias", [v.width])
+            } else {
+                try add(p + "mlp.fc1.weight", [v.mlp, v.width]); try add(p + "mlp.fc1.bias", [v.mlp])
+                try add(p + "mlp.fc2.weight", [v.width, v.mlp]); try add(p + "mlp.fc2.bias", [v.width])
+            }
+        }
+        let merged = v.width * 4
+        try add(visual + "merger.ln_q.weight", [v.width])
+        if !qwen25 { try add(visual + "merger.ln_q.bias", [v.width]) }
+        try add(visual + "merger.mlp.0.weight", [merged, merged]); try add(visual + "merger.mlp.0.bias", [merged])
+        try add(visual + "merger.mlp.2.weight", [l.hidden, merged]); try add(visual + "merger.mlp.2.bias", [l.hidden])
+        try addQwenLLM(&m, prefix: text, head: l.tied ? nil : "lm_head.weight", bias: true, d: d)
+    }
+
     /// The Qwen2 / Llama decoder layout shared by Qwen2-VL, Qwen2.5-VL and InternVL's Qwen2/Llama backbones.
-    private func addQwenLLM(_ m: inout TensorMap, prefix: String, head: String?, bias: Bool, d: Int) throws {
+    func addQwenLLM(_ m: inout TensorMap, prefix: String, head: String?, bias: Bool, d: Int) throws {
         let l = model.llm
         func add(_ name: String, _ shape: [Int]) throws { m[name] = try pool.tensor(name, shape) }
         try add(prefix + "embed_tokens.weight", [l.vocab, l.hidden])
@@ -120,7 +137,7 @@ public struct SampleGenerator {
             ("tie_word_embeddings", .bool(l.tied)), ("torch_dtype", .string("bfloat16")), ("vocab_size", .int(l.vocab)),
         ]
         switch model.family {
-        case .qwen2vl:
+        case .qwen2vl, .videoalign:
             return .dict([("architectures", .list([.string("Qwen2VLForConditionalGeneration")])), ("model_type", .string("qwen2_vl"))]
                 + llmFields + [("vision_config", .dict([
                     ("depth", .int(v.depth)), ("embed_dim", .int(v.width)), ("mlp_ratio", .int(v.mlp / v.width)),
@@ -156,6 +173,12 @@ public struct SampleGenerator {
             ])
         case .qwen3vl, .qwen3vlMoe:
             return qwen3VLConfig()
+        case .glm4v:
+            return glm4vConfig()
+        case .qwen2_5omni:
+            return qwen2_5OmniConfig()
+        case .deepseekvl2:
+            return deepSeekVL2Config()
         }
     }
 
@@ -163,9 +186,21 @@ public struct SampleGenerator {
     public func sideFiles() -> [(String, String)] {
         let generation = switch model.family {
         case .qwen3vl, .qwen3vlMoe: qwen3VLGenerationConfig()
+        case .glm4v: glm4vGenerationConfig()
+        case .qwen2_5omni: qwen2_5OmniGenerationConfig()
+        case .deepseekvl2: deepSeekVL2GenerationConfig()
         default: "{\n  \"do_sample\": false,\n  \"transformers_version\": \"4.41.2\"\n}\n"
         }
         return [("generation_config.json", generation),
                 ("README.md", "# Sample \(model.family.rawValue) checkpoint\n\nGenerated by `mm-convert sample`: random weights with the real tensor names and config fields. Not a usable model.\n")]
+    }
+
+    /// A config value with every dict's keys in Python's sorted order, as `save_pretrained` writes them.
+    static func sortedKeys(_ v: Value) -> Value {
+        switch v {
+        case let .dict(pairs): return .dict(pairs.map { ($0.0, sortedKeys($0.1)) }.sorted { JSONWriter.codePointLess($0.0, $1.0) })
+        case let .list(items): return .list(items.map(sortedKeys))
+        default: return v
+        }
     }
 }

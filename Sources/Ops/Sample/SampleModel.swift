@@ -4,6 +4,7 @@ public enum SampleFamily: String, CaseIterable, Sendable {
     case qwen2vl, qwen2_5vl
     case internvl = "internvl", internvlInternLM2 = "internvl_internlm2", internvlLlama = "internvl_llama"
     case qwen3vl, qwen3vlMoe = "qwen3vl_moe"
+    case glm4v, qwen2_5omni, deepseekvl2, videoalign
 }
 
 /// Language-model dimensions.
@@ -13,8 +14,11 @@ public struct LLMShape: Sendable {
     /// Width of one attention head; nil means `hidden / heads`. Qwen3 states it in config.json
     /// because it differs (30B-A3B: 128 with hidden 2048 and 32 heads).
     public var headDim: Int? = nil
-    /// Mixture-of-experts MLPs in every layer instead of the dense `ffn` one (Qwen3-VL-MoE).
+    /// Mixture-of-experts MLPs in every layer instead of the dense `ffn` one (Qwen3-VL-MoE; DeepSeek-VL2
+    /// after its first `MoEShape.firstDense` dense layers).
     public var moe: MoEShape? = nil
+    /// Multi-head latent attention instead of q/k/v projections (DeepSeek-VL2).
+    public var mla: MLAShape? = nil
 
     public var headSize: Int { headDim ?? hidden / heads }
 }
@@ -22,6 +26,11 @@ public struct LLMShape: Sendable {
 /// Sparse MLP dimensions: `experts` experts of width `ffn` (moe_intermediate_size), `topK` per token.
 public struct MoEShape: Sendable {
     public var experts, ffn, topK: Int
+    /// DeepSeek-style extras: `shared` always-on experts (one MLP `shared * ffn` wide), the first
+    /// `firstDense` layers dense, and a router `e_score_correction_bias` (topk_method noaux_tc).
+    public var shared: Int = 0
+    public var firstDense: Int = 0
+    public var correctionBias: Bool = false
 }
 
 /// Vision-tower dimensions (`width` is the ViT embedding width, `mlp` its MLP width, `out` the
@@ -32,6 +41,12 @@ public struct ViTShape: Sendable {
     public var positions: Int = 0
     /// Blocks whose output a deepstack merger feeds to the LLM (Qwen3-VL's deepstack_visual_indexes).
     public var deepstack: [Int] = []
+    /// config.json's mlp_ratio where the MLP width is derived from it (SigLIP: 3.7362 x 1152 -> 4304);
+    /// nil means `mlp / width`.
+    public var mlpRatio: Double? = nil
+    /// config.json's image_size where the patches do not tile it (SigLIP: 384 pixels, 27 x 27 patches
+    /// of 14); nil means 14 x sqrt(positions).
+    public var imageSize: Int? = nil
 }
 
 /// A model to generate: family, shapes and how to shard it.
@@ -40,6 +55,9 @@ public struct SampleModel: Sendable {
     public var llm: LLMShape
     public var vit: ViTShape
     public var maxShardBytes: Int
+    /// Qwen2.5-Omni's audio encoder, talker and token2wav.
+    public var audio: AudioShape? = nil
+    public var speech: SpeechShape? = nil
 
     /// Size presets: `tiny` (the fixtures' shapes, two shards), and real shapes for benchmarks.
     public static func preset(_ family: SampleFamily, size: String) throws -> SampleModel {
@@ -67,6 +85,10 @@ public struct SampleModel: Sendable {
                          vit: .init(width: 48, depth: 2, heads: 3, mlp: 144), maxShardBytes: 400_000)
         case (.qwen3vl, _), (.qwen3vlMoe, _):
             return try qwen3VLPreset(family, size: size)
+        case (.glm4v, _): return try glm4vPreset(size: size)
+        case (.qwen2_5omni, _): return try qwen2_5OmniPreset(size: size)
+        case (.deepseekvl2, _): return try deepSeekVL2Preset(size: size)
+        case (.videoalign, _): return try videoAlignPreset(size: size)
         default:
             throw unknownSize(family, size)
         }
@@ -80,6 +102,10 @@ public struct SampleModel: Sendable {
         case .internvl, .internvlInternLM2, .internvlLlama: ["tiny"]
         case .qwen3vl: ["tiny", "2b", "4b", "8b"]
         case .qwen3vlMoe: ["tiny", "30b_a3b", "bench"]
+        case .glm4v: ["tiny", "9b"]
+        case .qwen2_5omni: ["tiny", "7b"]
+        case .deepseekvl2: ["tiny", "small"]
+        case .videoalign: ["tiny", "2b"]
         }
     }
 
