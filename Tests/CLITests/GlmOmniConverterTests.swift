@@ -120,3 +120,27 @@ final class GlmOmniConverterTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 }
+
+/// Every converter refuses another model's checkpoint before writing, naming the model it converts.
+final class WrongModelTests: XCTestCase {
+    func testEveryConverterRefusesAnotherModel() throws {
+        let s = Converters.Scratch()
+        let cases: [(String, String, String)] = [
+            ("Qwen2VLConverter", "qwen3vl", "config.json has model_type 'qwen3_vl': Qwen2VLConverter converts Qwen2-VL ('qwen2_vl')"),
+            ("Qwen2_5_VLConverter", "glm4v", "config.json has model_type 'glm4v': Qwen2_5_VLConverter converts Qwen2.5-VL ('qwen2_5_vl')"),
+            ("InternVLConverter", "qwen2vl", "config.json has no llm_config / vision_config: not an InternVL (InternVLChatModel) checkpoint"),
+            ("Qwen3VLMegatronConverter", "glm4v", "config.json has no text_config / vision_config: not a Qwen3-VL (Qwen3VLForConditionalGeneration) checkpoint"),
+            ("GlmConverter", "qwen3vl", "config.json has model_type 'qwen3_vl': GlmConverter converts GLM-4.1V ('glm4v')"),
+            ("Qwen2_5_OmniConverter", "qwen2vl", "config.json has no thinker_config: not a Qwen2.5-Omni (Qwen2_5OmniModel) checkpoint"),
+            ("DeepSeekVLConverter", "qwen3vl", "config.json has no language_config / vision_config: not a DeepSeek-VL2 (DeepseekVLV2ForCausalLM) checkpoint"),
+        ]
+        for (converter, model, message) in cases {
+            let out = s.path("out")
+            let r = Converters.runFailing([converter, "hf_to_mm", "--cfg.hf_config.hf_dir", Converters.hf(model), "--cfg.mm_dir", out,
+                                           "--cfg.parallel_config.llm_pp_layers", "[[4]]", "--cfg.parallel_config.vit_pp_layers", "[[2]]"])
+            XCTAssertEqual(r.status, 1, converter)
+            XCTAssertTrue(r.text.contains("error: " + message), "\(converter) <- \(model): \(r.text)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        }
+    }
+}

@@ -64,8 +64,8 @@ use "family.recipe"
 use "hf_to_mm_params.recipe"
 
 load hf cfg.hf_config.hf_dir
-apply key_layout
 apply config
+apply key_layout
 use "hf_to_mm_checks.recipe"
 apply checks
 # Parts of the HF checkpoint a MindSpeed-MM model does not hold (mm_to_hf restores them).
@@ -960,6 +960,14 @@ map qwen2vl_config {
   let vision_keep = ["visual.*"]
 }
 
+# Qwen2VLConverter's config: a Qwen2-VL checkpoint's (Qwen2.5-VL's family checks its own).
+map qwen2vl_converter_config {
+  let model_type = get(config, "model_type", "qwen2_vl")
+  assert model_type == "qwen2_vl" \
+    "config.json has model_type '" + str(model_type) + "': Qwen2VLConverter converts Qwen2-VL ('qwen2_vl'); Qwen2.5-VL ('qwen2_5_vl') is Qwen2_5_VLConverter"
+  apply qwen2vl_config
+}
+
 map qwen2vl_checks {
   assert vit_heads % vit_tp == 0 \
     "the ViT's " + str(vit_heads) + " heads do not split over vit_tp_size=" + str(vit_tp)
@@ -1097,7 +1105,7 @@ stages qwen2vl_pp {
 # What the shared directions (Recipes/common/) mean by each role for Qwen2-VL.
 use "../common/family.recipe"
 family qwen2vl extends base {
-  config = qwen2vl_config
+  config = qwen2vl_converter_config
   key_layout = qwen2vl_key_layout
   checks = qwen2vl_checks
   pp = qwen2vl_pp
