@@ -137,6 +137,24 @@ final class RunRecipeTests: XCTestCase {
         XCTAssertFalse(s.exists("out"))
     }
 
+    /// `save hf like=` puts each tensor in the original's place, so it must have the original's
+    /// shape: a vocabulary padded on the way and not sliced off again is refused, nothing written.
+    func testSaveLikeRefusesAChangedShape() throws {
+        let s = try Scratch("run-err")
+        let hf = RecipePaths.qwen2vlHF
+        let recipe = try s.write("g.recipe", """
+            load hf
+            pad "model.embed_tokens.weight" vocab=config.vocab_size rows=400
+            save hf like="\(hf)"
+
+            """)
+        let r = runCLI(["run", recipe, "--set", "input=\(hf)", "--set", "output=\(s.path("out"))"])
+        assertDiagnostic(r, recipe, line: 3, column: 9,
+                         message: "save hf: tensor 'model.embed_tokens.weight': has shape [400, 64], but the original in \(hf) has [384, 64]: the conversion does not give back the original's shape (an option that changed it, e.g. a padded vocabulary, must be given again)",
+                         source: "save hf like=\"\(hf)\"")
+        XCTAssertFalse(s.exists("out"))
+    }
+
     /// A misspelt argument is caught before anything runs, pointing at the argument.
     func testMisspeltArgumentBeforeAnythingRuns() throws {
         let s = try Scratch("run-err")
