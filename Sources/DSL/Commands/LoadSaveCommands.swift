@@ -22,6 +22,13 @@ extension ConversionCommands {
             ctx.config = ctx.state.config
             ctx.weightMap = ctx.state.hfWeightMap.map { m in .dict(m.map { ($0.tensor, .string($0.file)) }) }
         })
+        r.register(TensorCommand("load pt", signature: CommandSignature(positional: [slot("path", .string, required: false, doc: "a torch.save file (.pt, .pth, .bin; default: the `input` setting)")], keywords: [
+            slot("key", .optional(.string), required: false, doc: "the dict of tensors inside it (dotted path); default: the saved dict, else its 'model'"),
+        ]), doc: "read the tensors of one torch.save state dict instead of safetensors shards, lazily (config.json comes from `load config`)") { call, ctx in
+            let file = try ctx.state.path(call, default: "input")
+            try call.attempt { try ctx.state.loadTorch(file, key: call.arguments.string("key")) }
+            ctx.weightMap = ctx.state.hfWeightMap.map { m in .dict(m.map { ($0.tensor, .string($0.file)) }) }
+        })
         r.register(TensorCommand("add hf", signature: CommandSignature(positional: [slot("path", .string)],
                                                                      variadic: slot("pattern", .strings, doc: "names of the tensors to add"),
                                                                      keywords: [slot("optional", .bool, required: false, doc: "true: a pattern matching nothing is not an error")]),
