@@ -288,6 +288,54 @@ final class VideoAlignConverterTests: XCTestCase {
         XCTAssertTrue(shrink.text.contains("resize_vocab_size 300 is smaller than the vocabulary (384 rows)"), shrink.text)
     }
 
+    // MARK: - pt_path
+
+    /// pt_path: the weights from one torch.save state dict, config.json from hf_dir: the ranks of
+    /// the same checkpoint in safetensors. mm_to_hf writes Hugging Face safetensors; its original
+    /// is a directory with the state dict as `model.safetensors` (`mm-convert convert`), which
+    /// comes back byte for byte; converted back to a .pt it holds the input's tensors (in the
+    /// name order of safetensors, which sorts its header).
+    func testPtPath() throws {
+        let s = Converters.Scratch()
+        let qwen = try Converters.sample("qwen2vl")
+        let hf = s.path("videoalign")
+        try Self.videoAlignCopy(of: qwen, to: hf, prefix: prefix, newer: true, wrap: Self.wrappable, rmRows: 2)
+        let tensors = try HFCheckpoint.load(hf).tensors
+        let ptDir = s.path("pt"), configOnly = s.path("config-only")
+        try CheckpointFiles.makeDirectory(ptDir)
+        try CheckpointFiles.makeDirectory(configOnly)
+        let pt = ptDir + "/reward.pt"
+        try TorchCheckpoint.save(.dict(PickleDict(strings: tensors.map { ($0.name, .tensor(TorchTensor($0.tensor))) })), to: pt)
+        try CheckpointFiles.copyFile(from: hf + "/config.json", to: configOnly + "/config.json")
+
+        let option = ["--cfg.common_model_config.model_prefix", prefix]
+        let mm = s.path("mm"), fromSafetensors = s.path("mm-safetensors")
+        try hfToMM(configOnly, mm, tp: 2, llm: [[1, 2, 1]], vit: [[2, 0, 0]], extra: option + ["--cfg.pt_path", pt])
+        try hfToMM(hf, fromSafetensors, tp: 2, llm: [[1, 2, 1]], vit: [[2, 0, 0]], extra: option)
+        Converters.assertEqual(try Converters.summary(ofMM: mm, bytes: true), try Converters.summary(ofMM: fromSafetensors, bytes: true), "pt_path")
+
+        let original = s.path("original"), back = s.path("back"), again = s.path("again")
+        try CheckpointFiles.makeDirectory(original)
+        try CheckpointFiles.copyFile(from: hf + "/config.json", to: original + "/config.json")
+        try Converters.run(["convert", pt, original + "/model.safetensors"])
+        try mmToHF(mm, original, back, tp: 2, extra: option)
+        try Converters.assertSameFiles(back, original, "mm_to_hf to the state dict as safetensors")
+        try CheckpointFiles.makeDirectory(again)
+        try Converters.run(["convert", back + "/model.safetensors", again + "/reward.pt"])
+        func contents(_ path: String) throws -> [String: Data] {
+            let sel = try StateDictSelection.select(try TorchCheckpoint.load(path), key: nil, path: path)
+            XCTAssertEqual(sel.skipped, [])
+            return Dictionary(uniqueKeysWithValues: try sel.tensors.map { ($0.name, try Converters.content($0.tensor)) })
+        }
+        XCTAssertEqual(try contents(again + "/reward.pt"), try contents(pt), "back to the .pt")
+
+        let missing = Converters.runFailing([converter, "hf_to_mm", "--cfg.hf_config.hf_dir", configOnly, "--cfg.mm_dir", s.path("x"),
+                                             "--cfg.parallel_config.llm_pp_layers", "[[4]]", "--cfg.parallel_config.vit_pp_layers", "[[2]]",
+                                             "--cfg.pt_path", s.path("none.pt")] + option)
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.text.contains("load pt"), missing.text)
+    }
+
     /// save_vit_only keeps the ViT whatever the prefix and layout (the reference keeps the names
     /// starting with `visual`, none of a prefixed checkpoint's, §9 Q27), as Qwen2-VL's ViT.
     func testSaveVitOnly() throws {

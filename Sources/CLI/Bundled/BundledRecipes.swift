@@ -60,7 +60,14 @@ family base {
 use "family.recipe"
 use "hf_to_mm_params.recipe"
 
-load hf cfg.hf_config.hf_dir
+# A converter that declares cfg.pt_path (VideoAlign) may read the weights from one torch file
+# instead, with config.json from hf_dir.
+if has(cfg, "pt_path") and cfg.pt_path != null {
+  load config cfg.hf_config.hf_dir
+  load pt cfg.pt_path
+} else {
+  load hf cfg.hf_config.hf_dir
+}
 apply key_layout
 apply config
 use "hf_to_mm_checks.recipe"
@@ -1125,6 +1132,7 @@ family videoalign
 param cfg.common_model_config.model_prefix: str? "text before every Hugging Face tensor name, e.g. base_model.model. (the names of a PEFT model); null: none"
 param cfg.common_model_config.new_transformers_weight_key: bool? "the checkpoint has newer transformers' names (model.visual., model.language_model.); null: read from the names (a value given must agree with them)"
 param cfg.common_model_config.resize_vocab_size: int > 0? "pad the word embedding with zero rows to this many (>= the vocabulary of config.json); null: unchanged"
+param cfg.pt_path: path? "read the weights from this torch.save state dict (.pt, .pth) instead of the safetensors of hf_dir (config.json still comes from hf_dir)"
 param cfg.save_lora_only: bool? = false "keep only LoRA adapter tensors (not supported: adapters are refused)"
 use "../common/hf_to_mm.recipe"
 
