@@ -1,3 +1,4 @@
+import CLI
 import Foundation
 import Ops
 import XCTest
@@ -334,6 +335,21 @@ final class VideoAlignConverterTests: XCTestCase {
                                              "--cfg.pt_path", s.path("none.pt")] + option)
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.text.contains("load pt"), missing.text)
+    }
+
+    /// `verify --roundtrip` passes the options mm_to_hf also uses (model_prefix,
+    /// resize_vocab_size) on to it, and finds the round trip exact.
+    func testVerifyRoundtrip() throws {
+        CommandLineTool.installRoundTrip()
+        defer { VerifyCommand.roundtrip = nil }
+        let s = Converters.Scratch()
+        let hf = s.path("videoalign")
+        try Self.videoAlignCopy(of: try Converters.sample("qwen2vl"), to: hf, prefix: prefix, wrap: Self.wrappable)
+        let lines = try Converters.run(["verify", hf, "--roundtrip", converter, "--tmp", s.root, "--",
+                                        "--cfg.parallel_config.tp_size", "2", "--cfg.parallel_config.llm_pp_layers", "[[1,3]]",
+                                        "--cfg.parallel_config.vit_pp_layers", "[[2,0]]", "--cfg.common_model_config.model_prefix", prefix,
+                                        "--cfg.common_model_config.resize_vocab_size", "400"])
+        XCTAssertTrue(lines.last?.hasPrefix("identical:") ?? false, lines.joined(separator: "\n"))
     }
 
     /// save_vit_only keeps the ViT whatever the prefix and layout (the reference keeps the names
