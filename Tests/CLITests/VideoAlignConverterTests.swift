@@ -321,6 +321,9 @@ final class VideoAlignConverterTests: XCTestCase {
         try Converters.run(["convert", pt, original + "/model.safetensors"])
         try mmToHF(mm, original, back, tp: 2, extra: option)
         try Converters.assertSameFiles(back, original, "mm_to_hf to the state dict as safetensors")
+        let noNames = Converters.runFailing([converter, "mm_to_hf", "--cfg.mm_dir", mm, "--cfg.hf_config.hf_dir", configOnly,
+                                             "--cfg.save_hf_dir", s.path("x"), "--cfg.parallel_config.tp_size", "2"] + option)
+        XCTAssertTrue(noNames.text.contains("the Hugging Face directory lists no tensors (no *.safetensors), but mm_to_hf writes the names of the original"), noNames.text)
         try CheckpointFiles.makeDirectory(again)
         try Converters.run(["convert", back + "/model.safetensors", again + "/reward.pt"])
         func contents(_ path: String) throws -> [String: Data] {

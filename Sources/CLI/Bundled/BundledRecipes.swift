@@ -1205,6 +1205,9 @@ let videoalign_wrappable = [
 # names after the key layout, va_peft_mm by their MindSpeed-MM names). Every map that needs them
 # applies this one first (lets only: applying or reverting it binds the same names).
 map videoalign_names {
+  assert len(weight_map) > 0 \
+    "the Hugging Face directory lists no tensors (no *.safetensors), but mm_to_hf writes the names of the original: " \
+    + "for a checkpoint converted from pt_path, make one with `mm-convert convert FILE.pt DIR/model.safetensors` and config.json"
   let va_prefix = cfg.common_model_config.model_prefix
   if va_prefix == null { let va_prefix = "" }
   let va_newer = has(weight_map, va_prefix + "model.visual.patch_embed.proj.weight")
