@@ -26,26 +26,42 @@ final class VideoAlignConverterTests: XCTestCase {
 
     /// A VideoAlign checkpoint made of the Qwen2-VL checkpoint `source`: the same shards (by
     /// file), the names changed (`wrap`: these modules get PEFT's `.base_layer`; `newer`: newer
-    /// transformers' layout; then `prefix`), `rm_head.weight` [rmRows, hidden] and `extra` tensors
-    /// added to the last shard, the index and side files to match.
+    /// transformers' layout; then `prefix`), `rm_head.weight` [rmRows, hidden], LoRA adapters of
+    /// the `adapters` modules (`.lora_A.default.weight` [8, in], `.lora_B.default.weight` [out, 8];
+    /// the ViT qkv's lora_B is the qkv weight itself, of rank = its width, so its conversion can be
+    /// compared with the weight's) and `extra` tensors added to the last shard, the index and side
+    /// files to match.
     static func videoAlignCopy(of source: String, to directory: String, prefix: String = "", newer: Bool = false,
-                               wrap: [String] = [], rmRows: Int = 1, extra: [String: Tensor] = [:]) throws {
-        func renamed(_ original: String) -> String {
+                               wrap: [String] = [], adapters: [String] = [], rmRows: Int = 1, extra: [String: Tensor] = [:]) throws {
+        func layout(_ original: String) -> String {
             var n = original
-            if n.hasPrefix("model.layers.") || n.hasPrefix("visual.") {
-                for m in wrap {
-                    if let r = n.range(of: "." + m + ".") { n.insert(contentsOf: "base_layer.", at: r.upperBound); break }
-                }
-            }
             if newer {
                 if n.hasPrefix("visual.") { n = "model." + n } else if n.hasPrefix("model.") { n = "model.language_model." + n.dropFirst("model.".count) }
             }
             return prefix + n
         }
+        func module(_ name: String, _ modules: [String]) -> (String, String)? {
+            guard name.hasPrefix("model.layers.") || name.hasPrefix("visual.") else { return nil }
+            for m in modules { if let r = name.range(of: "." + m + ".") { return (String(name[..<r.upperBound]), String(name[r.upperBound...])) } }
+            return nil
+        }
+        func renamed(_ original: String) -> String {
+            guard let (m, rest) = module(original, wrap) else { return layout(original) }
+            return layout(m + "base_layer." + rest)
+        }
         let ckpt = try HFCheckpoint.load(source)
         guard case let .int(hidden)? = ckpt.config?["hidden_size"] else { throw ConverterTestError("\(source): no hidden_size in config.json") }
         var added = TensorMap()
         added[prefix + "rm_head.weight"] = try RandomPool(dtype: .bf16, bytes: 1 << 12, seed: 11).tensor("rm_head.weight", [rmRows, hidden])
+        let pool = RandomPool(dtype: .bf16, bytes: 1 << 16, seed: 13)
+        for (name, t) in ckpt.tensors where name.hasSuffix(".weight") {
+            guard let (m, rest) = module(name, adapters), rest == "weight", t.shape.count == 2 else { continue }
+            let (out, inWidth) = (t.shape[0], t.shape[1])
+            let qkv = m.hasPrefix("visual.blocks.") && m.hasSuffix(".attn.qkv.")
+            let rank = qkv ? inWidth : 8
+            added[layout(m + "lora_A.default.weight")] = try pool.tensor(m + "lora_A", [rank, inWidth])
+            added[layout(m + "lora_B.default.weight")] = qkv ? t : try pool.tensor(m + "lora_B", [out, rank])
+        }
         for (name, t) in extra.sorted(by: { $0.key < $1.key }) { added[name] = t }
         try CheckpointFiles.makeDirectory(directory)
         let index = try XCTUnwrap(ckpt.index)
@@ -213,8 +229,68 @@ final class VideoAlignConverterTests: XCTestCase {
         }
     }
 
-    /// Wrapping must agree within a fused module; LoRA adapter tensors are refused (they have no
-    /// exact conversion to the fused layers), and so is save_lora_only.
+    /// LoRA adapters of the layers that map one to one convert with them and come back; the ViT
+    /// qkv's lora_B is interleaved per head like the qkv weight; over TP, lora_B of a
+    /// column-parallel layer splits by rows, lora_A of a row-parallel one by columns. In the
+    /// canonical model q/k/v and gate/up adapters convert too. save_lora_only writes the adapters.
+    func testLoRAAdapters() throws {
+        let s = Converters.Scratch()
+        let qwen = try Converters.sample("qwen2vl")
+        let oneToOne = ["self_attn.o_proj", "mlp.down_proj", "attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2", "merger.mlp.0", "merger.mlp.2"]
+        let hf = s.path("adapters")
+        try Self.videoAlignCopy(of: qwen, to: hf, prefix: prefix, wrap: Self.wrappable, adapters: oneToOne)
+        let option = ["--cfg.common_model_config.model_prefix", prefix]
+        let mm = s.path("mm")
+        try hfToMM(hf, mm, tp: 2, llm: [[1, 3]], vit: [[2, 0]], extra: option)
+        let first = try TorchCheckpoint.load(mm + "/release/mp_rank_01_000/model_optim_rng.pt")["model"]!.dictValue!
+        func shape(_ n: String) -> [Int]? { first[n]?.tensorValue?.tensor.shape }
+        XCTAssertEqual(shape("text_decoder.decoder.layers.0.self_attention.linear_proj.lora_A.default.weight"), [8, 32])
+        XCTAssertEqual(shape("text_decoder.decoder.layers.0.self_attention.linear_proj.lora_B.default.weight"), [64, 8])
+        XCTAssertEqual(shape("text_decoder.decoder.layers.0.mlp.linear_fc2.lora_A.default.weight"), [8, 96])
+        XCTAssertEqual(shape("image_encoder.encoder.blocks.layers.0.mlp.linear_fc1.lora_B.default.weight"), [64, 8])
+        XCTAssertEqual(shape("image_encoder.encoder.blocks.layers.0.mlp.linear_fc1.lora_A.default.weight"), [8, 32])
+        // The qkv's lora_B is the qkv weight: converted, it is the converted weight's rank part.
+        for l in 0..<2 {
+            let base = "image_encoder.encoder.blocks.layers.\(l).self_attention.linear_qkv."
+            XCTAssertEqual(try Converters.content(try XCTUnwrap(first[base + "lora_B.default.weight"]?.tensorValue?.tensor)),
+                           try Converters.content(try XCTUnwrap(first[base + "base_layer.weight"]?.tensorValue?.tensor)), "layer \(l)")
+        }
+        let back = s.path("back"), tp1 = s.path("tp1"), back1 = s.path("back-tp1")
+        try mmToHF(mm, hf, back, tp: 2, extra: option)
+        try Converters.assertSameFiles(back, hf, "adapters: mm_to_hf")
+        try Converters.resplit(converter, from: mm, .init(tp: 2, llm: [[1, 3]], vit: [[2, 0]]), to: tp1, .init(tp: 1, llm: [[2, 2]], vit: [[2, 0]]))
+        try mmToHF(tp1, hf, back1, tp: 1, extra: option)
+        try Converters.assertSameFiles(back1, hf, "adapters: resplit, then mm_to_hf")
+
+        // save_lora_only: the adapters alone, where their layers are.
+        let lora = s.path("lora-only")
+        try hfToMM(hf, lora, tp: 2, llm: [[1, 3]], vit: [[2, 0]], extra: option + ["--cfg.save_lora_only", "true"])
+        let summary = try Converters.summary(ofMM: lora)
+        let all = summary.models.values.flatMap { $0.values.flatMap(\.keys) }
+        XCTAssertTrue(all.allSatisfy { $0.contains(".lora_") }, "\(all)")
+        // lora_A and lora_B of: the LLM's o_proj and down_proj (stage 0 holds layer 0, stage 1
+        // layers 1-3 as 0-2), the ViT's four linears (2 layers, stage 0), the merger's two.
+        XCTAssertEqual(Set(all).count, 2 * (3 * 2 + 2 * 4 + 2))
+        XCTAssertEqual(all.count, 2 * 2 * (4 * 2 + 2 * 4 + 2))  // on both TP ranks
+        XCTAssertEqual(summary.models.count, 4)
+
+        // Canonical: q, k, v, gate and up adapters convert too.
+        let canonicalHF = s.path("canonical")
+        try Self.videoAlignCopy(of: qwen, to: canonicalHF, wrap: Self.wrappable, adapters: Self.wrappable)
+        let canonical = ["--cfg.common_model_config.enable_canonical_hf_struct", "true"]
+        let mmC = s.path("mm-canonical"), backC = s.path("back-canonical")
+        try hfToMM(canonicalHF, mmC, tp: 2, llm: [[4]], vit: [[2]], extra: canonical)
+        try mmToHF(mmC, canonicalHF, backC, tp: 2, extra: canonical)
+        try Converters.assertSameFiles(backC, canonicalHF, "canonical adapters: mm_to_hf")
+        // ... but not in the default model, where q, k and v are one layer.
+        let fused = Converters.runFailing([converter, "hf_to_mm", "--cfg.hf_config.hf_dir", canonicalHF, "--cfg.mm_dir", s.path("x"),
+                                           "--cfg.parallel_config.llm_pp_layers", "[[4]]", "--cfg.parallel_config.vit_pp_layers", "[[2]]"])
+        XCTAssertEqual(fused.status, 1)
+        XCTAssertTrue(fused.text.contains("refuse: tensor 'model.layers.0."), fused.text)
+        XCTAssertTrue(fused.text.contains("q, k and v (gate and up) have one adapter each in Hugging Face and one fused layer in MindSpeed-MM"), fused.text)
+    }
+
+    /// Wrapping must agree within a fused module; adapters VideoAlign does not convert are refused.
     func testPartialWrappingAndAdaptersAreRefused() throws {
         let s = Converters.Scratch()
         let qwen = try Converters.sample("qwen2vl")
@@ -226,15 +302,15 @@ final class VideoAlignConverterTests: XCTestCase {
 
         let lora = s.path("lora")
         try Self.videoAlignCopy(of: qwen, to: lora, wrap: Self.wrappable,
-                                extra: ["model.layers.0.self_attn.o_proj.lora_A.default.weight": .zeros(.bf16, [8, 64])])
+                                extra: ["model.embed_tokens.lora_embedding_A.default": .zeros(.bf16, [8, 384])])
         let r2 = Converters.runFailing([converter, "hf_to_mm", "--cfg.hf_config.hf_dir", lora, "--cfg.mm_dir", s.path("x")] + args)
         XCTAssertEqual(r2.status, 1)
-        XCTAssertTrue(r2.text.contains("refuse: tensor 'model.layers.0.self_attn.o_proj.lora_A.default.weight': a LoRA adapter tensor"), r2.text)
+        XCTAssertTrue(r2.text.contains("refuse: tensor 'model.embed_tokens.lora_embedding_A.default': a LoRA adapter VideoAlignConverter does not convert"), r2.text)
 
         let plain = s.path("plain")
         try Self.videoAlignCopy(of: qwen, to: plain)
         let r3 = Converters.runFailing([converter, "hf_to_mm", "--cfg.hf_config.hf_dir", plain, "--cfg.mm_dir", s.path("x"), "--cfg.save_lora_only", "true"] + args)
-        XCTAssertTrue(r3.text.contains("save_lora_only: LoRA adapter tensors are not converted"), r3.text)
+        XCTAssertTrue(r3.text.contains("keep: pattern 're:.*\\.lora_.*' matched no tensor"), r3.text)
     }
 
     // MARK: - resize_vocab_size

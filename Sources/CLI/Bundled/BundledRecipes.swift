@@ -1133,7 +1133,7 @@ param cfg.common_model_config.model_prefix: str? "text before every Hugging Face
 param cfg.common_model_config.new_transformers_weight_key: bool? "the checkpoint has newer transformers' names (model.visual., model.language_model.); null: read from the names (a value given must agree with them)"
 param cfg.common_model_config.resize_vocab_size: int > 0? "pad the word embedding with zero rows to this many (>= the vocabulary of config.json); null: unchanged"
 param cfg.pt_path: path? "read the weights from this torch.save state dict (.pt, .pth) instead of the safetensors of hf_dir (config.json still comes from hf_dir)"
-param cfg.save_lora_only: bool? = false "keep only LoRA adapter tensors (not supported: adapters are refused)"
+param cfg.save_lora_only: bool? = false "write the LoRA adapters (lora_A, lora_B) alone"
 use "../common/hf_to_mm.recipe"
 
 """###,
@@ -1161,9 +1161,13 @@ use "../common/hf_to_mm.recipe"
 #   * resize_vocab_size pads with zero rows (the reference draws new rows at random, unseeded, and
 #     can also shrink the vocabulary, which loses rows: refused here); mm_to_hf with the same
 #     resize_vocab_size slices them off again (the reference's mm_to_hf cannot, §9 Q21);
-#   * LoRA adapter tensors (lora_A / lora_B) are refused: q, k and v (gate and up) have separate
-#     adapters in Hugging Face and one fused layer in MindSpeed-MM, which has no exact conversion
-#     (the reference drops those, keeps the others);
+#   * LoRA adapters (`X.lora_A.*`, `X.lora_B.*`) convert with their layer where it maps one to one
+#     (o_proj, down_proj, every ViT and merger linear; q/k/v and gate/up in the canonical model),
+#     split over TP as Megatron's LoRA layers are (of a column-parallel layer lora_B by rows, of a
+#     row-parallel one lora_A by columns, the other replicated), the ViT qkv's lora_B interleaved
+#     per head like the qkv weight. Adapters of q, k, v (gate, up) fused into one MindSpeed-MM
+#     layer have no exact conversion and are refused (the reference drops them silently), and so
+#     is any other adapter (embeddings, DoRA); save_lora_only keeps the converted adapters alone;
 #   * mm_to_hf and resplit work (they crash in the reference, §9 Q8).
 use "../qwen2vl/layout.recipe"
 
@@ -1266,13 +1270,22 @@ map videoalign_config {
   # The LM head's name before and after the key layout (a tied model's copy is written back only
   # where the original has one).
   let lm_heads = ["lm_head.weight", va_prefix + "lm_head.weight"]
+  # save_lora_only writes the adapters alone: no embedding, so no tied copy of it.
+  let va_lora_only = get(cfg, "save_lora_only", false) == true
+  if va_lora_only { let tied = false }
 }
 
+# Adapters other than lora_A / lora_B of the layers videoalign_adapters and the ViT renames take.
 map videoalign_checks {
   apply qwen2vl_checks
-  refuse r"re:.*\.lora_[A-Za-z_]+(\..*)?" \
-    why="a LoRA adapter tensor: VideoAlignConverter converts the base weights (plain or PEFT-wrapped .base_layer), not adapters (q, k, v and gate, up have separate adapters in Hugging Face and one fused layer in MindSpeed-MM); merge the adapters into the base weights first (PEFT merge_and_unload)"
-  assert cfg.save_lora_only != true "save_lora_only: LoRA adapter tensors are not converted (see the message for lora_A / lora_B), so there is nothing to save"
+  if canonical {
+    refuse r"re:(?!(model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)|visual\.(blocks\.\d+\.(attn\.(qkv|proj)|mlp\.fc[12])|merger\.mlp\.[02]))\.lora_[AB]\.).*\.lora_.*" \
+      why="a LoRA adapter VideoAlignConverter does not convert (only lora_A / lora_B of the LLM's and the ViT's linear layers); merge it into the base weights first (PEFT merge_and_unload)"
+  } else {
+    refuse r"re:(?!(model\.layers\.\d+\.(self_attn\.o_proj|mlp\.down_proj)|visual\.(blocks\.\d+\.(attn\.(qkv|proj)|mlp\.fc[12])|merger\.mlp\.[02]))\.lora_[AB]\.).*\.lora_.*" \
+      why="a LoRA adapter VideoAlignConverter does not convert: q, k and v (gate and up) have one adapter each in Hugging Face and one fused layer in MindSpeed-MM, which has no exact conversion (nor have embedding or DoRA adapters); merge it into the base weights first (PEFT merge_and_unload), or convert the canonical model (enable_canonical_hf_struct)"
+  }
+  assert cfg.save_lora_only != true or cfg.save_vit_only != true "save_lora_only and save_vit_only: give one of them"
 }
 
 # PEFT's `.base_layer` off the wrapped modules (Hugging Face side) and on (MindSpeed-MM side).
@@ -1280,14 +1293,30 @@ map videoalign_checks {
 # (the inverse would wrap it).
 map videoalign_unwrap {
   for m in va_peft_hf {
-    rename optional=true m + ".base_layer.*" -> m + ".*"
+    rename optional=true m + ".base_layer.{weight,bias}" -> m + ".{weight,bias}"
   }
 }
 
 map videoalign_wrap {
   for m in va_peft_mm {
-    rename optional=true m + ".*" -> m + ".base_layer.*"
+    rename optional=true m + ".{weight,bias}" -> m + ".base_layer.{weight,bias}"
   }
+}
+
+# LoRA adapters of the layers that map one to one (the ViT's and the merger's are carried by the
+# Qwen2-VL renames, which take every suffix); the ViT qkv's lora_B holds [q; k; v] rows like the
+# qkv weight, so it is interleaved per head too (not in the canonical model).
+map videoalign_adapters {
+  rename optional=true "model.layers.{L}.self_attn.o_proj.lora_{A,B}.*" -> "text_decoder.decoder.layers.{L}.self_attention.linear_proj.lora_{A,B}.*"
+  rename optional=true "model.layers.{L}.mlp.down_proj.lora_{A,B}.*" -> "text_decoder.decoder.layers.{L}.mlp.linear_fc2.lora_{A,B}.*"
+  if canonical {
+    rename optional=true "model.layers.{L}.self_attn.{q,k,v}_proj.lora_{A,B}.*" -> "text_decoder.decoder.layers.{L}.self_attention.{q,k,v}_proj.lora_{A,B}.*"
+    rename optional=true "model.layers.{L}.mlp.{gate,up}_proj.lora_{A,B}.*" -> "text_decoder.decoder.layers.{L}.mlp.{gate,up}_proj.lora_{A,B}.*"
+  }
+}
+
+map videoalign_vit_adapters {
+  relocate qkv optional=true "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.lora_B.*" heads=vit_heads
 }
 
 # The word embedding padded with zero rows to resize_vocab_size (§3.8); mm_to_hf slices them off.
@@ -1304,6 +1333,8 @@ map videoalign {
   apply videoalign_names
   apply videoalign_unwrap
   apply qwen2vl
+  apply videoalign_adapters
+  apply videoalign_vit_adapters
   apply videoalign_wrap
   apply videoalign_resize
 }
@@ -1312,14 +1343,27 @@ map videoalign_canonical {
   apply videoalign_names
   apply videoalign_unwrap
   apply qwen2vl_canonical
+  apply videoalign_adapters
   apply videoalign_wrap
   apply videoalign_resize
+}
+
+# save_lora_only (hf_to_mm only): the converted adapters alone.
+map videoalign_lora_only {
+  apply videoalign
+  keep r"re:.*\.lora_.*"
+}
+
+map videoalign_canonical_lora_only {
+  apply videoalign_canonical
+  keep r"re:.*\.lora_.*"
 }
 
 map videoalign_vision {
   apply videoalign_names
   apply videoalign_unwrap
   apply qwen2vl_vision
+  apply videoalign_vit_adapters
   apply videoalign_wrap
 }
 
@@ -1330,8 +1374,18 @@ map videoalign_vision_names {
   apply videoalign_wrap
 }
 
-# The wrapped weights split as the unwrapped ones.
+# The wrapped weights split as the unwrapped ones; LoRA adapters as Megatron's LoRA layers: of a
+# column-parallel layer (qkv, fc1) lora_B by rows, of a row-parallel one (proj, fc2) lora_A by
+# columns, the other one replicated.
 shard videoalign_tp extends qwen2vl_tp {
+  row "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.lora_B.*"
+  row "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.lora_B.*"
+  row "image_encoder.projector.encoder.linear_fc1.lora_B.*"
+  col "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj.lora_A.*"
+  col "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2.lora_A.*"
+  col "image_encoder.projector.encoder.linear_fc2.lora_A.*"
+  col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.lora_A.*"
+  col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.lora_A.*"
   row "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.base_layer.{weight,bias}"
   row "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.base_layer.{weight,bias}"
   row "image_encoder.projector.encoder.linear_fc1.base_layer.{weight,bias}"
@@ -1345,6 +1399,16 @@ shard videoalign_tp extends qwen2vl_tp {
 }
 
 shard videoalign_canonical_tp extends qwen2vl_canonical_tp {
+  urow "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.lora_B.*" heads=vit_heads
+  row "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.lora_B.*"
+  row "image_encoder.projector.encoder.linear_fc1.lora_B.*"
+  row "text_decoder.decoder.layers.{L}.self_attention.{q,k,v}_proj.lora_B.*"
+  row "text_decoder.decoder.layers.{L}.mlp.{gate,up}_proj.lora_B.*"
+  col "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj.lora_A.*"
+  col "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2.lora_A.*"
+  col "image_encoder.projector.encoder.linear_fc2.lora_A.*"
+  col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.lora_A.*"
+  col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.lora_A.*"
   urow "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.base_layer.{weight,bias}" heads=vit_heads
   row "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.base_layer.{weight,bias}"
   row "image_encoder.projector.encoder.linear_fc1.base_layer.{weight,bias}"
@@ -1384,12 +1448,20 @@ family videoalign extends base {
   checks = videoalign_checks
   pp = videoalign_pp
   if canonical {
-    model = videoalign_canonical
+    if va_lora_only {
+      model = videoalign_canonical_lora_only
+    } else {
+      model = videoalign_canonical
+    }
     vision = videoalign_vision_names
     tp = videoalign_canonical_tp
     refuse = videoalign_refuse_fused
   } else {
-    model = videoalign
+    if va_lora_only {
+      model = videoalign_lora_only
+    } else {
+      model = videoalign
+    }
     vision = videoalign_vision
     tp = videoalign_tp
     refuse = videoalign_refuse_canonical
