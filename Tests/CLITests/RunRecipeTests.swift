@@ -137,6 +137,55 @@ final class RunRecipeTests: XCTestCase {
         XCTAssertFalse(s.exists("out"))
     }
 
+    /// `save hf like=` puts each tensor in the original's place, so it must have the original's
+    /// shape: a vocabulary padded on the way and not sliced off again is refused, nothing written.
+    func testSaveLikeRefusesAChangedShape() throws {
+        let s = try Scratch("run-err")
+        let hf = RecipePaths.qwen2vlHF
+        let recipe = try s.write("g.recipe", """
+            load hf
+            pad "model.embed_tokens.weight" vocab=config.vocab_size rows=400
+            save hf like="\(hf)"
+
+            """)
+        let r = runCLI(["run", recipe, "--set", "input=\(hf)", "--set", "output=\(s.path("out"))"])
+        assertDiagnostic(r, recipe, line: 3, column: 9,
+                         message: "save hf: tensor 'model.embed_tokens.weight': has shape [400, 64], but the original in \(hf) has [384, 64]: the conversion does not give back the original's shape (an option that changed it, e.g. a padded vocabulary, must be given again)",
+                         source: "save hf like=\"\(hf)\"")
+        XCTAssertFalse(s.exists("out"))
+    }
+
+    /// `load pt`: the tensors of one torch.save state dict (the saved dict, or the dict at `key=`),
+    /// their names as `weight_map`, `config` left as `load config` read it; a dict that holds
+    /// anything but tensors is refused.
+    func testLoadPt() throws {
+        let s = try Scratch("run-pt")
+        let a = try Tensor.zeros(.bf16, [2, 3]), b = try RandomPool(dtype: .f32, bytes: 64, seed: 3).tensor("b", [4])
+        func dict(_ items: [(String, PickleValue)]) -> PickleValue { .dict(PickleDict(strings: items)) }
+        let flat = s.path("flat.pt"), nested = s.path("nested.pt"), mixed = s.path("mixed.pt")
+        try TorchCheckpoint.save(dict([("x.weight", .tensor(TorchTensor(a))), ("y", .tensor(TorchTensor(b)))]), to: flat)
+        try TorchCheckpoint.save(dict([("state", dict([("x.weight", .tensor(TorchTensor(a)))])), ("step", .int(3))]), to: nested)
+        try TorchCheckpoint.save(dict([("x.weight", .tensor(TorchTensor(a))), ("device", .string("cpu"))]), to: mixed)
+        let recipe = try s.write("p.recipe", """
+            load config "\(RecipePaths.qwen2vlHF)"
+            load pt
+            print weight_map config.num_hidden_layers
+            ls
+
+            """)
+        let r = runCLI(["run", recipe, "--set", "input=\(flat)"])
+        XCTAssertEqual(r.status, 0, r.errText)
+        XCTAssertEqual(r.out.first, "{x.weight: \"flat.pt\", y: \"flat.pt\"} 4")
+        XCTAssertTrue(r.outText.contains("x.weight") && r.outText.contains("[2, 3]"), r.outText)
+        let keyed = try s.write("q.recipe", "load pt \"\(nested)\" key=\"state\"\nprint weight_map\n")
+        let r2 = runCLI(["run", keyed])
+        XCTAssertEqual(r2.out, ["{x.weight: \"nested.pt\"}"], r2.errText)
+        let plain = try s.write("r.recipe", "load pt\n")
+        let r3 = runCLI(["run", plain, "--set", "input=\(mixed)"])
+        XCTAssertEqual(r3.status, 1)
+        XCTAssertTrue(r3.errText.contains("the saved dict is not a state dict: it holds entries that are not tensors: device (str)"), r3.errText)
+    }
+
     /// A misspelt argument is caught before anything runs, pointing at the argument.
     func testMisspeltArgumentBeforeAnythingRuns() throws {
         let s = try Scratch("run-err")

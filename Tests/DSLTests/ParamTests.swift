@@ -88,6 +88,23 @@ final class ParamTests: XCTestCase {
                        "parameter 'cfg.hf_config.hf_dir' expects dir, but directory '/nonexistent/dir/for/test' does not exist")
     }
 
+    /// A parameter a shared file declares `ignored` may be declared again, not ignored, by a
+    /// converter that uses it (in either order); that declaration is the parameter, in the place
+    /// of the first. Two ignored or two used declarations stay an error.
+    func testIgnoredParameterDeclaredAgain() throws {
+        for text in ["recipe A.b\nparam a: int = 1\nparam x: str? \"used\"\nparam x: str? ignored \"shared\"\nprint x",
+                     "recipe A.b\nparam x: str? ignored \"shared\"\nparam a: int = 1\nparam x: str? \"used\"\nprint x"] {
+            let info = try Recipe.parse(text, name: "p.recipe").info(loader: .memory([:]))
+            XCTAssertEqual(info.params.map(\.name), text.hasPrefix("recipe A.b\nparam a") ? ["a", "x"] : ["x", "a"])
+            XCTAssertEqual(info.params.first { $0.name == "x" }, ParamSpec(name: "x", type: .optional(.str), defaultValue: .null, doc: "used"))
+            let s = Session()
+            try s.run(text, params: ["x": .string("v")])
+            XCTAssertEqual(s.interpreter.variables["x"], .string("v"))
+        }
+        let e = recipeError { _ = try Recipe.parse("recipe A.b\nparam x: int ignored\nparam x: int ignored", name: "p.recipe").info(loader: .memory([:])) }
+        XCTAssertEqual(e?.message, "parameter 'x' is already declared at p.recipe:2:1")
+    }
+
     func testDeclarationErrors() {
         let cases: [(String, String, Int, Int)] = [
             ("recipe A.b\nparam x: int = \"a\"", "the default of parameter 'x' expects int, got a string (\"a\")", 2, 16),

@@ -63,7 +63,14 @@ family base {
 use "family.recipe"
 use "hf_to_mm_params.recipe"
 
-load hf cfg.hf_config.hf_dir
+# A converter that declares cfg.pt_path (VideoAlign) may read the weights from one torch file
+# instead, with config.json from hf_dir.
+if has(cfg, "pt_path") and cfg.pt_path != null {
+  load config cfg.hf_config.hf_dir
+  load pt cfg.pt_path
+} else {
+  load hf cfg.hf_config.hf_dir
+}
 apply config
 apply key_layout
 use "hf_to_mm_checks.recipe"
@@ -1272,6 +1279,369 @@ use "../common/mm_to_hf.recipe"
 recipe Qwen3VLMegatronConverter.resplit "Re-split a MindSpeed-MM Qwen3-VL checkpoint to another TP / PP / VPP / EP layout (the reference's is empty)."
 use "layout.recipe"
 family qwen3vl
+use "../common/resplit.recipe"
+
+"""###,
+        "videoalign/hf_to_mm.recipe": ###"""
+recipe VideoAlignConverter.hf_to_mm "Convert a Hugging Face VideoAlign checkpoint (Qwen2-VL reward model: rm_head, optional model_prefix, newer key layout, PEFT-wrapped weights) to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family videoalign
+param cfg.common_model_config.model_prefix: str? "text before every Hugging Face tensor name, e.g. base_model.model. (the names of a PEFT model); null: none"
+param cfg.common_model_config.new_transformers_weight_key: bool? "the checkpoint has newer transformers' names (model.visual., model.language_model.); null: read from the names (a value given must agree with them)"
+param cfg.common_model_config.resize_vocab_size: int > 0? "pad the word embedding with zero rows to this many (>= the vocabulary of config.json); null: unchanged"
+param cfg.pt_path: path? "read the weights from this torch.save state dict (.pt, .pth) instead of the safetensors of hf_dir (config.json still comes from hf_dir)"
+param cfg.save_lora_only: bool? = false "write the LoRA adapters (lora_A, lora_B) alone"
+use "../common/hf_to_mm.recipe"
+
+"""###,
+        "videoalign/layout.recipe": ###"""
+# VideoAlign (VideoAlignConverter): a Qwen2-VL reward model (reference spec §7.8). The model is
+# Qwen2-VL's, so the Qwen2-VL maps are used as they are; what VideoAlign adds is said here:
+#   * every Hugging Face name may start with `model_prefix` (e.g. `base_model.model.` of a PEFT
+#     model), and the names may be the classic ones (`visual.`, `model.`) or newer transformers'
+#     (`model.visual.`, `model.language_model.`): the key layout map takes both off first;
+#   * the reward head `rm_head.weight` [output_dim, hidden]: a plain nn.Linear in MindSpeed-MM
+#     (not tensor-parallel), so it is replicated on every TP rank, on the LLM's last stage;
+#   * PEFT-wrapped linear layers (`...q_proj.base_layer.weight`): the `.base_layer` is taken off
+#     before the Qwen2-VL maps and put on the MindSpeed-MM name after them
+#     (`...linear_qkv.base_layer.weight`, `...linear_fc1.base_layer.weight`), split over TP like
+#     the unwrapped weight (the reference replicates them, §9 Q24);
+#   * resize_vocab_size (§3.8): the word embedding padded to that many rows.
+# Where this differs from the reference:
+#   * the reference's ViT relocation is ordered after the rename and never runs (§7.8, §9 Q24):
+#     its ViT qkv stays [q; k; v]. Here the ViT qkv is interleaved per head as for Qwen2-VL, which
+#     is what the MindSpeed-MM ViT (Qwen2-VL's) expects and what the reference's code intends;
+#   * the reference merges q/k/v and gate/up only under PEFT names (a plain checkpoint loses them
+#     silently); here both plain and PEFT-wrapped checkpoints convert;
+#   * the reference's stage schema has no place for the output layer, so it drops lm_head (or the
+#     tied copy with PP > 1) silently (§9 Q3); here it goes to the last stage like Qwen2-VL's;
+#   * resize_vocab_size pads with zero rows (the reference draws new rows at random, unseeded, and
+#     can also shrink the vocabulary, which loses rows: refused here); mm_to_hf with the same
+#     resize_vocab_size slices them off again (the reference's mm_to_hf cannot, §9 Q21);
+#   * LoRA adapters (`X.lora_A.*`, `X.lora_B.*`) convert with their layer where it maps one to one
+#     (o_proj, down_proj, every ViT and merger linear; q/k/v and gate/up in the canonical model),
+#     split over TP as Megatron's LoRA layers are (of a column-parallel layer lora_B by rows, of a
+#     row-parallel one lora_A by columns, the other replicated), the ViT qkv's lora_B interleaved
+#     per head like the qkv weight. Adapters of q, k, v (gate, up) fused into one MindSpeed-MM
+#     layer have no exact conversion and are refused (the reference drops them silently), and so
+#     is any other adapter (embeddings, DoRA); save_lora_only keeps the converted adapters alone;
+#   * mm_to_hf and resplit work (they crash in the reference, §9 Q8).
+use "../qwen2vl/layout.recipe"
+
+# The PEFT-wrappable linear layers: [root ("text": the LLM under model., "vit": the ViT under
+# visual.), the module in layer 0 (to look for in the checkpoint), the module (after the key
+# layout), its MindSpeed-MM name, its name in MindSpeed-MM's canonical model]. A null MindSpeed-MM
+# name: the module is fused into the one above it (k and v into q's linear_qkv, up into gate's
+# linear_fc1), so it must be wrapped when that one is.
+let videoalign_wrappable = [
+  ["text", "layers.0.self_attn.q_proj", "model.layers.{L}.self_attn.q_proj",
+   "text_decoder.decoder.layers.{L}.self_attention.linear_qkv", "text_decoder.decoder.layers.{L}.self_attention.q_proj"],
+  ["text", "layers.0.self_attn.k_proj", "model.layers.{L}.self_attn.k_proj",
+   null, "text_decoder.decoder.layers.{L}.self_attention.k_proj"],
+  ["text", "layers.0.self_attn.v_proj", "model.layers.{L}.self_attn.v_proj",
+   null, "text_decoder.decoder.layers.{L}.self_attention.v_proj"],
+  ["text", "layers.0.self_attn.o_proj", "model.layers.{L}.self_attn.o_proj",
+   "text_decoder.decoder.layers.{L}.self_attention.linear_proj", "text_decoder.decoder.layers.{L}.self_attention.linear_proj"],
+  ["text", "layers.0.mlp.gate_proj", "model.layers.{L}.mlp.gate_proj",
+   "text_decoder.decoder.layers.{L}.mlp.linear_fc1", "text_decoder.decoder.layers.{L}.mlp.gate_proj"],
+  ["text", "layers.0.mlp.up_proj", "model.layers.{L}.mlp.up_proj",
+   null, "text_decoder.decoder.layers.{L}.mlp.up_proj"],
+  ["text", "layers.0.mlp.down_proj", "model.layers.{L}.mlp.down_proj",
+   "text_decoder.decoder.layers.{L}.mlp.linear_fc2", "text_decoder.decoder.layers.{L}.mlp.linear_fc2"],
+  ["vit", "blocks.0.attn.qkv", "visual.blocks.{L}.attn.qkv",
+   "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv", "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv"],
+  ["vit", "blocks.0.attn.proj", "visual.blocks.{L}.attn.proj",
+   "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj", "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj"],
+  ["vit", "blocks.0.mlp.fc1", "visual.blocks.{L}.mlp.fc1",
+   "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1", "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1"],
+  ["vit", "blocks.0.mlp.fc2", "visual.blocks.{L}.mlp.fc2",
+   "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2", "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2"],
+  ["vit", "merger.mlp.0", "visual.merger.mlp.0", "image_encoder.projector.encoder.linear_fc1", "image_encoder.projector.encoder.linear_fc1"],
+  ["vit", "merger.mlp.2", "visual.merger.mlp.2", "image_encoder.projector.encoder.linear_fc2", "image_encoder.projector.encoder.linear_fc2"],
+]
+
+# Where the checkpoint's names sit, from its tensor names (`weight_map`: the checkpoint's in
+# hf_to_mm, the original's in mm_to_hf): va_prefix (model_prefix), va_newer (the newer key layout),
+# the roots of the LLM and the ViT, and the PEFT-wrapped modules (va_peft_hf by their Hugging Face
+# names after the key layout, va_peft_mm by their MindSpeed-MM names). Every map that needs them
+# applies this one first (lets only: applying or reverting it binds the same names).
+map videoalign_names {
+  assert len(weight_map) > 0 \
+    "the Hugging Face directory lists no tensors (no *.safetensors), but mm_to_hf writes the names of the original: " \
+    + "for a checkpoint converted from pt_path, make one with `mm-convert convert FILE.pt DIR/model.safetensors` and config.json"
+  let va_prefix = cfg.common_model_config.model_prefix
+  if va_prefix == null { let va_prefix = "" }
+  let va_newer = has(weight_map, va_prefix + "model.visual.patch_embed.proj.weight")
+  let va_text_root = va_prefix + "model."
+  let va_vit_root = va_prefix + "visual."
+  if va_newer {
+    let va_text_root = va_prefix + "model.language_model."
+    let va_vit_root = va_prefix + "model.visual."
+  }
+  assert has(weight_map, va_vit_root + "patch_embed.proj.weight") and has(weight_map, va_text_root + "embed_tokens.weight") \
+    "the checkpoint has no '" + va_vit_root + "patch_embed.proj.weight' or no '" + va_text_root + "embed_tokens.weight': " \
+    + "is model_prefix ('" + va_prefix + "') the text before the names of the checkpoint?"
+  let va_layout_flag = cfg.common_model_config.new_transformers_weight_key
+  let va_layout = "classic key layout (visual., model.)"
+  if va_newer { let va_layout = "newer key layout (model.visual., model.language_model.)" }
+  assert va_layout_flag == null or va_layout_flag == va_newer \
+    "new_transformers_weight_key is " + str(va_layout_flag) + ", but the checkpoint's names are in the " + va_layout \
+    + "; leave the option out (the layout is read from the names) or give the checkpoint's"
+  let va_peft_hf = []
+  let va_peft_mm = []
+  let va_wrapped_above = false
+  for m in videoalign_wrappable {
+    let root = va_text_root
+    if m[0] == "vit" { let root = va_vit_root }
+    let wrapped = has(weight_map, root + m[1] + ".base_layer.weight")
+    if wrapped { let va_peft_hf = va_peft_hf + [m[2]] }
+    let mm = m[3]
+    if canonical { let mm = m[4] }
+    if m[3] == null {
+      assert wrapped == va_wrapped_above \
+        "'" + root + m[1] + "' and the module it is fused with in MindSpeed-MM differ in PEFT wrapping (.base_layer): " \
+        + "q, k and v (gate and up) must all be wrapped or none"
+    } else {
+      let va_wrapped_above = wrapped
+    }
+    if wrapped and mm != null { let va_peft_mm = va_peft_mm + [mm] }
+  }
+}
+
+# Newer transformers' names and model_prefix taken off (hf_to_mm), put back as the original has
+# them (mm_to_hf).
+map videoalign_key_layout {
+  apply videoalign_names
+  if va_prefix != "" {
+    rename va_prefix + "*" -> "*"
+  }
+  if va_newer {
+    rename "model.visual.*" -> "visual.*"
+    rename "model.language_model.*" -> "model.*"
+  }
+}
+
+map videoalign_config {
+  apply qwen2vl_config
+  apply videoalign_names
+  # The LM head's name before and after the key layout (a tied model's copy is written back only
+  # where the original has one).
+  let lm_heads = ["lm_head.weight", va_prefix + "lm_head.weight"]
+  # save_lora_only writes the adapters alone: no embedding, so no tied copy of it.
+  let va_lora_only = get(cfg, "save_lora_only", false) == true
+  if va_lora_only { let tied = false }
+}
+
+# Adapters other than lora_A / lora_B of the layers videoalign_adapters and the ViT renames take.
+map videoalign_checks {
+  apply qwen2vl_checks
+  if canonical {
+    refuse r"re:(?!(model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)|visual\.(blocks\.\d+\.(attn\.(qkv|proj)|mlp\.fc[12])|merger\.mlp\.[02]))\.lora_[AB]\.).*\.lora_.*" \
+      why="a LoRA adapter VideoAlignConverter does not convert (only lora_A / lora_B of the LLM's and the ViT's linear layers); merge it into the base weights first (PEFT merge_and_unload)"
+  } else {
+    refuse r"re:(?!(model\.layers\.\d+\.(self_attn\.o_proj|mlp\.down_proj)|visual\.(blocks\.\d+\.(attn\.(qkv|proj)|mlp\.fc[12])|merger\.mlp\.[02]))\.lora_[AB]\.).*\.lora_.*" \
+      why="a LoRA adapter VideoAlignConverter does not convert: q, k and v (gate and up) have one adapter each in Hugging Face and one fused layer in MindSpeed-MM, which has no exact conversion (nor have embedding or DoRA adapters); merge it into the base weights first (PEFT merge_and_unload), or convert the canonical model (enable_canonical_hf_struct)"
+  }
+  assert cfg.save_lora_only != true or cfg.save_vit_only != true "save_lora_only and save_vit_only: give one of them"
+}
+
+# PEFT's `.base_layer` off the wrapped modules (Hugging Face side) and on (MindSpeed-MM side).
+# Optional: save_vit_only converts the ViT alone. A layer left unwrapped among wrapped ones fails
+# (the inverse would wrap it).
+map videoalign_unwrap {
+  for m in va_peft_hf {
+    rename optional=true m + ".base_layer.{weight,bias}" -> m + ".{weight,bias}"
+  }
+}
+
+map videoalign_wrap {
+  for m in va_peft_mm {
+    rename optional=true m + ".{weight,bias}" -> m + ".base_layer.{weight,bias}"
+  }
+}
+
+# LoRA adapters of the layers that map one to one (the ViT's and the merger's are carried by the
+# Qwen2-VL renames, which take every suffix); the ViT qkv's lora_B holds [q; k; v] rows like the
+# qkv weight, so it is interleaved per head too (not in the canonical model).
+map videoalign_adapters {
+  rename optional=true "model.layers.{L}.self_attn.o_proj.lora_{A,B}.*" -> "text_decoder.decoder.layers.{L}.self_attention.linear_proj.lora_{A,B}.*"
+  rename optional=true "model.layers.{L}.mlp.down_proj.lora_{A,B}.*" -> "text_decoder.decoder.layers.{L}.mlp.linear_fc2.lora_{A,B}.*"
+  if canonical {
+    rename optional=true "model.layers.{L}.self_attn.{q,k,v}_proj.lora_{A,B}.*" -> "text_decoder.decoder.layers.{L}.self_attention.{q,k,v}_proj.lora_{A,B}.*"
+    rename optional=true "model.layers.{L}.mlp.{gate,up}_proj.lora_{A,B}.*" -> "text_decoder.decoder.layers.{L}.mlp.{gate,up}_proj.lora_{A,B}.*"
+  }
+}
+
+map videoalign_vit_adapters {
+  relocate qkv optional=true "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.lora_B.*" heads=vit_heads
+}
+
+# The word embedding padded with zero rows to resize_vocab_size (§3.8); mm_to_hf slices them off.
+map videoalign_resize {
+  let va_resize = cfg.common_model_config.resize_vocab_size
+  if va_resize != null {
+    assert va_resize >= llm.vocab_size \
+      "resize_vocab_size " + str(va_resize) + " is smaller than the vocabulary (" + str(llm.vocab_size) + " rows): shrinking drops embedding rows, which mm_to_hf could not give back; not supported"
+    pad "text_decoder.embedding.word_embeddings.weight" vocab=llm.vocab_size rows=va_resize
+  }
+}
+
+map videoalign {
+  apply videoalign_names
+  apply videoalign_unwrap
+  apply qwen2vl
+  apply videoalign_adapters
+  apply videoalign_vit_adapters
+  apply videoalign_wrap
+  apply videoalign_resize
+}
+
+map videoalign_canonical {
+  apply videoalign_names
+  apply videoalign_unwrap
+  apply qwen2vl_canonical
+  apply videoalign_adapters
+  apply videoalign_wrap
+  apply videoalign_resize
+}
+
+# save_lora_only (hf_to_mm only): the converted adapters alone.
+map videoalign_lora_only {
+  apply videoalign
+  keep r"re:.*\.lora_.*"
+}
+
+map videoalign_canonical_lora_only {
+  apply videoalign_canonical
+  keep r"re:.*\.lora_.*"
+}
+
+map videoalign_vision {
+  apply videoalign_names
+  apply videoalign_unwrap
+  apply qwen2vl_vision
+  apply videoalign_vit_adapters
+  apply videoalign_wrap
+}
+
+map videoalign_vision_names {
+  apply videoalign_names
+  apply videoalign_unwrap
+  apply qwen2vl_vision_names
+  apply videoalign_wrap
+}
+
+# The wrapped weights split as the unwrapped ones; LoRA adapters as Megatron's LoRA layers: of a
+# column-parallel layer (qkv, fc1) lora_B by rows, of a row-parallel one (proj, fc2) lora_A by
+# columns, the other one replicated.
+shard videoalign_tp extends qwen2vl_tp {
+  row "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.lora_B.*"
+  row "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.lora_B.*"
+  row "image_encoder.projector.encoder.linear_fc1.lora_B.*"
+  col "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj.lora_A.*"
+  col "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2.lora_A.*"
+  col "image_encoder.projector.encoder.linear_fc2.lora_A.*"
+  col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.lora_A.*"
+  col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.lora_A.*"
+  row "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.base_layer.{weight,bias}"
+  row "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.base_layer.{weight,bias}"
+  row "image_encoder.projector.encoder.linear_fc1.base_layer.{weight,bias}"
+  col "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj.base_layer.weight"
+  col "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2.base_layer.weight"
+  col "image_encoder.projector.encoder.linear_fc2.base_layer.weight"
+  row "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.base_layer.{weight,bias}"
+  glu "text_decoder.decoder.layers.{L}.mlp.linear_fc1.base_layer.weight"
+  col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.base_layer.weight"
+  col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.base_layer.weight"
+}
+
+shard videoalign_canonical_tp extends qwen2vl_canonical_tp {
+  urow "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.lora_B.*" heads=vit_heads
+  row "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.lora_B.*"
+  row "image_encoder.projector.encoder.linear_fc1.lora_B.*"
+  row "text_decoder.decoder.layers.{L}.self_attention.{q,k,v}_proj.lora_B.*"
+  row "text_decoder.decoder.layers.{L}.mlp.{gate,up}_proj.lora_B.*"
+  col "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj.lora_A.*"
+  col "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2.lora_A.*"
+  col "image_encoder.projector.encoder.linear_fc2.lora_A.*"
+  col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.lora_A.*"
+  col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.lora_A.*"
+  urow "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_qkv.base_layer.{weight,bias}" heads=vit_heads
+  row "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc1.base_layer.{weight,bias}"
+  row "image_encoder.projector.encoder.linear_fc1.base_layer.{weight,bias}"
+  col "image_encoder.encoder.blocks.layers.{L}.self_attention.linear_proj.base_layer.weight"
+  col "image_encoder.encoder.blocks.layers.{L}.mlp.linear_fc2.base_layer.weight"
+  col "image_encoder.projector.encoder.linear_fc2.base_layer.weight"
+  row "text_decoder.decoder.layers.{L}.self_attention.{q,k,v}_proj.base_layer.{weight,bias}"
+  row "text_decoder.decoder.layers.{L}.mlp.{gate,up}_proj.base_layer.weight"
+  col "text_decoder.decoder.layers.{L}.self_attention.linear_proj.base_layer.weight"
+  col "text_decoder.decoder.layers.{L}.mlp.linear_fc2.base_layer.weight"
+}
+
+# The reference's VideoAlign text schema (preset "text_videoalign": rm_head last) has no place
+# for the output layer and drops it; MindSpeed-MM's text decoder has one on its last stage (a
+# tied model's copy with PP > 1), so it is placed there as in the "text" schema.
+stages videoalign_pp {
+  vit preset="vision"
+  llm "text_decoder.decoder.layers." first=["text_decoder.embedding."] \
+    last=["text_decoder.decoder.final_layernorm.", "text_decoder.output_layer.", "rm_head"]
+}
+
+# Checkpoints of the other structure (qwen2vl_refuse_canonical / _fused), PEFT-wrapped or not.
+map videoalign_refuse_canonical {
+  refuse "text_decoder.decoder.layers.{L}.self_attention.q_proj.{weight,base_layer.weight}" \
+    "text_decoder.decoder.layers.{L}.mlp.gate_proj.{weight,base_layer.weight}" \
+    why="this checkpoint has MindSpeed-MM's canonical structure: give --cfg.common_model_config.enable_canonical_hf_struct true"
+}
+
+map videoalign_refuse_fused {
+  refuse "text_decoder.decoder.layers.{L}.self_attention.linear_qkv.{weight,base_layer.weight}" \
+    why="this checkpoint has the default (fused qkv) structure: leave enable_canonical_hf_struct false"
+}
+
+family videoalign extends base {
+  config = videoalign_config
+  key_layout = videoalign_key_layout
+  checks = videoalign_checks
+  pp = videoalign_pp
+  if canonical {
+    if va_lora_only {
+      model = videoalign_canonical_lora_only
+    } else {
+      model = videoalign_canonical
+    }
+    vision = videoalign_vision_names
+    tp = videoalign_canonical_tp
+    refuse = videoalign_refuse_fused
+  } else {
+    if va_lora_only {
+      model = videoalign_lora_only
+    } else {
+      model = videoalign
+    }
+    vision = videoalign_vision
+    tp = videoalign_tp
+    refuse = videoalign_refuse_canonical
+  }
+}
+
+"""###,
+        "videoalign/mm_to_hf.recipe": ###"""
+recipe VideoAlignConverter.mm_to_hf "Convert a MindSpeed-MM (Megatron) VideoAlign checkpoint back to Hugging Face layout, in the names of the original (model_prefix, key layout, PEFT wrapping)."
+use "layout.recipe"
+family videoalign
+param cfg.common_model_config.model_prefix: str? "the model_prefix the checkpoint was converted with: the text before every name of the original; null: none"
+param cfg.common_model_config.new_transformers_weight_key: bool? "the original has newer transformers' names; null: read from the original's names (a value given must agree with them)"
+param cfg.common_model_config.resize_vocab_size: int > 0? "the resize_vocab_size the checkpoint was converted with: the padded rows are sliced off again; null: none"
+use "../common/mm_to_hf.recipe"
+
+"""###,
+        "videoalign/resplit.recipe": ###"""
+recipe VideoAlignConverter.resplit "Re-split a MindSpeed-MM VideoAlign checkpoint to another TP / PP / VPP layout."
+use "layout.recipe"
+family videoalign
+param cfg.common_model_config.enable_canonical_hf_struct: bool? = false \
+  "the checkpoint is MindSpeed-MM's canonical model (an option the reference's resplit lacks)"
 use "../common/resplit.recipe"
 
 """###,

@@ -20,6 +20,14 @@ extension ConversionCommands {
             let dir = try ctx.state.path(call, default: "input")
             try call.attempt { try ctx.state.loadConfig(dir) }
             ctx.config = ctx.state.config
+            // A directory without safetensors lists no tensors: an empty mapping.
+            ctx.weightMap = .dict((ctx.state.hfWeightMap ?? []).map { ($0.tensor, .string($0.file)) })
+        })
+        r.register(TensorCommand("load pt", signature: CommandSignature(positional: [slot("path", .string, required: false, doc: "a torch.save file (.pt, .pth, .bin; default: the `input` setting)")], keywords: [
+            slot("key", .optional(.string), required: false, doc: "the dict of tensors inside it (dotted path); default: the saved dict, else its 'model'"),
+        ]), doc: "read the tensors of one torch.save state dict instead of safetensors shards, lazily (config.json comes from `load config`)") { call, ctx in
+            let file = try ctx.state.path(call, default: "input")
+            try call.attempt { try ctx.state.loadTorch(file, key: call.arguments.string("key")) }
             ctx.weightMap = ctx.state.hfWeightMap.map { m in .dict(m.map { ($0.tensor, .string($0.file)) }) }
         })
         r.register(TensorCommand("add hf", signature: CommandSignature(positional: [slot("path", .string)],

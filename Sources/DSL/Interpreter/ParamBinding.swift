@@ -26,21 +26,29 @@ public enum ParamBinding {
     }
 
     /// Specs of all declarations, rejecting a name declared twice or one that is the prefix of another
-    /// (`cfg.a` and `cfg.a.b` cannot both hold values).
+    /// (`cfg.a` and `cfg.a.b` cannot both hold values). One exception: a parameter declared
+    /// `ignored` (by a shared file, for the converters that accept the option without using it)
+    /// may be declared once more without `ignored` (by a converter that uses it); that declaration
+    /// is the parameter, in the place of the first one.
     public static func specs(_ decls: [ParamDecl]) throws -> [ParamSpec] {
-        var seen: [String: ParamDecl] = [:]
-        var specs: [ParamSpec] = []
+        var seen: [String: Int] = [:]
+        var chosen: [ParamDecl] = []
         for d in decls {
-            if let first = seen[d.name] {
-                throw RecipeError("parameter '\(d.name)' is already declared at \(first.location)", at: d.location)
+            if let i = seen[d.name] {
+                let first = chosen[i]
+                guard first.ignored != d.ignored else {
+                    throw RecipeError("parameter '\(d.name)' is already declared at \(first.location)", at: d.location)
+                }
+                if first.ignored { chosen[i] = d }
+                continue
             }
-            for (other, o) in seen where other.hasPrefix(d.name + ".") || d.name.hasPrefix(other + ".") {
-                throw RecipeError("parameter '\(d.name)' overlaps parameter '\(other)' declared at \(o.location): one name cannot be both a value and a group", at: d.location)
+            for o in chosen where o.name.hasPrefix(d.name + ".") || d.name.hasPrefix(o.name + ".") {
+                throw RecipeError("parameter '\(d.name)' overlaps parameter '\(o.name)' declared at \(o.location): one name cannot be both a value and a group", at: d.location)
             }
-            seen[d.name] = d
-            specs.append(try spec(d))
+            seen[d.name] = chosen.count
+            chosen.append(d)
         }
-        return specs
+        return try chosen.map(spec)
     }
 
     /// Checks the caller's values: unknown names, types, bounds, missing required values.

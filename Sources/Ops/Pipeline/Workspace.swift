@@ -109,6 +109,22 @@ public final class Workspace {
         hfWeightMap = hasWeights ? try HFCheckpoint.load(directory).weightMap : nil
     }
 
+    /// Reads the tensors of one `torch.save` state dict (lazily): the saved dict, or the dict at
+    /// `key` (dotted path), which must hold tensors only. `config` is left as it is (read it with
+    /// `loadConfig` first); the tensor names, each mapped to the file's name, become the weight map.
+    public func loadTorch(_ path: String, key: String?) throws {
+        let selection = try StateDictSelection.select(try TorchCheckpoint.load(path), key: key, path: path)
+        if !selection.skipped.isEmpty {
+            let label = selection.key.isEmpty ? "the saved dict" : "'\(selection.key)'"
+            throw OpsError.format(path: path, message: "\(label) is not a state dict: it holds entries that are not tensors: "
+                + selection.skipped.prefix(10).map { "\($0.name) (\($0.type))" }.joined(separator: ", "))
+        }
+        setModel(selection.tensors)
+        hfSource = nil
+        let file = path.split(separator: "/").last.map(String.init) ?? path
+        hfWeightMap = selection.tensors.names.map { ($0, file) }
+    }
+
     /// Adds the tensors of another Hugging Face directory whose names match `patterns` (lazily):
     /// the parts of a checkpoint a MindSpeed-MM model does not hold (Omni's talker), taken back
     /// from the original. A name the model already has is an error, never overwritten, so nothing

@@ -54,6 +54,13 @@ extension Workspace {
         let tensors = try model(for: "`save hf`")
         let plan: HFWritePlan
         if let template = try templateDir.map({ try HFCheckpoint.load($0) }) ?? hfSource {
+            // A converted tensor takes the original's place, so it must have its shape: a
+            // difference means an option that changed it (a padded vocabulary) was not given again.
+            for (name, t) in tensors {
+                if let original = template.tensors[name], original.shape != t.shape {
+                    throw OpsError.tensor(name: name, message: "has shape \(t.shape), but the original in \(template.directory) has \(original.shape): the conversion does not give back the original's shape (an option that changed it, e.g. a padded vocabulary, must be given again)")
+                }
+            }
             plan = try HFCheckpoint.plan(tensors, like: template)
             let unplaced = plan.unplaced.filter { !optional.contains($0) }
             if !unplaced.isEmpty {
