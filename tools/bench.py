@@ -14,6 +14,8 @@ free memory touched once (a virtual machine's host takes back idle pages; see to
             TP rank): tp=2, ep=2, pp=2
   mm_to_hf  back to HF
   resplit   2b, 7b: tp=2/pp=4 -> tp=4/pp=2; moe: tp=2/ep=2/pp=2 -> tp=1/ep=4/pp=2
+The later families' real shapes (glm4v-9b, omni-7b, videoalign-2b, deepseekvl2-small) time
+hf_to_mm (TP 2 with PP; DeepSeek-VL2 TP 1, EP 8) and mm_to_hf back; run them with --lean.
 and prints the median and best wall seconds, their ratios to the copy's, throughput and peak
 resident memory. (The disk of a shared machine has slow moments: the same copy takes 2.8 s or 5.5 s.)
 For moe it also prints each step's tensor counts (in and out, over all files; from `mm-convert
@@ -62,6 +64,22 @@ def qwen3vl_moe_steps(hf, outs):
     ]
 
 
+def round_trip_steps(converter, to_mm, back=()):
+    """hf_to_mm with the options `to_mm`, then mm_to_hf (layer lists read from the files) with
+    `back`: the real-shape round trip of one more family."""
+    C = [BIN, converter]
+    return lambda hf, outs: [
+        ("hf_to_mm", C + ["hf_to_mm", "--cfg.hf_config.hf_dir", hf, "--cfg.mm_dir", outs["mm"], "--quiet"] + list(to_mm)),
+        ("mm_to_hf", C + ["mm_to_hf", "--cfg.mm_dir", outs["mm"], "--cfg.hf_config.hf_dir", hf,
+                          "--cfg.save_hf_dir", outs["hf-back"], "--quiet"] + list(back)),
+    ]
+
+
+def pp(tp, llm, vit, *more):
+    return ["--cfg.parallel_config.tp_size", str(tp), "--cfg.parallel_config.llm_pp_layers", llm,
+            "--cfg.parallel_config.vit_pp_layers", vit] + list(more)
+
+
 # --size: the sample to generate (family, size), the title of the table, the conversions, and
 # whether to report tensor counts and compare mm_to_hf's files byte for byte.
 CASES = {
@@ -69,6 +87,17 @@ CASES = {
     "7b": {"sample": ("qwen2vl", "7b"), "title": "Qwen2-VL 7b shape", "steps": qwen2vl_steps, "tensors": False},
     "moe": {"sample": ("qwen3vl_moe", "bench"), "title": "Qwen3-VL MoE bench shape (48 layers x 128 experts)",
             "steps": qwen3vl_moe_steps, "tensors": True},
+    # One real shape per family of the later converters: hf_to_mm at TP 2 with PP, and back.
+    "glm4v-9b": {"sample": ("glm4v", "9b"), "title": "GLM-4.1V-9B shape", "tensors": True,
+                 "steps": round_trip_steps("GlmConverter", pp(2, "[[5,12,12,11]]", "[[24,0,0,0]]"), ["--cfg.parallel_config.tp_size", "2"])},
+    "omni-7b": {"sample": ("qwen2_5omni", "7b"), "title": "Qwen2.5-Omni-7B shape (thinker; talker and token2wav from the original)",
+                "tensors": True,
+                "steps": round_trip_steps("Qwen2_5_OmniConverter", pp(2, "[[11,17]]", "[[32,0]]", "--cfg.parallel_config.audio_pp_layers", "[[32,0]]"),
+                                          ["--cfg.parallel_config.tp_size", "2"])},
+    "videoalign-2b": {"sample": ("videoalign", "2b"), "title": "VideoAlign on Qwen2-VL-2B shape", "tensors": True,
+                      "steps": round_trip_steps("VideoAlignConverter", pp(2, "[[4,8,8,8]]", "[[32,0,0,0]]"), ["--cfg.parallel_config.tp_size", "2"])},
+    "deepseekvl2-small": {"sample": ("deepseekvl2", "small"), "title": "DeepSeek-VL2-Small shape (64 experts over EP 8)", "tensors": True,
+                          "steps": round_trip_steps("DeepSeekVLConverter", pp(1, "[[13,14]]", "[[27,0]]", "--cfg.parallel_config.ep_size", "8"))},
 }
 
 
@@ -139,7 +168,8 @@ def touch_free_memory():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", default="2b", choices=sorted(CASES),
-                    help="2b, 7b: Qwen2-VL; moe: Qwen3-VL MoE, 48 layers x 128 experts, about 2.5 GB (default 2b)")
+                    help="2b, 7b: Qwen2-VL; moe: Qwen3-VL MoE, 48 layers x 128 experts, about 2.5 GB; glm4v-9b (20.6 GB), "
+                         "omni-7b (18 GB), videoalign-2b (4.4 GB), deepseekvl2-small (32 GB): one round trip per family (default 2b)")
     ap.add_argument("--work", default="/tmp/mm-convert-bench")
     ap.add_argument("--keep", action="store_true", help="keep the outputs (the generated input is always kept)")
     ap.add_argument("--lean", action="store_true", help="save disk (7B): delete each output once used, skip the one-worker checks")
