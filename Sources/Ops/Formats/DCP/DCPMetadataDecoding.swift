@@ -18,7 +18,7 @@ extension DCPMetadata {
         do {
             root = try PickleReader(store.buffer, path: path).read()
         } catch let OpsError.format(_, message) {
-            throw OpsError.format(path: path, message: "cannot read the DCP metadata pickle: \(message)")
+            throw OpsError.format(path: path, message: "cannot read the DCP metadata pickle (\(store.count) bytes, truncated or corrupt): \(message)")
         }
         return try decode(root, path: path)
     }
