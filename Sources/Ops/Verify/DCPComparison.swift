@@ -7,9 +7,8 @@ extension CheckpointComparison {
         if let x = a.location.iteration, let y = b.location.iteration, x != y {
             report.add(.layout, MMCheckpointWriter.trackerName, "\(x.directoryName) vs \(y.directoryName)")
         }
-        let (ma, mb) = (a.metadata, b.metadata)
-        for e in ma.entries {
-            guard let f = mb.entry(e.fqn) else { continue }
+        for e in a.metadata.entries {
+            guard let f = b.entry(e.fqn) else { continue }
             if a.plannerPath(e.fqn) != b.plannerPath(e.fqn) {
                 report.add(.layout, e.fqn, "planner path \(a.plannerPath(e.fqn).map(\.description)) vs \(b.plannerPath(e.fqn).map(\.description))")
             }
@@ -23,11 +22,11 @@ extension CheckpointComparison {
         try tensors.compare(try a.tensors(), try b.tensors(), into: &report)
         var walk = PickleComparison()
         for name in a.valueNames {
-            guard let f = mb.entry(name) else { report.add(.entries, name, "only in A"); continue }
+            guard let f = b.entry(name) else { report.add(.entries, name, "only in A"); continue }
             guard f.tensor == nil else { continue }
             walk.compare(try a.value(name), try b.value(name), path: name, into: &report)
         }
-        for name in b.valueNames where ma.entry(name) == nil { report.add(.entries, name, "only in B") }
+        for name in b.valueNames where a.entry(name) == nil { report.add(.entries, name, "only in B") }
         // Values holding tensors (rare) are compared like the rest.
         try tensors.compare(walk.pairs, into: &report)
     }

@@ -12,6 +12,8 @@ public struct DCPCheckpoint {
     /// The data files `.metadata` names, mapped (relative path -> file).
     let files: [String: ByteStore]
     let items: [DCPStorageKey: DCPStorageItem]
+    /// FQN -> position in `metadata.entries` (lookups stay O(1) with many thousand entries).
+    let index: [String: Int]
 
     /// The checkpoint directory (the one holding `.metadata`).
     public var directory: String { location.directory }
@@ -70,6 +72,7 @@ public struct DCPCheckpoint {
         }
         self.items = items
         self.files = files
+        self.index = Dictionary(metadata.entries.enumerated().map { ($1.fqn, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     // MARK: - Entries
@@ -82,8 +85,11 @@ public struct DCPCheckpoint {
     /// Bytes (non-tensor) entries, in file order.
     public var valueNames: [String] { metadata.entries.compactMap { $0.tensor == nil ? $0.fqn : nil } }
 
-    func entry(_ fqn: String) throws -> DCPEntry {
-        guard let e = metadata.entry(fqn) else { throw OpsError.invalid("\(metadataPath): no entry '\(fqn)'") }
+    /// The entry named `fqn`, if any.
+    public func entry(_ fqn: String) -> DCPEntry? { index[fqn].map { metadata.entries[$0] } }
+
+    func entry(named fqn: String) throws -> DCPEntry {
+        guard let e = entry(fqn) else { throw OpsError.invalid("\(metadataPath): no entry '\(fqn)'") }
         return e
     }
 
@@ -102,7 +108,7 @@ public struct DCPCheckpoint {
 
     /// The chunks of a tensor entry as stored (each its item's tensor, with the item's stride).
     public func chunks(_ fqn: String) throws -> [(chunk: DCPChunk, tensor: TorchTensor)] {
-        let e = try entry(fqn)
+        let e = try entry(named: fqn)
         guard let t = e.tensor else { throw OpsError.invalid("\(metadataPath): entry '\(fqn)' is a bytes value, not a tensor") }
         guard let dtype = t.properties.dtype else {
             throw OpsError.unsupported("\(metadataPath): entry '\(fqn)' has dtype torch.\(t.properties.dtypeName), which is not supported (supported: \(DType.allCases.map(\.torchName).joined(separator: ", ")))")
@@ -114,7 +120,7 @@ public struct DCPCheckpoint {
 
     /// The global tensor of an entry, lazily over the mapped files.
     public func tensor(_ fqn: String) throws -> Tensor {
-        let e = try entry(fqn)
+        let e = try entry(named: fqn)
         let pieces = try chunks(fqn).map { DCPChunkLayout.Piece(chunk: $0.chunk, tensor: $0.tensor.tensor) }
         let t = e.tensor!
         return try DCPChunkLayout.assemble(pieces, size: t.size, dtype: t.properties.dtype!, fqn: fqn)
@@ -122,7 +128,7 @@ public struct DCPCheckpoint {
 
     /// The value of a bytes entry (unpickled as torch.load would, without running code).
     public func value(_ fqn: String) throws -> PickleValue {
-        let e = try entry(fqn)
+        let e = try entry(named: fqn)
         guard e.tensor == nil else { throw OpsError.invalid("\(metadataPath): entry '\(fqn)' is a tensor, not a bytes value") }
         return try item(DCPStorageKey(fqn: fqn)).load()
     }

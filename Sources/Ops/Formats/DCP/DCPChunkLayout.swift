@@ -17,7 +17,9 @@ enum DCPChunkLayout {
                     throw fail("chunk \(i) (offsets \(c.offsets), sizes \(c.sizes)) lies outside the tensor (size \(size))")
                 }
             }
-            covered += c.numel
+            let (sum, o2) = covered.addingReportingOverflow(c.numel)
+            guard !o2 else { throw fail("the chunks hold more elements than Int.max") }
+            covered = sum
         }
         // Overlaps: sweep over the chunks sorted by their start along dim 0 (for the usual
         // Shard(0) layouts only neighbours are compared).
