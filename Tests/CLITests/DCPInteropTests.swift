@@ -22,13 +22,13 @@ final class DCPInteropTests: XCTestCase {
         var views: [String: LibraryDescription]
     }
 
-    func load(_ checkpoint: String) throws -> Loaded {
-        let text = try InteropPython.script("dcp_load.py", [checkpoint, dir.url.path], timeout: 300)
+    func load(_ checkpoint: String, fsdp2: Bool = false) throws -> Loaded {
+        let text = try InteropPython.script("dcp_load.py", [checkpoint, dir.url.path] + (fsdp2 ? ["--fsdp2"] : []), timeout: 300)
         guard let root = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             throw OpsError.invalid("dcp_load.py output is not an object: \(text.prefix(200))")
         }
         var views: [String: LibraryDescription] = [:]
-        for k in ["empty", "prealloc", "torch_save"] {
+        for k in ["empty", "prealloc", "torch_save", "fsdp2"] where root[k] != nil {
             views[k] = try LibraryDescription.parse(String(decoding: try JSONSerialization.data(withJSONObject: root[k] ?? [:]), as: UTF8.self))
         }
         return Loaded(torch: root["torch"] as? String ?? "?", propertiesState: root["properties_state"] as? [Int] ?? [], views: views)
@@ -94,8 +94,9 @@ final class DCPInteropTests: XCTestCase {
         }
     }
 
-    /// The sharded training fixture converted to a merged release DCP by the CLI, and the
-    /// reference converter's DCP rewritten by us: torch loads them with the same tensors.
+    /// The sharded training fixture converted to a merged release DCP by the CLI: torch loads it
+    /// with the same tensors, also as MindSpeed-MM's FSDP2 trainer does (2 processes, Shard(0)
+    /// DTensors: each rank reads the rows of its shard out of our one-chunk items).
     func testConvertedCheckpointsLoadInTorch() throws {
         let sharded = InspectFixtures.fixture("dcp/torch_sharded")
         let st = dir.path("s.safetensors"), out = dir.path("merged")
@@ -107,7 +108,7 @@ final class DCPInteropTests: XCTestCase {
             let t = try original.tensor(name)
             ours[original.plannerPath(name).map(\.description).joined(separator: "/")] = LibraryDescription.Entry(dtype: t.dtype.torchName, shape: t.shape, sha256: try t.sha256())
         }
-        let loaded = try load(out + "/release")
-        for view in ["empty", "prealloc", "torch_save"] { assertSameTensors(ours, try XCTUnwrap(loaded.views[view]).tensors, view) }
+        let loaded = try load(out + "/release", fsdp2: true)
+        for view in ["empty", "prealloc", "torch_save", "fsdp2"] { assertSameTensors(ours, try XCTUnwrap(loaded.views[view]).tensors, view) }
     }
 }
