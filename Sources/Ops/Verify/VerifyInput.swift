@@ -49,6 +49,7 @@ public enum VerifyInput {
             throw OpsError.io(path: path, message: "does not exist")
         }
         if isDir.boolValue { return try directoryKind(path) }
+        if (path as NSString).lastPathComponent == DCPLocation.metadataName { return .dcp }
         if path.hasSuffix(".pt") || path.hasSuffix(".pth") || path.hasSuffix(".bin") { return .torch }
         guard let h = FileHandle(forReadingAtPath: path) else {
             throw OpsError.io(path: path, message: "cannot open for reading")

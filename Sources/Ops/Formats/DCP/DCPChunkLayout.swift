@@ -1,10 +1,10 @@
 /// The rules for a tensor's chunk boxes: they must cover the global tensor exactly once (torch
 /// checks this only when saving; its loader would leave an uncovered region uninitialised), and
 /// their items are assembled into one lazy tensor by straight cuts, never by copying.
-enum DCPChunkLayout {
+public enum DCPChunkLayout {
     /// Throws unless every chunk lies inside `size` and the chunks cover it exactly once
-    /// (uneven and empty chunks are fine). `context` names the entry and the `.metadata` file.
-    static func check(_ chunks: [DCPChunk], size: [Int], fqn: String, path: String) throws {
+    /// (uneven and empty chunks are fine). `fqn` and `path` (the `.metadata` file) go in messages.
+    public static func check(_ chunks: [DCPChunk], size: [Int], fqn: String, path: String) throws {
         func fail(_ message: String) -> OpsError { .format(path: path, message: "entry '\(fqn)': \(message)") }
         guard size.allSatisfy({ $0 >= 0 }) else { throw fail("negative size \(size)") }
         let (total, o) = product(size)

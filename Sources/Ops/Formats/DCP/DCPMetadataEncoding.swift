@@ -25,11 +25,13 @@ extension DCPMetadata {
                 ])))
             }
         }
-        // planner_data in entry order (a dict in torch too; its order is not read).
+        // planner_data in entry order, then any path without an entry by name (a dict in torch
+        // too; its order is not read, ours only has to be deterministic).
         var planner = PickleDict()
-        for e in entries {
-            guard let p = plannerPaths[e.fqn] else { continue }
-            planner.items.append((.string(e.fqn), .tuple(p.map { x -> PickleValue in
+        let named = Set(entries.map(\.fqn))
+        for fqn in entries.map(\.fqn) + plannerPaths.keys.filter({ !named.contains($0) }).sorted() {
+            guard let p = plannerPaths[fqn] else { continue }
+            planner.items.append((.string(fqn), .tuple(p.map { x -> PickleValue in
                 switch x {
                 case let .key(k): return .string(k)
                 case let .index(i): return .int(i)
