@@ -129,6 +129,10 @@ final class DCPCommandTests: XCTestCase {
         XCTAssertEqual(c.plannerPath("model.inner.w.step"), [.key("model"), .key("inner"), .key("w.step")])
         let bad = CLIRun(["convert", st, dir.path("out.weird")])
         XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.errText.contains("or be a directory name without an extension (a DCP checkpoint)"), bad.errText)
+        XCTAssertEqual(CLIRun(["convert", st, dir.path("slash") + "/"]).status, 0, "a trailing slash names a DCP directory")
+        XCTAssertTrue(DCPLocation.isDCP(dir.path("slash")))
+        XCTAssertEqual(CLIRun(["convert", st, dir.path("x.safetensors") + "/"]).status, 2)
         XCTAssertEqual(CLIRun(["convert", st, dir.path("inner")]).status, 1, "an existing output needs --force")
         XCTAssertEqual(CLIRun(["convert", st, dir.path("inner"), "--force"]).status, 0)
     }

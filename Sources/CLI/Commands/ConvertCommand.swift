@@ -23,10 +23,12 @@ enum ConvertCommand {
     enum FileKind { case torch, safetensors, dcp }
 
     static func kind(ofOutput path: String) throws -> FileKind {
-        let name = path.hasSuffix("/") ? "" : (path as NSString).lastPathComponent
+        // A trailing slash names a directory: only a DCP output can be one.
+        let directory = path.hasSuffix("/")
+        let name = (path as NSString).lastPathComponent
         let ext = name.contains(".") ? (name as NSString).pathExtension.lowercased() : ""
-        if ext == "safetensors" { return .safetensors }
-        if ["pt", "pth", "bin"].contains(ext) { return .torch }
+        if !directory && ext == "safetensors" { return .safetensors }
+        if !directory && ["pt", "pth", "bin"].contains(ext) { return .torch }
         if ext.isEmpty { return .dcp }
         throw UsageError("cannot tell the output format of '\(path)': DST must end in .safetensors or .pt, or be a directory name without an extension (a DCP checkpoint)", usage: usage)
     }
