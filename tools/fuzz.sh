@@ -7,7 +7,8 @@
 # Targets read untrusted input: safetensors (a whole .safetensors file), json (JSONReader, with a
 # write/read round trip), recipe (recipe lexer + parser), yaml (YAMLReader file and flow values),
 # zip (a whole torch.save file: zip directory, entries, CRCs, TorchCheckpoint.load, tensor walk),
-# pickle (PickleReader on a data.pkl, torch storages as lazy zeros, tensor walk).
+# pickle (PickleReader on a data.pkl, torch storages as lazy zeros, tensor walk), dcp (a DCP
+# .metadata: DCPMetadata decoding, chunk coverage, encode/decode round trip).
 #
 # The parsers live in SwiftPM library targets; this script compiles their sources directly with
 # swiftc (-sanitize=fuzzer,address, -O) as modules Ops, DSL and CLI (only Sources/CLI/YAML), then
@@ -37,7 +38,7 @@ OPT=${FUZZ_OPT:--O}
 SAN="-sanitize=fuzzer,address"
 # Swift's lazily initialized globals look leaked to LeakSanitizer at exit (see Fuzz/lsan.supp).
 export LSAN_OPTIONS="suppressions=$ROOT/Fuzz/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-ALL_TARGETS="safetensors json recipe yaml zip pickle"
+ALL_TARGETS="safetensors json recipe yaml zip pickle dcp"
 
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
@@ -65,7 +66,7 @@ sources() { find "$ROOT/$1" -name '*.swift' | sort; }
 # Which modules (in dependency order) and which entry file each target needs.
 target_modules() {
     case $1 in
-        safetensors|json|zip|pickle) echo "Ops" ;;
+        safetensors|json|zip|pickle|dcp) echo "Ops" ;;
         recipe) echo "Ops DSL" ;;
         yaml) echo "Ops CLI" ;;
     esac
@@ -78,6 +79,7 @@ target_entry() {
         yaml) echo YAML ;;
         zip) echo Zip ;;
         pickle) echo Pickle ;;
+        dcp) echo DCP ;;
     esac
 }
 
@@ -181,6 +183,10 @@ for i, path in enumerate(sys.argv[2:]):
             open("%s/%d-%s" % (out, i, n.replace("/", "_")), "wb").write(z.read(n))
 PY
             find "$ROOT/Tests/Corpus/torch" -type f -name '*.pkl' -exec cp -t "$dir" {} + 2>/dev/null ;;
+        dcp)
+            # Every DCP fixture's .metadata (torch's protocol 4 with memo, the hand-made protocol 2).
+            i=0
+            while IFS= read -r f; do cp "$f" "$dir/$((i++))-metadata"; done < <(find "$SHARED/dcp" -name .metadata 2>/dev/null | sort) ;;
     esac
     # Crash reproducers added to Tests/Corpus/fuzz/<target> replay as seeds as well.
     [[ -d "$ROOT/Tests/Corpus/fuzz/$t" ]] && cp -r "$ROOT/Tests/Corpus/fuzz/$t/." "$dir/" 2>/dev/null

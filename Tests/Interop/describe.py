@@ -46,4 +46,5 @@ def main():
     json.dump(out, sys.stdout, sort_keys=True)
 
 
-main()
+if __name__ == "__main__":
+    main()

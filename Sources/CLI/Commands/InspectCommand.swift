@@ -6,8 +6,10 @@ import Ops
 enum InspectCommand {
     static let usage = """
         usage: mm-convert inspect PATH [--json] [--filter PATTERN]
-          PATH: a .safetensors file, a torch .pt file, a Hugging Face directory, or a
-                MindSpeed-MM directory (latest_checkpointed_iteration.txt + release/ or iter_N/)
+          PATH: a .safetensors file, a torch .pt file, a Hugging Face directory, a
+                MindSpeed-MM directory (latest_checkpointed_iteration.txt + release/ or iter_N/),
+                or a DCP checkpoint (torch Distributed Checkpoint: .metadata + *.distcp, or a
+                MindSpeed-MM FSDP2 root around one)
           --json            print a JSON document instead of the table
           --filter PATTERN  only tensors whose name matches (glob with * and ?; plain text
                             matches names containing it)

@@ -18,7 +18,8 @@ public enum VerifyCommand {
     static let usage = """
         usage: mm-convert verify A B [--json] [--quiet] [--limit N]
                mm-convert verify HF_DIR --roundtrip CONVERTER [--tmp DIR] [--json] [--quiet] [-- CONVERTER ARGS...]
-          A, B: Hugging Face directories or .safetensors files, MindSpeed-MM directories, or torch (.pt) files
+          A, B: Hugging Face directories or .safetensors files, MindSpeed-MM directories, DCP checkpoints
+                (.metadata + *.distcp, or a root with latest_checkpointed_iteration.txt), or torch (.pt) files
           --json        print the report as JSON
           --quiet       print nothing; the exit status tells (0 identical, 1 different)
           --limit N     differences shown per category (default 20)

@@ -128,7 +128,7 @@ public final class OutputFile {
         if crc == nil, tensor.byteCount >= OutputFile.kernelCopyMinimum, let (store, start) = tensor.contiguousRange,
            let source = store.fileDescriptor {
             try flush()
-            var from = off_t(start)
+            var from = off_t(store.fileOffset + start)
             var left = tensor.byteCount
             while left > 0 {
                 let before = from

@@ -14,6 +14,9 @@ public struct CheckpointSummary {
         case hf
         /// A MindSpeed-MM / Megatron directory (tracker, release/ or iter_N/, mp_rank_*).
         case mm
+        /// A torch Distributed Checkpoint (`.metadata` + `*.distcp`), or a MindSpeed-MM root
+        /// around one (the FSDP2 layout).
+        case dcp
 
         /// How the table's first line names the kind.
         public var label: String {
@@ -22,6 +25,7 @@ public struct CheckpointSummary {
             case .torch: return "torch checkpoint"
             case .hf: return "Hugging Face checkpoint"
             case .mm: return "MindSpeed-MM checkpoint"
+            case .dcp: return "DCP checkpoint"
             }
         }
     }
@@ -104,6 +108,8 @@ public struct TensorEntry: Equatable {
     public var name: String
     public var dtype: DType
     public var shape: [Int]
+    /// The boxes a DCP stores the tensor in, when there are several (nil elsewhere).
+    public var chunks: [DCPChunk]?
 
     public init(name: String, dtype: DType, shape: [Int]) {
         self.name = name

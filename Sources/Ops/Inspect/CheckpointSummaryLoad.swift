@@ -13,6 +13,7 @@ extension CheckpointSummary {
             throw OpsError.io(path: path, message: "no such file or directory")
         }
         if isDir.boolValue {
+            if DCPLocation.isDCP(path) { return .dcp }
             let names = (try? fm.contentsOfDirectory(atPath: path)) ?? []
             if names.contains(MMCheckpointWriter.trackerName) || names.contains("release") || names.contains(where: { $0.hasPrefix("iter_") }) {
                 return .mm
@@ -24,7 +25,7 @@ extension CheckpointSummary {
             if names.contains(MMCheckpointWriter.fileName) {
                 throw OpsError.format(path: path, message: "is one rank directory: inspect \(path)/\(MMCheckpointWriter.fileName), or the checkpoint directory two levels up")
             }
-            throw OpsError.format(path: path, message: "is a directory but neither a Hugging Face checkpoint (no *.safetensors) nor a MindSpeed-MM checkpoint (no \(MMCheckpointWriter.trackerName), release/ or iter_*/)")
+            throw OpsError.format(path: path, message: "is a directory but neither a Hugging Face checkpoint (no *.safetensors), a MindSpeed-MM checkpoint (no \(MMCheckpointWriter.trackerName), release/ or iter_*/) nor a DCP checkpoint (no .metadata)")
         }
         let ext = (path as NSString).pathExtension.lowercased()
         if ext == "safetensors" { return .safetensors }
@@ -34,7 +35,8 @@ extension CheckpointSummary {
             try? h.close()
             if head == [0x50, 0x4B, 0x03, 0x04] { return .torch }
         }
-        throw OpsError.unsupported("\(path): unknown file kind (expected a .safetensors file, a torch .pt/.pth/.bin file, a Hugging Face directory or a MindSpeed-MM directory)")
+        if (path as NSString).lastPathComponent == DCPLocation.metadataName { return .dcp }
+        throw OpsError.unsupported("\(path): unknown file kind (expected a .safetensors file, a torch .pt/.pth/.bin file, a Hugging Face directory, a MindSpeed-MM directory or a DCP checkpoint directory)")
     }
 
     /// Loads and summarizes any checkpoint `inspect` understands. Tensors stay lazy: only headers
@@ -45,6 +47,7 @@ extension CheckpointSummary {
         case .torch: return torch(try TorchCheckpoint.load(path), path: path)
         case .hf: return hf(try HFCheckpoint.load(path))
         case .mm: return mm(try MMCheckpointReader.load(path))
+        case .dcp: return try dcp(try DCPCheckpoint.load(path))
         }
     }
 }

@@ -7,7 +7,7 @@ extension PickleValue {
         case .none: return .null
         case let .bool(b): return .bool(b)
         case let .int(i): return .int(i)
-        case .bigInt: return .string(description)
+        case let .bigInt(b): return .string(PickleValue.decimal(littleEndian: b))
         case let .float(d): return d.isFinite ? .float(d) : .string("\(d)")
         case let .string(s): return .string(s.count > 200 ? String(s.prefix(200)) + "..." : s)
         case let .bytes(b): return .string("<bytes, \(b.count) bytes>")
@@ -31,6 +31,33 @@ extension PickleValue {
             return .string("<\(o.className)>")
         case .set, .frozenset, .global, .storage: return .string("<\(typeName)>")
         }
+    }
+
+    /// A LONG1/LONG4 integer (two's-complement little-endian bytes) in decimal, for display.
+    public static func decimal(littleEndian bytes: [UInt8]) -> String {
+        guard !bytes.isEmpty else { return "0" }
+        let negative = bytes.last! & 0x80 != 0
+        // Magnitude, little-endian (negate a negative value: invert and add one).
+        var mag = negative ? bytes.map { ~$0 } : bytes
+        if negative {
+            var carry = 1
+            for i in mag.indices where carry > 0 {
+                let v = Int(mag[i]) + carry
+                mag[i] = UInt8(v & 0xFF)
+                carry = v >> 8
+            }
+        }
+        var digits: [Character] = []
+        while mag.contains(where: { $0 != 0 }) {
+            var rem = 0
+            for i in mag.indices.reversed() {
+                let v = rem << 8 | Int(mag[i])
+                mag[i] = UInt8(v / 10)
+                rem = v % 10
+            }
+            digits.append(Character(String(rem)))
+        }
+        return (negative ? "-" : "") + (digits.isEmpty ? "0" : String(digits.reversed()))
     }
 
     /// A dict key as text (`'name'` -> `name`, `0` -> `0`).

@@ -24,7 +24,7 @@ extension CheckpointSummary {
             lines.append(line("name", "dtype", "shape", "bytes"))
             for t in g.tensors {
                 let r = CheckpointSummary.row(t)
-                lines.append(line(t.name, r.dtype, r.shape, r.bytes))
+                lines.append(line(t.name, r.dtype, r.shape, r.bytes) + (t.chunks.map { "  " + CheckpointSummary.chunksText($0) } ?? ""))
             }
             for s in g.skipped { lines.append("  " + pad(s.name, w.name) + "  skipped (\(s.type))") }
             if groups.count > 1 { lines.append("  subtotal: " + CheckpointSummary.totalsText(g.totals)) }

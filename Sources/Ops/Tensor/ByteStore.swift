@@ -18,6 +18,12 @@ public final class ByteStore: @unchecked Sendable {
     /// The mapped file, kept open so writers can copy ranges in the kernel (`sendfile`) instead
     /// of faulting the pages into this process. nil for heap buffers.
     public let fileDescriptor: Int32?
+    /// Where `base` lies in the file of `fileDescriptor` (0 unless this store is a slice).
+    public let fileOffset: Int
+    /// The store this one is a window of (kept alive by it); nil for a store that owns its bytes.
+    private let parent: ByteStore?
+    /// Offset of this window in `parent`.
+    private let parentOffset: Int
 
     /// Maps `path` read-only. An empty file gives an empty store.
     public init(mapping path: String) throws {
@@ -31,6 +37,9 @@ public final class ByteStore: @unchecked Sendable {
         let size = Int(st.st_size)
         self.name = path
         self.count = size
+        self.fileOffset = 0
+        self.parent = nil
+        self.parentOffset = 0
         if size == 0 {
             self.base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64))
             self.isMapped = false
@@ -57,6 +66,9 @@ public final class ByteStore: @unchecked Sendable {
         self.name = name
         self.isMapped = false
         self.fileDescriptor = nil
+        self.fileOffset = 0
+        self.parent = nil
+        self.parentOffset = 0
     }
 
     /// Fills an owned buffer of `count` bytes through `fill`.
@@ -68,9 +80,30 @@ public final class ByteStore: @unchecked Sendable {
         self.name = name
         self.isMapped = false
         self.fileDescriptor = nil
+        self.fileOffset = 0
+        self.parent = nil
+        self.parentOffset = 0
+    }
+
+    /// A window `[offset, offset + count)` of `parent`, without copying: a file that holds several
+    /// archives back to back (a DCP `.distcp` file) is parsed one archive at a time, each seeing
+    /// offsets relative to its own start. The window keeps `parent` (and its mapping) alive.
+    public init(slice parent: ByteStore, offset: Int, count: Int, name: String) throws {
+        guard offset >= 0, count >= 0, offset <= parent.count - count else {
+            throw OpsError.format(path: parent.name, message: "range of \(count) bytes at offset \(offset) lies outside the file (\(parent.count) bytes)")
+        }
+        self.base = parent.base + offset
+        self.count = count
+        self.name = name
+        self.isMapped = false
+        self.fileDescriptor = parent.fileDescriptor
+        self.fileOffset = parent.fileOffset + offset
+        self.parent = parent
+        self.parentOffset = offset
     }
 
     deinit {
+        guard parent == nil else { return }
         if isMapped { munmap(UnsafeMutableRawPointer(mutating: base), count) } else { UnsafeMutableRawPointer(mutating: base).deallocate() }
         if let fileDescriptor { close(fileDescriptor) }
     }
@@ -80,6 +113,11 @@ public final class ByteStore: @unchecked Sendable {
     /// Tells the kernel a range of a mapped file will not be needed again, so the page cache it
     /// occupies does not count against the process. A no-op for heap buffers.
     public func release(offset: Int, count: Int) {
+        if let parent {
+            let start = max(0, offset), end = min(self.count, offset + count)
+            if end > start { parent.release(offset: parentOffset + start, count: end - start) }
+            return
+        }
         guard isMapped, count > 0 else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (offset / page) * page
@@ -93,6 +131,8 @@ public final class ByteStore: @unchecked Sendable {
     public enum AccessPattern { case normal, random }
 
     public func advise(_ pattern: AccessPattern) {
+        // A window shares its parent's mapping: advising the whole file for one window would
+        // change how every other window of it is read.
         guard isMapped, count > 0 else { return }
         madvise(UnsafeMutableRawPointer(mutating: base), count, pattern == .random ? MADV_RANDOM : MADV_NORMAL)
     }
@@ -107,7 +147,7 @@ public final class ByteStore: @unchecked Sendable {
         var out = [UInt8](repeating: 0, count: n)
         var done = 0
         while done < n {
-            let r = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, n - done, off_t(offset + done)) }
+            let r = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, n - done, off_t(fileOffset + offset + done)) }
             if r < 0 { if errno == EINTR { continue }; throw OpsError.io(path: name, message: "cannot read: \(String(cString: strerror(errno)))") }
             if r == 0 { throw OpsError.format(path: name, message: "file ended at \(offset + done) while reading \(n) bytes at \(offset)") }
             done += r

@@ -25,6 +25,7 @@ public struct CheckpointComparison {
         case let (.safetensors(f, x), .safetensors(g, y)):
             try tensors.compare(x, y, into: &report)
             compareMetadata(f.metadata ?? [], g.metadata ?? [], subject: "__metadata__", into: &report)
+        case let (.dcp(x), .dcp(y)): try compareDCP(x, y, into: &report)
         case let (.hf(x), .safetensors(_, y)): try tensors.compare(x.tensors, y, into: &report)
         case let (.safetensors(_, x), .hf(y)): try tensors.compare(x, y.tensors, into: &report)
         default: break

@@ -6,12 +6,14 @@ public enum VerifyInput {
     case mm(MMCheckpoint)
     case safetensors(SafetensorsFile, TensorMap)
     case torch(path: String, root: PickleValue)
+    case dcp(DCPCheckpoint)
 
     public enum Kind: String, Sendable {
         case hf = "Hugging Face checkpoint"
         case mm = "MindSpeed-MM checkpoint"
         case safetensors = "safetensors file"
         case torch = "torch file"
+        case dcp = "DCP checkpoint"
     }
 
     public var kind: Kind {
@@ -20,6 +22,7 @@ public enum VerifyInput {
         case .mm: return .mm
         case .safetensors: return .safetensors
         case .torch: return .torch
+        case .dcp: return .dcp
         }
     }
 
@@ -31,6 +34,7 @@ public enum VerifyInput {
         case .mm: return .mm(try MMCheckpointReader.load(path))
         case .hf: return .hf(try HFCheckpoint.load(path))
         case .torch: return .torch(path: path, root: try TorchCheckpoint.load(path))
+        case .dcp: return .dcp(try DCPCheckpoint.load(path))
         case .safetensors:
             let file = try SafetensorsFile(path: path)
             return .safetensors(file, try file.tensors())
@@ -45,6 +49,7 @@ public enum VerifyInput {
             throw OpsError.io(path: path, message: "does not exist")
         }
         if isDir.boolValue { return try directoryKind(path) }
+        if (path as NSString).lastPathComponent == DCPLocation.metadataName { return .dcp }
         if path.hasSuffix(".pt") || path.hasSuffix(".pth") || path.hasSuffix(".bin") { return .torch }
         guard let h = FileHandle(forReadingAtPath: path) else {
             throw OpsError.io(path: path, message: "cannot open for reading")
@@ -54,9 +59,10 @@ public enum VerifyInput {
         return head == [0x50, 0x4B, 0x03, 0x04] ? .torch : .safetensors
     }
 
-    /// Whether a directory holds a Megatron or a Hugging Face checkpoint (without loading it).
+    /// Whether a directory holds a DCP, a Megatron or a Hugging Face checkpoint (without loading it).
     public static func directoryKind(_ path: String) throws -> Kind {
         let fm = FileManager.default
+        if DCPLocation.isDCP(path) { return .dcp }
         if fm.fileExists(atPath: path + "/" + MMCheckpointWriter.trackerName) { return .mm }
         let names = (try? fm.contentsOfDirectory(atPath: path)) ?? []
         if names.contains(where: { $0.hasSuffix(".safetensors") || $0 == SafetensorsIndex.fileName }) { return .hf }
@@ -64,7 +70,7 @@ public enum VerifyInput {
             let inner = (try? fm.contentsOfDirectory(atPath: path + "/" + n)) ?? []
             if inner.contains(where: { $0.hasPrefix("mp_rank_") }) { return .mm }
         }
-        throw OpsError.format(path: path, message: "is neither a Hugging Face checkpoint (no *.safetensors files) nor a MindSpeed-MM checkpoint (no \(MMCheckpointWriter.trackerName))")
+        throw OpsError.format(path: path, message: "is neither a Hugging Face checkpoint (no *.safetensors files), a MindSpeed-MM checkpoint (no \(MMCheckpointWriter.trackerName)) nor a DCP checkpoint (no .metadata)")
     }
 
     /// Where it was loaded from.
@@ -74,6 +80,7 @@ public enum VerifyInput {
         case let .mm(c): return c.directory
         case let .safetensors(f, _): return f.path
         case let .torch(p, _): return p
+        case let .dcp(c): return c.location.root ?? c.directory
         }
     }
 
@@ -90,19 +97,22 @@ public enum VerifyInput {
             return "\(kind.rawValue) \(f.path) (\(m.count) tensors, \(Progress.size(m.totalBytes)))"
         case let .torch(p, root):
             return "\(kind.rawValue) \(p) (\(root.typeName), \(root.tensors().count) tensors)"
+        case let .dcp(c):
+            let where_ = c.location.iteration.map { " (\($0.directoryName))" } ?? ""
+            return "\(kind.rawValue) \(path)\(where_) (\(c.tensorNames.count) tensors, \(c.valueNames.count) bytes entries, \(Set(c.metadata.storage.map(\.file)).count) data file(s))"
         }
     }
 
     /// Why two kinds cannot be compared, or nil when they can.
     public static func incompatibility(_ a: Kind, _ b: Kind) -> String? {
         switch (a, b) {
-        case (.hf, .hf), (.mm, .mm), (.safetensors, .safetensors), (.torch, .torch),
+        case (.hf, .hf), (.mm, .mm), (.safetensors, .safetensors), (.torch, .torch), (.dcp, .dcp),
              (.hf, .safetensors), (.safetensors, .hf):
             return nil
         case (.hf, .mm), (.mm, .hf):
             return "cannot compare a Hugging Face checkpoint with a MindSpeed-MM checkpoint: their tensor names and layouts differ. Convert one to the other's format first (e.g. mm_to_hf of the MindSpeed-MM one), then verify the two of the same format; or check a converter with `mm-convert verify HF_DIR --roundtrip CONVERTER`"
         default:
-            return "cannot compare a \(a.rawValue) with a \(b.rawValue): give two checkpoints of the same format (two Hugging Face directories or safetensors files, two MindSpeed-MM directories, or two torch files)"
+            return "cannot compare a \(a.rawValue) with a \(b.rawValue): give two checkpoints of the same format (two Hugging Face directories or safetensors files, two MindSpeed-MM directories, two DCP checkpoints, or two torch files)"
         }
     }
 }

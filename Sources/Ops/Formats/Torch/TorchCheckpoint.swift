@@ -86,9 +86,18 @@ public enum TorchCheckpoint {
     /// Writes `root` to `path` as torch.save does. The archive prefix is the file name without its
     /// extension (torch's rule), unless `archiveName` is given.
     public static func save(_ root: PickleValue, to path: String, archiveName: String? = nil) throws {
-        let (pickle, storages) = try PickleWriter.pickle(root)
-        let stem = archiveName ?? defaultArchiveName(path)
         let out = try OutputFile(creating: path)
+        try write(root, archiveName: archiveName ?? defaultArchiveName(path), to: out)
+        try out.close()
+    }
+
+    /// Appends the archive torch.save writes for `root` to `out`, from its current offset on;
+    /// returns the archive's length. Offsets inside the archive are relative to its start, as
+    /// when torch.save writes to a stream, so the archive can be read back from its byte range
+    /// alone (how a DCP `.distcp` file holds one archive per item). The caller closes `out`.
+    @discardableResult
+    public static func write(_ root: PickleValue, archiveName stem: String, to out: OutputFile) throws -> Int {
+        let (pickle, storages) = try PickleWriter.pickle(root)
         let zip = ZipWriter(out)
         var names: [String] = []
         func add(_ name: String, _ bytes: [UInt8]) throws {
@@ -110,7 +119,7 @@ public enum TorchCheckpoint {
         let id = TorchSerializationID.compute(names: names, crcs: zip.descriptorCRCs)
         try add(".data/serialization_id", Array(id.utf8))
         try zip.finish()
-        try out.close()
+        return zip.position
     }
 
     /// torch's archive name: the file's base name without its last extension

@@ -28,23 +28,33 @@ public final class ZipWriter {
 
     /// Sizes and offsets from this value on need zip64 fields (0xFFFFFFFF; lowered only by tests).
     let zip64Threshold: Int
+    /// The file offset where the archive starts. Every offset the archive records, and the
+    /// 64-byte alignment of entry data, are relative to it: an archive written in the middle of a
+    /// file (a DCP item) reads correctly from its own byte range, as torch.save to a stream does.
+    public let base: Int
 
+    /// An archive starting at the file's current offset.
     public init(_ out: OutputFile) {
         self.out = out
         self.zip64Threshold = 0xFFFF_FFFF
+        self.base = out.offset
     }
 
     init(_ out: OutputFile, zip64Threshold: Int) {
         self.out = out
         self.zip64Threshold = zip64Threshold
+        self.base = out.offset
     }
+
+    /// The archive's offset of the next byte written.
+    var position: Int { out.offset - base }
 
     /// Adds a stored entry of `size` bytes; `body` must write exactly that many bytes to the file.
     public func addEntry(name: String, size: Int, _ body: (OutputFile) throws -> Void) throws {
         precondition(!finished, "entry added after the central directory")
         let nameBytes = Array(name.utf8)
         guard nameBytes.count <= 0xFFFF else { throw OpsError.invalid("zip entry name too long: \(name.prefix(80))...") }
-        let localOffset = out.offset
+        let localOffset = position
         let big = size >= zip64Threshold
         let farOffset = localOffset >= zip64Threshold
         var zip64: [UInt8] = []
@@ -110,7 +120,7 @@ public final class ZipWriter {
     public func finish() throws {
         precondition(!finished, "zip finished twice")
         finished = true
-        let cdOffset = out.offset
+        let cdOffset = position
         for r in records {
             let big = r.size >= zip64Threshold
             let far = r.localOffset >= zip64Threshold
@@ -143,8 +153,8 @@ public final class ZipWriter {
             h += zip64
             try out.write(h)
         }
-        let cdSize = out.offset - cdOffset
-        let zip64RecordOffset = out.offset
+        let cdSize = position - cdOffset
+        let zip64RecordOffset = position
         var e: [UInt8] = []
         e.appendLE32(0x0606_4b50)
         e.appendLE64(44)
