@@ -5,11 +5,11 @@ import XCTest
 /// names, shapes, dtypes, bytes and config.json), the real sizes have the Hub checkpoints' shapes.
 final class Qwen3VLSampleTests: XCTestCase {
     func testTinyQwen3VLMatchesFixture() throws {
-        try assertTinyMatchesFixture(.qwen3vl, fixture: "qwen3vl", tensors: 104)
+        try SampleFixture.assertTinyMatches(.qwen3vl, fixture: "qwen3vl", tensors: 104)
     }
 
     func testTinyQwen3VLMoeMatchesFixture() throws {
-        try assertTinyMatchesFixture(.qwen3vlMoe, fixture: "qwen3vl_moe", tensors: 64)
+        try SampleFixture.assertTinyMatches(.qwen3vlMoe, fixture: "qwen3vl_moe", tensors: 64)
     }
 
     /// Through the command line: a loadable two-shard checkpoint whose config.json and
@@ -88,31 +88,4 @@ final class Qwen3VLSampleTests: XCTestCase {
     }
 
     private var unusedDirectory: String { FileManager.default.temporaryDirectory.appendingPathComponent("never-\(UUID().uuidString)").path }
-
-    private func assertTinyMatchesFixture(_ family: SampleFamily, fixture name: String, tensors count: Int,
-                                          file: StaticString = #filePath, line: UInt = #line) throws {
-        let gen = SampleGenerator(model: try SampleModel.preset(family, size: "tiny"))
-        let tensors = try gen.tensors()
-        let fixture = try HFCheckpoint.load(Converters.hf(name))
-        XCTAssertEqual(tensors.count, count, file: file, line: line)
-        XCTAssertEqual(Set(tensors.names).subtracting(fixture.tensors.names).sorted(), [], "not in the fixture", file: file, line: line)
-        XCTAssertEqual(Set(fixture.tensors.names).subtracting(tensors.names).sorted(), [], "missing", file: file, line: line)
-        for (n, f) in fixture.tensors {
-            XCTAssertEqual(tensors[n]?.shape, f.shape, n, file: file, line: line)
-            XCTAssertEqual(tensors[n]?.dtype, f.dtype, n, file: file, line: line)
-        }
-        XCTAssertEqual(tensors.totalBytes, fixture.tensors.totalBytes, file: file, line: line)
-        let indexTotal = fixture.index?.metadata.first { $0.0 == "total_size" }?.1
-        XCTAssertEqual(indexTotal, .int(tensors.totalBytes), file: file, line: line)
-
-        let config = gen.config(), expected = try XCTUnwrap(fixture.config)
-        XCTAssertEqual(keyPaths(config), keyPaths(expected), file: file, line: line)
-        XCTAssertEqual(config, expected, "the tiny preset is the fixture's model, so the values match too", file: file, line: line)
-    }
-
-    /// Every key of a config, with its parents: `text_config.rope_scaling.mrope_section`.
-    private func keyPaths(_ v: Value, _ prefix: String = "") -> [String] {
-        guard case let .dict(pairs) = v else { return [] }
-        return pairs.flatMap { k, sub in [prefix + k] + keyPaths(sub, prefix + k + ".") }.sorted()
-    }
 }
