@@ -18,10 +18,11 @@ The later families' real shapes (glm4v-9b, omni-7b, videoalign-2b, deepseekvl2-s
 hf_to_mm (TP 2 with PP; DeepSeek-VL2 TP 1, EP 8) and mm_to_hf back; run them with --lean.
 and prints the median and best wall seconds, their ratios to the copy's, throughput and peak
 resident memory. (The disk of a shared machine has slow moments: the same copy takes 2.8 s or 5.5 s.)
-For moe it also prints each step's tensor counts (in and out, over all files; from `mm-convert
-inspect --json`) and the median wall time per tensor, so the cost of many small tensors shows.
-It then checks that the outputs equal a run with one worker (`--workers 1`) and that mm_to_hf
-gives back the input (for moe also file by file, byte for byte).
+For moe and the later families it also prints each step's tensor counts (in and out, over all
+files; from `mm-convert inspect --json`), the median wall time per tensor, so the cost of many
+small tensors shows, and the median CPU time (user + system), which a slow moment of the disk does
+not inflate. It then checks that the outputs equal a run with one worker (`--workers 1`) and that
+mm_to_hf gives back the input (for those sizes also file by file, byte for byte).
 """
 import argparse, json, os, re, shutil, statistics, subprocess, sys, time
 
@@ -102,14 +103,15 @@ CASES = {
 
 
 def timed(cmd):
-    """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS bytes)."""
+    """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS bytes, CPU seconds: user + system)."""
     t0 = time.monotonic()
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
     wall = time.monotonic() - t0
     if p.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) * 1024
-    return wall, rss
+    cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", p.stderr).group(1)) for k in ("User", "System"))
+    return wall, rss, cpu
 
 
 def du(path):
@@ -204,6 +206,7 @@ def main():
     # next.
     walls = {name: [] for name, *_ in runs}
     peaks = {name: 0 for name, *_ in runs}
+    cpus = {name: [] for name, *_ in runs}
     counts = {hf: tensor_count(hf)} if case["tensors"] else {}
     lean_verified = True
     lean_identical = True
@@ -215,9 +218,10 @@ def main():
             warm(source)
             if a.touch:
                 touch_free_memory()
-            wall, rss = timed(cmd)
+            wall, rss, cpu = timed(cmd)
             subprocess.run(["sync"])
             walls[name].append(wall)
+            cpus[name].append(cpu)
             peaks[name] = max(peaks[name], rss)
             if case["tensors"] and target not in counts:
                 counts[target] = tensor_count(target)
@@ -244,14 +248,17 @@ def main():
         print(f"{name:<10} {med:9.2f} {med / med_base:7.2f} {best:7.2f} {best / best_base:7.2f} {size / med / 1e9:6.2f} {peaks[name] / 1e6:12.0f}")
     if case["tensors"]:
         # Time per tensor: the median wall time over the larger of the two counts (the Megatron
-        # side); "over copy" is the time beyond the copy's median, per tensor.
+        # side); "over copy" is the time beyond the copy's median, per tensor. CPU is user +
+        # system time of the step (all its threads), which a busy disk does not inflate.
         print("\ntensors in the step's input and output (all shards / all rank files); time per tensor is the")
-        print("median wall time over the larger count; 'over copy' is (median - copy's median) over that count")
-        print(f"{'step':<10} {'tensors in':>11} {'tensors out':>12} {'median s':>9} {'us/tensor':>10} {'over copy':>10}")
+        print("median wall time over the larger count; 'over copy' is (median - copy's median) over that count;")
+        print("cpu s is the median user + system time")
+        print(f"{'step':<10} {'tensors in':>11} {'tensors out':>12} {'median s':>9} {'us/tensor':>10} {'over copy':>10} {'cpu s':>6}")
         for name, _, target, source in runs:
             n = max(counts[source], counts[target])
             med = statistics.median(walls[name])
-            print(f"{name:<10} {counts[source]:11d} {counts[target]:12d} {med:9.2f} {med / n * 1e6:10.1f} {(med - med_base) / n * 1e6:10.1f}")
+            print(f"{name:<10} {counts[source]:11d} {counts[target]:12d} {med:9.2f} {med / n * 1e6:10.1f} {(med - med_base) / n * 1e6:10.1f}"
+                  f" {statistics.median(cpus[name]):6.2f}")
     # Checks: parallel output equals a one-worker run; mm_to_hf gives back the input exactly.
     if a.lean:
         print("mm_to_hf reproduces the input:", "yes" if lean_verified else "NO")
