@@ -236,8 +236,15 @@ struct PickleMachine {
             case Op.emptyDict: try push(.box(PickleBox(.dict([]))))
             case Op.emptySet: try push(.box(PickleBox(.set([], frozen: false))))
             case Op.emptyTuple: try push(.tuple([]))
-            case Op.list: try push(.box(PickleBox(.list(try popMark()))))
-            case Op.tuple: try push(makeTuple(try popMark()))
+            // The marked items are popped into a local first: `push(f(try popMark()))` keeps the
+            // machine borrowed while popMark mutates it, so Swift copies the whole stack (thousands
+            // of items in a rank file's SETITEMS batches) on every TUPLE.
+            case Op.list:
+                let items = try popMark()
+                try push(.box(PickleBox(.list(items))))
+            case Op.tuple:
+                let items = try popMark()
+                try push(makeTuple(items))
             case Op.tuple1:
                 let a = try pop()
                 try push(makeTuple([a]))
@@ -251,7 +258,9 @@ struct PickleMachine {
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("DICT with an odd number of items") }
                 try push(.box(PickleBox(.dict(stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) }))))
-            case Op.frozenSet: try push(.box(PickleBox(.set(try popMark(), frozen: true))))
+            case Op.frozenSet:
+                let items = try popMark()
+                try push(.box(PickleBox(.set(items, frozen: true))))
             case Op.append:
                 let v = try pop()
                 try append(to: mutable(try top()), [v])
