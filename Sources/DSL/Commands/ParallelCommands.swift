@@ -45,8 +45,8 @@ extension ConversionCommands {
             slot("experts", .int, required: false, doc: "number of experts (default: counted in the model)"), slot("size", .int),
         ]), doc: "split experts (local_experts.{E}) over expert-parallel ranks, renumbered; the count must divide (no expert is dropped)") { call, ctx in
             let size = try call.int("size")
-            let counted = try call.attempt { try ExpertParallel.localExpertCount(in: try ctx.state.model(for: "the expert-parallel split")) }
-            let n = try call.optionalInt("experts") ?? counted
+            let n = try call.optionalInt("experts")
+                ?? call.attempt { try ExpertParallel.localExpertCount(in: try ctx.state.model(for: "the expert-parallel split")) }
             guard n > 0 else {
                 throw call.error("the model has no experts (no local_experts.{E} tensors), so it cannot be split over ep_size=\(size): give ep_size 1", at: "size")
             }
@@ -59,7 +59,16 @@ extension ConversionCommands {
             slot("pp", .int, required: false, doc: "PP ranks (default: the length of llm's inner list)"),
         ]), doc: "place tensors on pipeline stages (intended MindSpeed-MM rule: first/last stage with layers, local layer numbers)") { call, ctx in
             let (layout, pp) = try pipeline(call, ctx, inferMissing: false)
-            try call.attempt { try ctx.state.stage(layout, pp: pp) }
+            do {
+                try call.attempt { try ctx.state.stage(layout, pp: pp) }
+            } catch var e as RecipeError where e.message.contains("belong to no pipeline schema") {
+                // A converter's user left out a module's layer list (vit_pp_layers of a model with a ViT).
+                let omitted = try call.arguments.table("table")?.entries.map(\.word).filter { try call.layers($0) == nil } ?? []
+                if !omitted.isEmpty {
+                    e.notes.append("no layers were given for " + omitted.joined(separator: ", ") + " (a converter's --cfg...\(omitted[0])_pp_layers): give them when the model has that module")
+                }
+                throw e
+            }
         })
         r.register(TensorCommand("unstage", signature: CommandSignature(positional: [ArgumentSlot("table", .table("stages"))], keywords: layerSlots + modules.map {
             slot("\($0)_total", .optional(.int), required: false, doc: "total \($0) layers (to read a replicated module's layout)")
