@@ -326,7 +326,7 @@ map dcp_config {
 # dcp.md §3 D2, D4).
 map dcp_ties_and_experts {
   if ties != null {
-    for target in ties { tie ties[target] -> target }
+    for name in ties { tie ties[name] -> name }
   }
   if fused != null {
     for name in fused { flatten "re:(.*\\.)?experts\\." + name experts=num_experts optional=true }
