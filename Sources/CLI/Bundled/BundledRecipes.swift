@@ -413,6 +413,59 @@ apply dcp_layout
 save dcp target
 
 """###,
+        "dcp/mistral3_dcp_to_hf.recipe": ###"""
+recipe Mistral3Converter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 Mistral-Small-3 trainer back to the Hugging Face layout of the original checkpoint (its key layout, older or newer)."
+param load_dir: dir "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
+param save_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param model_assets_dir: dir "the original Hugging Face checkpoint: config.json, index, shards, side files and key layout are followed"
+use "mistral3_layout.recipe"
+let checkpoint = load_dir
+let original = model_assets_dir
+let target = save_dir
+let prefix = "model."
+use "dcp_to_hf.recipe"
+
+"""###,
+        "dcp/mistral3_hf_to_dcp.recipe": ###"""
+recipe Mistral3Converter.hf_to_dcp "Convert a Hugging Face Mistral-Small-3 / Magistral checkpoint (older or newer key layout) to a DCP checkpoint for MindSpeed-MM's FSDP2 trainer: FQN model.model.<newer key>."
+param hf_dir: dir "the Hugging Face checkpoint"
+param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+param tie_weight: bool = false "also write the embedding as lm_head.weight (tied models)"
+param is_lora_base: bool = false "the base model of a LoRA run: FQN model.base_model.model.model.<key>"
+use "mistral3_layout.recipe"
+let source = hf_dir
+let target = dcp_dir
+let prefix = "model."
+if is_lora_base { let prefix = "base_model.model.model." }
+let tie = tie_weight
+use "hf_to_dcp.recipe"
+
+"""###,
+        "dcp/mistral3_layout.recipe": ###"""
+# Mistral3Converter (Mistral-Small-3.x, Magistral; dcp.md §2.6): FQN `model.model.` + the key in
+# transformers' newer layout (`model.base_model.model.model.` for a LoRA base). A checkpoint in the
+# older Hub layout (language_model.model.*, vision_tower.*, multi_modal_projector.*,
+# language_model.lm_head.weight) is renamed to it, and dcp_to_hf renames back exactly when the
+# original is in that layout: the reference always renames back to the older one (§3 D5). With
+# `tie` the embedding is also written as lm_head.weight, after the rename and over the whole
+# checkpoint (the reference looks it up per HF shard under the newer name only, §3 D9).
+use "common.recipe"
+let fused = ["gate_up_proj", "down_proj"]
+let tie = false
+map mistral3_old_layout {
+  rename optional=true "language_model.model.*" -> "model.language_model.*" \
+    "vision_tower.*" -> "model.vision_tower.*" \
+    "multi_modal_projector.*" -> "model.multi_modal_projector.*" \
+    "language_model.lm_head.*" -> "lm_head.*"
+}
+map dcp_layout {
+  if has(weight_map, "language_model.model.embed_tokens.weight") { apply mistral3_old_layout }
+  if tie { tie "model.language_model.embed_tokens.weight" -> "lm_head.weight" }
+  apply dcp_ties_and_experts
+  rename "*" -> prefix + "*"
+}
+
+"""###,
         "dcp/qwen3vl_dcp_to_hf.recipe": ###"""
 recipe Qwen3VLConverter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 Qwen3-VL trainer back to the Hugging Face layout of the original checkpoint."
 param load_dir: dir = "mm_save_dir/release" "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
