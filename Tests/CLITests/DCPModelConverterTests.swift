@@ -39,6 +39,35 @@ enum DCPModelFixtures {
                                          ("text_config", .dict([("hidden_size", .int(8)), ("num_hidden_layers", .int(1))])),
                                          ("vision_config", .dict([("hidden_size", .int(4))]))]))
     }
+
+    /// A tiny Qwen3.5-MoE (dcp.md §4 vector 9): fused experts `gate_up_proj [4,12,16]` /
+    /// `down_proj [4,16,6]`, a shared expert (2-D `down_proj.weight`), a ViT bias, and with `mtp`
+    /// one MTP layer whose 4 experts are stored per expert.
+    static func qwen35(_ dir: String, mtp: Bool) throws {
+        let l = "model.language_model.layers.0."
+        var t: [(String, [Int])] = [
+            ("model.language_model.embed_tokens.weight", [32, 16]),
+            (l + "self_attn.q_proj.weight", [16, 16]),
+            (l + "mlp.gate.weight", [4, 16]),
+            (l + "mlp.experts.gate_up_proj", [4, 12, 16]),
+            (l + "mlp.experts.down_proj", [4, 16, 6]),
+            (l + "mlp.shared_expert.gate_proj.weight", [8, 16]),
+            (l + "mlp.shared_expert.down_proj.weight", [16, 8]),
+            ("model.visual.blocks.0.mlp.linear_fc2.bias", [16]),
+            ("lm_head.weight", [32, 16]),
+        ]
+        if mtp {
+            t.append(("mtp.fc.weight", [16, 32]))
+            for e in 0..<4 {
+                t += [("mtp.layers.0.mlp.experts.\(e).gate_proj.weight", [6, 16]), ("mtp.layers.0.mlp.experts.\(e).up_proj.weight", [6, 16]),
+                      ("mtp.layers.0.mlp.experts.\(e).down_proj.weight", [16, 6])]
+            }
+            t.append(("mtp.layers.0.mlp.shared_expert.down_proj.weight", [16, 6]))
+        }
+        try write(dir, t, config: .dict([("model_type", .string("qwen3_5_moe")),
+                                         ("text_config", .dict([("num_experts", .int(4)), ("mtp_num_hidden_layers", .int(mtp ? 1 : 0))]))]),
+                  shardBytes: 4000)
+    }
 }
 
 /// Mistral3Converter, Qwen35Converter and the LoRA key layout against the rules of dcp.md §2.
@@ -101,5 +130,79 @@ final class DCPModelConverterTests: XCTestCase {
         XCTAssertEqual(try ckpt.tensor("model.model.lm_head.weight").sha256(), try ckpt.tensor("model.model.model.language_model.embed_tokens.weight").sha256())
         run(["Mistral3Converter", "dcp_to_hf", "--load_dir", dcp, "--save_dir", back, "--model_assets_dir", hf])
         try assertSameFiles(hf, back)
+    }
+
+    // MARK: - Qwen35Converter
+
+    /// hf_to_dcp: experts transposed ([4,12,16] -> [4,16,12], [4,16,6] -> [4,6,16]), the MTP
+    /// layer's per-expert weights stacked into the same layout with the values of
+    /// stack_E([gate; up]^T) and stack_E(down^T); 2-D and 1-D tensors untouched; dcp_to_hf gives the
+    /// original back byte for byte, also with a dcp_prefix (D3) and the 2-D view (D2).
+    func testQwen35ExpertsMTPAndRoundTrips() throws {
+        let hf = out("hf")
+        try DCPModelFixtures.qwen35(hf, mtp: true)
+        run(["Qwen35Converter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp")])
+        let ckpt = try DCPCheckpoint.load(out("dcp"))
+        let source = try HFCheckpoint.load(hf).tensors
+        let l = "model.language_model.layers.0.mlp."
+        XCTAssertEqual(ckpt.entry("model." + l + "experts.gate_up_proj")?.tensor?.size, [4, 16, 12])
+        XCTAssertEqual(ckpt.entry("model." + l + "experts.down_proj")?.tensor?.size, [4, 6, 16])
+        XCTAssertEqual(try ckpt.tensor("model." + l + "experts.gate_up_proj").sha256(), try source[l + "experts.gate_up_proj"]!.transposed(1, 2).sha256())
+        XCTAssertEqual(ckpt.entry("model." + l + "shared_expert.down_proj.weight")?.tensor?.size, [16, 8])
+        XCTAssertEqual(ckpt.entry("model.model.visual.blocks.0.mlp.linear_fc2.bias")?.tensor?.size, [16])
+        let gateUp = try ckpt.tensor("model.mtp.layers.0.mlp.experts.gate_up_proj"), down = try ckpt.tensor("model.mtp.layers.0.mlp.experts.down_proj")
+        XCTAssertEqual(gateUp.shape, [4, 16, 12])
+        XCTAssertEqual(down.shape, [4, 6, 16])
+        for e in 0..<4 {
+            let p = "mtp.layers.0.mlp.experts.\(e)."
+            let expected = try Tensor.concat([source[p + "gate_proj.weight"]!, source[p + "up_proj.weight"]!], dim: 0).transposed(0, 1)
+            XCTAssertEqual(try gateUp.slice(dim: 0, start: e, count: 1).reshaped([16, 12]).sha256(), try expected.sha256(), "expert \(e)")
+            XCTAssertEqual(try down.slice(dim: 0, start: e, count: 1).reshaped([6, 16]).sha256(), try source[p + "down_proj.weight"]!.transposed(0, 1).sha256())
+        }
+        XCTAssertNil(ckpt.entry("model.mtp.layers.0.mlp.experts.0.gate_proj.weight"))
+        run(["Qwen35Converter", "dcp_to_hf", "--dcp_dir", out("dcp"), "--save_hf_dir", out("back"), "--origin_hf_dir", hf])
+        try assertSameFiles(hf, out("back"))
+
+        // D3: with a dcp_prefix the experts still come back untransposed; D2: with the 2-D view,
+        // the shared expert's 2-D down_proj and the stacked MTP experts keep their shapes.
+        run(["Qwen35Converter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp2"), "--dcp_prefix", "model.",
+             "--fused_linear_names", #"["gate_up_proj", "down_proj"]"#])
+        let viewed = try DCPCheckpoint.load(out("dcp2"))
+        XCTAssertEqual(viewed.entry("model.model." + l + "experts.gate_up_proj")?.tensor?.size, [64, 12])
+        XCTAssertEqual(viewed.entry("model.model." + l + "shared_expert.down_proj.weight")?.tensor?.size, [16, 8])
+        XCTAssertEqual(viewed.entry("model.model.mtp.layers.0.mlp.experts.down_proj")?.tensor?.size, [4, 6, 16])
+        run(["Qwen35Converter", "dcp_to_hf", "--dcp_dir", out("dcp2"), "--save_hf_dir", out("back2"), "--origin_hf_dir", hf,
+             "--dcp_prefix", "model.", "--fused_linear_names", #"["gate_up_proj", "down_proj"]"#])
+        try assertSameFiles(hf, out("back2"))
+    }
+
+    /// A checkpoint trained without MTP: dcp_to_hf fails naming the missing MTP tensors, and with
+    /// --keep_origin_mtp_weights takes them from the original.
+    func testQwen35KeepOriginMTPWeights() throws {
+        let hf = out("hf"), plain = out("plain")
+        try DCPModelFixtures.qwen35(hf, mtp: true)
+        try DCPModelFixtures.qwen35(plain, mtp: false)
+        run(["Qwen35Converter", "hf_to_dcp", "--hf_dir", plain, "--dcp_dir", out("dcp")])
+        let r = CLIRun(["Qwen35Converter", "dcp_to_hf", "--dcp_dir", out("dcp"), "--save_hf_dir", out("back"), "--origin_hf_dir", hf, "--quiet"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.errText.contains("'mtp.fc.weight'") || r.errText.contains("mtp."), r.errText)
+        run(["Qwen35Converter", "dcp_to_hf", "--dcp_dir", out("dcp"), "--save_hf_dir", out("back"), "--origin_hf_dir", hf,
+             "--keep_origin_mtp_weights", "true"])
+        try assertSameFiles(hf, out("back"))
+    }
+
+    /// D2 with GenericDCPConverter: the fused names select only 3-D `...experts.<name>` tensors,
+    /// so the shared expert's 2-D `down_proj.weight` and the per-expert MTP `down_proj.weight`
+    /// come back 2-D (the reference returns them [4,4,8] and [4,4,6]).
+    func testGenericFusedNamesTakeOnlyExperts() throws {
+        let hf = out("hf")
+        try DCPModelFixtures.qwen35(hf, mtp: true)
+        let names = #"["gate_up_proj", "down_proj"]"#
+        run(["GenericDCPConverter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp"), "--fused_linear_names", names])
+        let ckpt = try DCPCheckpoint.load(out("dcp"))
+        XCTAssertEqual(ckpt.entry("model.model.language_model.layers.0.mlp.experts.down_proj")?.tensor?.size, [64, 6])
+        XCTAssertEqual(ckpt.entry("model.mtp.layers.0.mlp.experts.0.down_proj.weight")?.tensor?.size, [16, 6])
+        run(["GenericDCPConverter", "dcp_to_hf", "--load_dir", out("dcp"), "--save_dir", out("back"), "--model_assets_dir", hf, "--fused_linear_names", names])
+        try assertSameFiles(hf, out("back"))
     }
 }

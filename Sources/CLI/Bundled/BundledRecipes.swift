@@ -305,9 +305,13 @@ retie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_la
 # (target -> source), the fused expert tensors viewed 2-D, the expert count of config.json.
 let ties = null
 let fused = null
+let hf_key_prefix = ""
+let dcp_key_prefix = ""
 let num_experts = 0
-# dcp_to_hf: cast every f32/f16 tensor to bf16 (--to_bf16).
+# dcp_to_hf: cast every f32/f16 tensor to bf16 (--to_bf16); tensors taken from the original when
+# the checkpoint has none of them (Qwen3.5's MTP layers with --keep_origin_mtp_weights).
 let to_bf16 = false
+let keep_original = []
 
 # The expert count: text_config.num_experts, else thinker_config.text_config.num_experts, else
 # num_experts; 0 when config.json names none (dense).
@@ -321,15 +325,30 @@ map dcp_config {
   }
 }
 
-# Ties (a second name for the same tensor), then fused experts `[E, a, b]` viewed `[E*a, b]`:
-# only 3-D tensors named exactly `...experts.<name>` (the reference takes any name containing it,
-# dcp.md §3 D2, D4).
-map dcp_ties_and_experts {
+# Ties: a second name for a tensor (target -> source).
+map dcp_ties {
   if ties != null {
     for name in ties { tie ties[name] -> name }
   }
+}
+
+# Fused experts `[E, a, b]` viewed `[E*a, b]`: only 3-D tensors named exactly `...experts.<name>`
+# (the reference takes any name containing it, dcp.md §3 D2, D4).
+map dcp_fused_view {
   if fused != null {
     for name in fused { flatten "re:(.*\\.)?experts\\." + name experts=num_experts optional=true }
+  }
+}
+
+# The generic prefixes (GenericDCPConverter, Qwen35Converter): `hf_prefix` replaced by `dcp_prefix`
+# at the start of a key (keys without it are kept as they are), or `dcp_prefix` + key when no
+# hf_prefix is given. The reference replaces the first occurrence anywhere in the key; at the start
+# only, the way back is exact.
+map dcp_prefixes {
+  if hf_key_prefix != "" {
+    rename optional=true hf_key_prefix + "*" -> dcp_key_prefix + "*"
+  } else if dcp_key_prefix != "" {
+    rename "*" -> dcp_key_prefix + "*"
   }
 }
 
@@ -344,6 +363,7 @@ apply dcp_config
 # Only the model's entries are read (never the optimizer state of a training checkpoint).
 load dcp checkpoint
 revert dcp_layout
+if len(keep_original) > 0 { add hf original keep_original optional=true unless=keep_original }
 if to_bf16 {
   cast bf16 from=f32 revertible=false
   cast bf16 from=f16 revertible=false
@@ -367,6 +387,8 @@ let checkpoint = load_dir
 let original = model_assets_dir
 let target = save_dir
 let fused = fused_linear_names
+let hf_key_prefix = hf_prefix
+let dcp_key_prefix = dcp_prefix
 use "dcp_to_hf.recipe"
 
 """###,
@@ -383,23 +405,19 @@ let source = hf_dir
 let target = dcp_dir
 let ties = tie_weight_mapping
 let fused = fused_linear_names
+let hf_key_prefix = hf_prefix
+let dcp_key_prefix = dcp_prefix
 use "hf_to_dcp.recipe"
 
 """###,
         "dcp/generic_layout.recipe": ###"""
-# GenericDCPConverter (dcp.md §2.3): FQN `model.` + the HF key with `hf_prefix` replaced by
-# `dcp_prefix` (keys without hf_prefix are kept as they are), or `dcp_prefix` + key when no
-# hf_prefix is given; fused expert tensors optionally viewed 2-D. The prefix is replaced at the
-# start of the key only (the reference replaces its first occurrence anywhere), so the way back
-# is exact.
+# GenericDCPConverter (dcp.md §2.3): ties, fused expert tensors optionally viewed 2-D, and the
+# prefixes; FQN `model.` + the key.
 use "common.recipe"
 map dcp_layout {
-  apply dcp_ties_and_experts
-  if hf_prefix != "" {
-    rename optional=true hf_prefix + "*" -> dcp_prefix + "*"
-  } else if dcp_prefix != "" {
-    rename "*" -> dcp_prefix + "*"
-  }
+  apply dcp_ties
+  apply dcp_fused_view
+  apply dcp_prefixes
 }
 
 """###,
@@ -461,8 +479,84 @@ map mistral3_old_layout {
 map dcp_layout {
   if has(weight_map, "language_model.model.embed_tokens.weight") { apply mistral3_old_layout }
   if tie { tie "model.language_model.embed_tokens.weight" -> "lm_head.weight" }
-  apply dcp_ties_and_experts
+  apply dcp_fused_view
   rename "*" -> prefix + "*"
+}
+
+"""###,
+        "dcp/qwen35_dcp_to_hf.recipe": ###"""
+recipe Qwen35Converter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 Qwen3.5 / Qwen3.6 trainer back to the Hugging Face layout of the original checkpoint (MTP experts per expert again)."
+param dcp_dir: dir "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
+param save_hf_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param origin_hf_dir: dir "the original Hugging Face checkpoint: config.json, index, shards and side files are followed"
+param dcp_prefix: str = "" "prefix of the keys in the trainer's model dict, as given to hf_to_dcp"
+param hf_prefix: str = "" "HF key prefix, as given to hf_to_dcp"
+param fused_linear_names: [str]? "fused expert tensors viewed 2-D by hf_to_dcp (viewed [E, a, b] again; E from config.json)"
+param to_bf16: bool = false "cast every f32/f16 tensor to bf16 (a checkpoint trained in f32); the index's total_size is recomputed"
+param keep_origin_mtp_weights: bool = false "when the checkpoint has no MTP layers (trained without them), take mtp.* from the original"
+param trust_remote_code: bool = true ignored "accepted for compatibility: config.json is read directly, no code is run"
+param num_workers: int >= 0 = 0 ignored "accepted for compatibility: files are written in parallel by --workers"
+use "qwen35_layout.recipe"
+let checkpoint = dcp_dir
+let original = origin_hf_dir
+let target = save_hf_dir
+let fused = fused_linear_names
+let hf_key_prefix = hf_prefix
+let dcp_key_prefix = dcp_prefix
+let keep_original = ["mtp.*"]
+if not keep_origin_mtp_weights { let keep_original = [] }
+use "dcp_to_hf.recipe"
+
+"""###,
+        "dcp/qwen35_hf_to_dcp.recipe": ###"""
+recipe Qwen35Converter.hf_to_dcp "Convert a Hugging Face Qwen3.5 / Qwen3.6 checkpoint (dense or MoE, with MTP layers) to a DCP checkpoint for MindSpeed-MM's FSDP2 trainer: experts transposed, MTP experts fused."
+param hf_dir: dir "the Hugging Face checkpoint (*.safetensors directly in it)"
+param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+param dcp_prefix: str = "" "prefix of the keys in the trainer's model dict (e.g. model.)"
+param hf_prefix: str = "" "prefix of the HF keys replaced by dcp_prefix (keys without it are kept as they are)"
+param tie_weight_mapping: {str}? "target -> source: the target is written as a copy of the source"
+param fused_linear_names: [str]? "fused expert tensors [E, a, b] named ...experts.<name> are viewed [E*a, b]"
+param num_workers: int >= 0 = 0 ignored "accepted for compatibility: files are written in parallel by --workers"
+use "qwen35_layout.recipe"
+let source = hf_dir
+let target = dcp_dir
+let ties = tie_weight_mapping
+let fused = fused_linear_names
+let hf_key_prefix = hf_prefix
+let dcp_key_prefix = dcp_prefix
+use "hf_to_dcp.recipe"
+
+"""###,
+        "dcp/qwen35_layout.recipe": ###"""
+# Qwen35Converter (Qwen3.5 / Qwen3.6, dense or MoE, with MTP layers; dcp.md §2.5). The trainer keeps
+# fused experts transposed: the Hub's `gate_up_proj [E, 2I, H]` / `down_proj [E, H, I]` become
+# `[E, H, 2I]` / `[E, I, H]`. The MTP layers' experts, per expert on the Hub
+# (`mtp.layers.L.mlp.experts.E.{gate,up,down}_proj.weight`), are stacked into that fused layout
+# (gate_up = stack over E of [gate; up] transposed, down = stack of down transposed). Then ties,
+# the optional 2-D view (not of the stacked MTP experts, as the reference) and the prefixes.
+# The way back undoes each step on the un-prefixed names (the reference matches the prefixed
+# ones and leaves experts transposed with any dcp_prefix, §3 D3); whether the MTP experts go back
+# per expert follows the original's index.
+use "common.recipe"
+map qwen35_mtp_stack {
+  experts "mtp.layers.{L}.mlp.experts.{gate_up_proj,down_proj}" \
+       -> "mtp.layers.{L}.mlp.experts.{E}.{gate_up_proj,down_proj}.weight" n=num_experts optional=true
+}
+map qwen35_mtp_experts {
+  merge glu optional=true "mtp.layers.{L}.mlp.experts.{E}.{gate,up}_proj.weight" -> "mtp.layers.{L}.mlp.experts.{E}.gate_up_proj.weight"
+  revert qwen35_mtp_stack
+}
+map dcp_layout {
+  apply dcp_ties
+  transpose "model.language_model.layers.{L}.mlp.experts.{gate_up_proj,down_proj}" optional=true
+  if has(weight_map, "mtp.layers.0.mlp.experts.0.gate_proj.weight") {
+    apply dcp_fused_view
+    apply qwen35_mtp_experts
+  } else {
+    transpose "mtp.layers.{L}.mlp.experts.{gate_up_proj,down_proj}" optional=true
+    apply dcp_fused_view
+  }
+  apply dcp_prefixes
 }
 
 """###,
@@ -505,7 +599,7 @@ use "common.recipe"
 let fused = ["gate_up_proj", "down_proj"]
 map dcp_layout {
   if tie { tie "model.language_model.embed_tokens.weight" -> "lm_head.weight" }
-  apply dcp_ties_and_experts
+  apply dcp_fused_view
   rename "*" -> prefix + "*"
 }
 

@@ -38,11 +38,19 @@ extension ConversionCommands {
         })
         r.register(TensorCommand("add hf", signature: CommandSignature(positional: [slot("path", .string)],
                                                                      variadic: slot("pattern", .strings, doc: "names of the tensors to add"),
-                                                                     keywords: [slot("optional", .bool, required: false, doc: "true: a pattern matching nothing is not an error")]),
+                                                                     keywords: [slot("optional", .bool, required: false, doc: "true: a pattern matching nothing is not an error"),
+                                                                                slot("unless", .strings, required: false, doc: "patterns: nothing is added when a tensor of the model matches one of them")]),
                                  doc: "add the matching tensors of another Hugging Face directory the model lacks (mm_to_hf: parts a MindSpeed-MM checkpoint does not hold, from the original)") { call, ctx in
             let dir = try ctx.state.path(call, default: "input")
             let presence: Presence = try call.bool("optional", default: false) ? .optional : .required
-            try call.attempt { try ctx.state.addHF(dir, patterns: try call.strings("pattern"), presence: presence) }
+            let unless = try call.keywordStrings("unless")
+            try call.attempt {
+                if !unless.isEmpty {
+                    let matchers = try unless.map { try NamePattern($0) }
+                    if try ctx.state.model(for: "`add hf`").names.contains(where: { n in matchers.contains { $0.matches(n) } }) { return }
+                }
+                try ctx.state.addHF(dir, patterns: try call.strings("pattern"), presence: presence)
+            }
         })
         r.register(TensorCommand("save hf", signature: CommandSignature(positional: [path], keywords: [
             slot("like", .optional(.string), required: false, doc: "HF directory whose shards, index and side files to follow"),
