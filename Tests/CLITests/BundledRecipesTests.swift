@@ -45,7 +45,7 @@ final class BundledRecipesTests: XCTestCase {
             let statements = text.split(separator: "\n").filter { !$0.hasPrefix("param ") && !$0.hasPrefix(" ") && !$0.hasPrefix("#") }
             if entry.path.hasPrefix("dcp/") {
                 XCTAssertTrue(text.contains("use \"\(entry.info.operation).recipe\""), entry.path)
-                XCTAssertLessThanOrEqual(statements.count, 10, entry.path)
+                XCTAssertLessThanOrEqual(statements.count, 12, entry.path)
             } else {
                 XCTAssertTrue(text.contains("use \"../common/\(entry.info.operation).recipe\""), entry.path)
                 XCTAssertLessThanOrEqual(statements.count, 4, entry.path)

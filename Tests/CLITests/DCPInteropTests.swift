@@ -127,7 +127,7 @@ final class DCPInteropTests: XCTestCase {
             guard case .string("tensor")? = e["kind"], case let .list(path)? = e["planner_path"], case let .string(dtype)? = e["dtype"],
                   case let .list(shape)? = e["shape"], case let .string(sha)? = e["sha256"] else { continue }
             let key = path.map { if case let .string(s) = $0 { return s } else { return "?" } }.joined(separator: "/")
-            reference[key] = LibraryDescription.Entry(dtype: "torch." + dtype, shape: shape.compactMap { if case let .int(i) = $0 { return i } else { return nil } }, sha256: sha)
+            reference[key] = LibraryDescription.Entry(dtype: dtype, shape: shape.compactMap { if case let .int(i) = $0 { return i } else { return nil } }, sha256: sha)
         }
         XCTAssertEqual(reference.count, 64)
         let loaded = try load(out + "/release", fsdp2: true)

@@ -310,7 +310,7 @@ let dcp_key_prefix = ""
 let num_experts = 0
 # dcp_to_hf: cast every f32/f16 tensor to bf16 (--to_bf16); tensors taken from the original when
 # the checkpoint has none of them (Qwen3.5's MTP layers with --keep_origin_mtp_weights).
-let to_bf16 = false
+let cast_to_bf16 = false
 let keep_original = []
 
 # The expert count: text_config.num_experts, else thinker_config.text_config.num_experts, else
@@ -364,7 +364,7 @@ apply dcp_config
 load dcp checkpoint
 revert dcp_layout
 if len(keep_original) > 0 { add hf original keep_original optional=true unless=keep_original }
-if to_bf16 {
+if cast_to_bf16 {
   cast bf16 from=f32 revertible=false
   cast bf16 from=f16 revertible=false
 }
@@ -499,6 +499,7 @@ param num_workers: int >= 0 = 0 ignored "accepted for compatibility: files are w
 use "qwen35_layout.recipe"
 let checkpoint = dcp_dir
 let original = origin_hf_dir
+let cast_to_bf16 = to_bf16
 let target = save_hf_dir
 let fused = fused_linear_names
 let hf_key_prefix = hf_prefix
@@ -566,10 +567,11 @@ param load_dir: dir = "mm_save_dir/release" "the DCP checkpoint: the root (track
 param save_dir: path = "Qwen3-VL-xxB-hf" "output directory (written atomically; refused if it exists and is not empty, unless --force)"
 param model_assets_dir: dir = "Qwen3-VL-xxB" "the original Hugging Face checkpoint: config.json, index, shards and side files are followed"
 param to_bf16: bool = false "cast every f32/f16 tensor to bf16 (a checkpoint trained in f32); the index's total_size is recomputed"
+use "qwen3vl_layout.recipe"
 let checkpoint = load_dir
 let original = model_assets_dir
+let cast_to_bf16 = to_bf16
 let target = save_dir
-use "qwen3vl_layout.recipe"
 let prefix = "model."
 # A tied lm_head.weight in the checkpoint is left out where the original has no place for it.
 let tie = false
@@ -582,9 +584,9 @@ param hf_dir: dir = "Qwen3-VL-xxB" "the Hugging Face checkpoint"
 param dcp_dir: path = "Qwen3-VL-xxB-dcp" "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
 param tie_weight: bool = false "also write the embedding as lm_head.weight (tied models)"
 param is_lora_base: bool = false "the base model of a LoRA run: FQN model.base_model.model.model.<key>"
+use "qwen3vl_layout.recipe"
 let source = hf_dir
 let target = dcp_dir
-use "qwen3vl_layout.recipe"
 let prefix = "model."
 if is_lora_base { let prefix = "base_model.model.model." }
 let tie = tie_weight
