@@ -32,9 +32,9 @@ final class BundledRecipesTests: XCTestCase {
                              "GlmConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "DeepSeekVLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "GenericDCPConverter": ["dcp_to_hf", "hf_to_dcp"],
-                             "Qwen3VLConverter": ["dcp_to_hf", "hf_to_dcp"],
+                             "Qwen3VLConverter": ["dcp_to_hf", "hf_to_dcp", "lora_hf_to_dcp"],
                              "Qwen35Converter": ["dcp_to_hf", "hf_to_dcp"],
-                             "Mistral3Converter": ["dcp_to_hf", "hf_to_dcp"]])
+                             "Mistral3Converter": ["dcp_to_hf", "hf_to_dcp", "lora_hf_to_dcp"]])
         // A family is its layout.recipe: each converter file selects the family and uses the
         // direction written once in common/ (four lines, no copy of a direction), plus the `param`
         // declarations of its own options (with their continuation lines).

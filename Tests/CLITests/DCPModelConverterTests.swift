@@ -8,7 +8,7 @@ import Ops
 enum DCPModelFixtures {
     /// Writes `tensors` (name, shape) as bf16 with distinct bytes, cut into shards of
     /// `shardBytes`, with `config` as config.json and a tokenizer_config.json side file.
-    static func write(_ dir: String, _ tensors: [(String, [Int])], config: Value, shardBytes: Int = 600) throws {
+    static func write(_ dir: String, _ tensors: [(String, [Int])], config: Value?, shardBytes: Int = 600) throws {
         var m = TensorMap()
         for (i, (name, shape)) in tensors.enumerated() { m[name] = try InspectTensors.tensor(.bf16, shape, seed: i + 1) }
         let ws = Workspace()
@@ -204,5 +204,27 @@ final class DCPModelConverterTests: XCTestCase {
         XCTAssertEqual(ckpt.entry("model.mtp.layers.0.mlp.experts.0.down_proj.weight")?.tensor?.size, [16, 6])
         run(["GenericDCPConverter", "dcp_to_hf", "--load_dir", out("dcp"), "--save_dir", out("back"), "--model_assets_dir", hf, "--fused_linear_names", names])
         try assertSameFiles(hf, out("back"))
+    }
+
+    // MARK: - LoRA adapters
+
+    /// lora_hf_to_dcp (Qwen3VL and Mistral3): `base_model.<rest>.weight` -> FQN
+    /// `model.base_model.model.<rest>.default.weight`, same bytes; an adapter has no config.json.
+    func testLoRAAdapterToDCP() throws {
+        let adapter = out("adapter")
+        let names = ["base_model.model.model.language_model.layers.0.self_attn.q_proj.lora_A.weight",
+                     "base_model.model.model.language_model.layers.0.self_attn.q_proj.lora_B.weight"]
+        try DCPModelFixtures.write(adapter, [(names[0], [2, 16]), (names[1], [16, 2])], config: nil, shardBytes: 1 << 20)
+        for converter in ["Qwen3VLConverter", "Mistral3Converter"] {
+            let dcp = out("dcp-" + converter)
+            run([converter, "lora_hf_to_dcp", "--hf_dir", adapter, "--dcp_dir", dcp])
+            let ckpt = try DCPCheckpoint.load(dcp)
+            XCTAssertEqual(ckpt.entries.map(\.fqn).sorted(), ["checkpoint_version",
+                "model.base_model.model.model.model.language_model.layers.0.self_attn.q_proj.lora_A.default.weight",
+                "model.base_model.model.model.model.language_model.layers.0.self_attn.q_proj.lora_B.default.weight"])
+            let source = try HFCheckpoint.load(adapter).tensors
+            XCTAssertEqual(try ckpt.tensor("model.base_model.model.model.model.language_model.layers.0.self_attn.q_proj.lora_A.default.weight").sha256(),
+                           try source[names[0]]!.sha256())
+        }
     }
 }

@@ -431,6 +431,19 @@ apply dcp_layout
 save dcp target
 
 """###,
+        "dcp/lora_hf_to_dcp.recipe": ###"""
+# A PEFT LoRA adapter (adapter_model.safetensors) -> DCP for the FSDP2 trainer (Qwen3VLConverter,
+# Mistral3Converter; dcp.md §2.4): `base_model.<rest>.weight` -> FQN
+# `model.base_model.model.<rest>.default.weight` (PEFT's adapter name `default`). The converter
+# binds `source` and `target`.
+map lora_dcp_layout {
+  rename "base_model.*.weight" -> "base_model.model.*.default.weight"
+}
+load hf source
+apply lora_dcp_layout
+save dcp target
+
+"""###,
         "dcp/mistral3_dcp_to_hf.recipe": ###"""
 recipe Mistral3Converter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 Mistral-Small-3 trainer back to the Hugging Face layout of the original checkpoint (its key layout, older or newer)."
 param load_dir: dir "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
@@ -482,6 +495,15 @@ map dcp_layout {
   apply dcp_fused_view
   rename "*" -> prefix + "*"
 }
+
+"""###,
+        "dcp/mistral3_lora_hf_to_dcp.recipe": ###"""
+recipe Mistral3Converter.lora_hf_to_dcp "Convert a PEFT LoRA adapter (adapter_model.safetensors) to a DCP checkpoint for MindSpeed-MM's FSDP2 trainer: FQN model.base_model.model.<key>.default.weight."
+param hf_dir: dir "the LoRA adapter directory (adapter_model.safetensors)"
+param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+let source = hf_dir
+let target = dcp_dir
+use "lora_hf_to_dcp.recipe"
 
 """###,
         "dcp/qwen35_dcp_to_hf.recipe": ###"""
@@ -604,6 +626,15 @@ map dcp_layout {
   apply dcp_fused_view
   rename "*" -> prefix + "*"
 }
+
+"""###,
+        "dcp/qwen3vl_lora_hf_to_dcp.recipe": ###"""
+recipe Qwen3VLConverter.lora_hf_to_dcp "Convert a PEFT LoRA adapter (adapter_model.safetensors) to a DCP checkpoint for MindSpeed-MM's FSDP2 trainer: FQN model.base_model.model.<key>.default.weight."
+param hf_dir: dir "the LoRA adapter directory (adapter_model.safetensors)"
+param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+let source = hf_dir
+let target = dcp_dir
+use "lora_hf_to_dcp.recipe"
 
 """###,
         "deepseekvl2/hf_to_mm.recipe": ###"""
