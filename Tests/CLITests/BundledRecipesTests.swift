@@ -34,7 +34,9 @@ final class BundledRecipesTests: XCTestCase {
                              "GenericDCPConverter": ["dcp_to_hf", "hf_to_dcp"],
                              "Qwen3VLConverter": ["dcp_to_hf", "hf_to_dcp", "lora_hf_to_dcp"],
                              "Qwen35Converter": ["dcp_to_hf", "hf_to_dcp"],
-                             "Mistral3Converter": ["dcp_to_hf", "hf_to_dcp", "lora_hf_to_dcp"]])
+                             "Mistral3Converter": ["dcp_to_hf", "hf_to_dcp", "lora_hf_to_dcp"],
+                             "Qwen3TTSConverter": ["dcp_to_hf", "hf_to_dcp"],
+                             "MOSSTTSConverter": ["dcp_to_hf", "hf_to_dcp"]])
         // A family is its layout.recipe: each converter file selects the family and uses the
         // direction written once in common/ (four lines, no copy of a direction), plus the `param`
         // declarations of its own options (with their continuation lines).

@@ -506,6 +506,28 @@ let target = dcp_dir
 use "lora_hf_to_dcp.recipe"
 
 """###,
+        "dcp/moss_tts_dcp_to_hf.recipe": ###"""
+recipe MOSSTTSConverter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 MOSS-TTS trainer back to the Hugging Face layout of the original checkpoint."
+param load_dir: dir "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
+param save_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param model_assets_dir: dir "the original Hugging Face checkpoint: config.json, index, shards and side files are followed"
+use "tts_layout.recipe"
+let checkpoint = load_dir
+let original = model_assets_dir
+let target = save_dir
+use "dcp_to_hf.recipe"
+
+"""###,
+        "dcp/moss_tts_hf_to_dcp.recipe": ###"""
+recipe MOSSTTSConverter.hf_to_dcp "Convert a Hugging Face MOSS-TTS checkpoint to a DCP checkpoint for MindSpeed-MM's FSDP2 trainer: FQN model.<key>."
+param hf_dir: dir "the Hugging Face checkpoint"
+param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+use "tts_layout.recipe"
+let source = hf_dir
+let target = dcp_dir
+use "hf_to_dcp.recipe"
+
+"""###,
         "dcp/qwen35_dcp_to_hf.recipe": ###"""
 recipe Qwen35Converter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 Qwen3.5 / Qwen3.6 trainer back to the Hugging Face layout of the original checkpoint (MTP experts per expert again)."
 param dcp_dir: dir "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
@@ -583,6 +605,32 @@ map dcp_layout {
 }
 
 """###,
+        "dcp/qwen3tts_dcp_to_hf.recipe": ###"""
+recipe Qwen3TTSConverter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 Qwen3-TTS trainer back to the Hugging Face layout of the original checkpoint."
+param load_dir: dir "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
+param save_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param model_assets_dir: dir "the original Hugging Face checkpoint: config.json, index, shards and side files are followed"
+param speaker_name: str? "a custom voice's name (needs speaker_audio_path)"
+param speaker_audio_path: path? "a custom voice's reference audio"
+assert speaker_name == null and speaker_audio_path == null \
+  "a custom voice (speaker_name, speaker_audio_path) needs Qwen3-TTS's speaker encoder run on the audio, which this tool does not do: convert without them, then add the voice with the reference's script"
+use "tts_layout.recipe"
+let checkpoint = load_dir
+let original = model_assets_dir
+let target = save_dir
+use "dcp_to_hf.recipe"
+
+"""###,
+        "dcp/qwen3tts_hf_to_dcp.recipe": ###"""
+recipe Qwen3TTSConverter.hf_to_dcp "Convert a Hugging Face Qwen3-TTS checkpoint to a DCP checkpoint for MindSpeed-MM's FSDP2 trainer: FQN model.<key>."
+param hf_dir: dir "the Hugging Face checkpoint"
+param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+use "tts_layout.recipe"
+let source = hf_dir
+let target = dcp_dir
+use "hf_to_dcp.recipe"
+
+"""###,
         "dcp/qwen3vl_dcp_to_hf.recipe": ###"""
 recipe Qwen3VLConverter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 Qwen3-VL trainer back to the Hugging Face layout of the original checkpoint."
 param load_dir: dir = "mm_save_dir/release" "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
@@ -635,6 +683,18 @@ param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) an
 let source = hf_dir
 let target = dcp_dir
 use "lora_hf_to_dcp.recipe"
+
+"""###,
+        "dcp/tts_layout.recipe": ###"""
+# The TTS converters (Qwen3TTSConverter, MOSSTTSConverter; dcp.md §2.6): the trainer's model dict
+# holds the Hugging Face keys as they are (FQN `model.<key>`). dcp_to_hf writes the original's
+# shards, index and side files, with only the converted weights (the reference copies the whole
+# assets directory, stale shards and index included, and adds model.safetensors beside them, §3
+# D10). The reference's hf_to_dcp does nothing (Qwen3-TTS) or fails (MOSS-TTS, §3 D15); here it
+# is the generic one.
+use "common.recipe"
+map dcp_layout {
+}
 
 """###,
         "deepseekvl2/hf_to_mm.recipe": ###"""
