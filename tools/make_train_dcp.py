@@ -2,14 +2,18 @@
 """Writes a training-style DCP checkpoint of a Hugging Face checkpoint, as MindSpeed-MM's FSDP2
 trainer saves one, with torch (for the benchmark; needs a Python with torch: $MM_CONVERT_PYTHON).
 
-Usage: make_train_dcp.py HF_DIR OUT_ROOT [--prefix model.] [--ranks 2]
+Usage: make_train_dcp.py SOURCE OUT_ROOT [--prefix model.] [--ranks 2] [--cast float32]
+SOURCE is a Hugging Face directory (its keys, after --prefix, become the model's) or a DCP
+checkpoint directory (its `model` entries are taken as they are).
 
 Two processes (gloo on 127.0.0.1) each hold row shards (Shard(0), FSDP2's layout) of every
 tensor as DTensors over a 2-device mesh, plus AdamW state in f32 (exp_avg, exp_avg_sq: four times
 the bf16 model bytes) and param_groups; `dcp.save` writes `{"model": {prefix + key: ...},
 "optimizer": ..., "checkpoint_version": 3.0}` into OUT_ROOT/iter_0000100 with the tracker `100`.
 The model's bytes are the HF shards' (memory-mapped, not copied); the moments are zeros. Memory
-stays small: the shards are mapped and the moments' pages are never written before saving.
+stays small: the shards are mapped and the moments' pages are never written before saving. With
+--cast the model is saved in that dtype (a checkpoint trained in f32); the tests use that and a
+DCP source (small checkpoints, loaded whole).
 """
 import json, os, socket, struct, sys, warnings
 
@@ -42,7 +46,19 @@ def mapped_tensors(hf_dir):
     return out
 
 
-def rank_main(rank, hf_dir, root, prefix, world, port):
+def source_tensors(source, prefix, cast):
+    if os.path.exists(os.path.join(source, ".metadata")):
+        from torch.distributed.checkpoint.default_planner import _EmptyStateDictLoadPlanner
+        from torch.distributed.checkpoint.state_dict_loader import _load_state_dict
+        loaded = {}
+        _load_state_dict(loaded, storage_reader=dcp.FileSystemReader(source), planner=_EmptyStateDictLoadPlanner(), no_dist=True)
+        tensors = loaded["model"]
+    else:
+        tensors = {prefix + k: t for k, t in mapped_tensors(source).items()}
+    return {k: t.to(getattr(torch, cast)).contiguous() for k, t in tensors.items()} if cast else tensors
+
+
+def rank_main(rank, source, root, prefix, cast, world, port):
     import torch.distributed as dist
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.tensor import DTensor, Shard
@@ -58,8 +74,7 @@ def rank_main(rank, hf_dir, root, prefix, world, port):
         lo, hi = min(rank * per, rows), min((rank + 1) * per, rows)
         return DTensor.from_local(t[lo:hi], mesh, [Shard(0)], run_check=False, shape=t.shape, stride=t.stride())
 
-    for key, t in mapped_tensors(hf_dir).items():
-        fqn = prefix + key
+    for fqn, t in source_tensors(source, prefix, cast).items():
         model[fqn] = shard(t) if t.dim() > 0 else t
         moments = {}
         for m in ("exp_avg", "exp_avg_sq"):
@@ -80,15 +95,16 @@ def rank_main(rank, hf_dir, root, prefix, world, port):
 def main():
     import torch.multiprocessing as mp
 
-    hf_dir, root = sys.argv[1], sys.argv[2]
+    source, root = sys.argv[1], sys.argv[2]
     prefix = sys.argv[sys.argv.index("--prefix") + 1] if "--prefix" in sys.argv else "model."
+    cast = sys.argv[sys.argv.index("--cast") + 1] if "--cast" in sys.argv else None
     world = int(sys.argv[sys.argv.index("--ranks") + 1]) if "--ranks" in sys.argv else 2
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     os.makedirs(root, exist_ok=True)
-    mp.spawn(rank_main, args=(hf_dir, root, prefix, world, port), nprocs=world)
+    mp.spawn(rank_main, args=(source, root, prefix, cast, world, port), nprocs=world)
     print(os.path.join(root, "iter_0000100"))
 
 

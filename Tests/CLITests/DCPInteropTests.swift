@@ -138,7 +138,7 @@ final class DCPInteropTests: XCTestCase {
     }
 
     /// dcp_to_hf of a training checkpoint torch wrote from our DCP: 2 processes, Shard(0) chunks
-    /// (uneven, some empty), AdamW state, root with tracker `10`. bf16: the original back byte for
+    /// (uneven, some empty), AdamW state, root with a tracker (tools/make_train_dcp.py). bf16: the original back byte for
     /// byte. Trained in f32: f32 shards with a recomputed total_size (D11), and with --to_bf16
     /// the original again.
     func testTrainingCheckpointBackToHF() throws {
@@ -147,7 +147,7 @@ final class DCPInteropTests: XCTestCase {
         XCTAssertEqual(CLIRun(["Qwen3VLConverter", "hf_to_dcp", "--hf_dir", fixture, "--dcp_dir", dcp, "--quiet"]).status, 0)
         for cast in [nil, "float32"] {
             let train = dir.path("train-\(cast ?? "bf16")")
-            _ = try InteropPython.script("dcp_train_like.py", [dcp + "/release", train] + (cast.map { ["--cast", $0] } ?? []), timeout: 300)
+            _ = try InteropPython.script("../../tools/make_train_dcp.py", [dcp + "/release", train] + (cast.map { ["--cast", $0] } ?? []), timeout: 300)
             let ckpt = try DCPCheckpoint.load(train)
             XCTAssertTrue(ckpt.entries.contains { $0.fqn.hasPrefix("optimizer.state.") }, "optimizer state written")
             XCTAssertTrue(ckpt.entries.contains { ($0.tensor?.chunks.count ?? 0) > 1 }, "sharded chunks written")
