@@ -106,6 +106,7 @@ extension ConversionCommands {
             let (a, b) = try call.arrow()
             return try ExpertSplit(a, b, numExperts: try call.int("n"), transpose: try call.bool("transpose", default: true), presence: try presence(call))
         }
+        registerExpertFuse(r)
         let patterns = slot("pattern", .strings, doc: "tensor name patterns (each a string, or a list of them)")
         r.register(TensorCommand("drop", signature: CommandSignature(variadic: patterns, keywords: [optional]),
                                  doc: "remove tensors (not revertible)") { call, ctx in
@@ -144,5 +145,43 @@ extension ConversionCommands {
             guard let to = try call.dtype("dtype"), let from = try call.dtype("from") else { throw call.error("give the target dtype and from=") }
             return try CastDType(call.arguments.string("pattern") ?? "*", from: from, to: to)
         }
+    }
+}
+
+extension ConversionCommands {
+    /// `experts merge` / `experts split`: per-expert HF MLPs <-> fused experts, each the other's revert.
+    static func registerExpertFuse(_ r: CommandRegistry<Workspace>) {
+        let sig = CommandSignature(positional: [slot("module", .string, doc: "one expert's MLP, with {E} (and {L}): \"model.layers.{L}.mlp.experts.{E}\"")], keywords: [
+            slot("n", .int, doc: "number of experts"),
+            slot("layers", .list(.int), required: false, doc: "the layers (values of {L}) that have experts; each must, and no other may"),
+            slot("flat", .bool, required: false, doc: "true: the fused tensors are the 2-D views [E*H, 2I] / [E*I, H] (InternVL, GLM); default 3-D"),
+        ])
+        func build(_ call: CommandCall) throws -> ExpertFuse {
+            var layers: [Int]?
+            if case let .list(items)? = call.arguments.value("layers") {
+                layers = try items.map { v -> Int in
+                    guard case let .int(i) = v else { throw call.error("layers must be a list of integers", at: "layers") }
+                    return i
+                }
+            }
+            return try ExpertFuse(module: call.arguments.string("module")!, numExperts: try call.int("n"), layers: layers,
+                                  flat: try call.bool("flat", default: false))
+        }
+        r.register(TensorCommand("experts merge", signature: sig,
+                                 doc: "per-expert gate/up/down_proj.weight -> fused gate_up_proj [E, H, 2I] and down_proj [E, I, H] (module without .{E}); revert splits") { call, ctx in
+            let t = try call.attempt { try build(call) }
+            try call.attempt { try ctx.state.apply(t, inverse: false) }
+        } revert: { call, ctx in
+            let t = try call.attempt { try build(call) }
+            try call.attempt { try ctx.state.apply(t, inverse: true) }
+        })
+        r.register(TensorCommand("experts split", signature: sig,
+                                 doc: "fused gate_up_proj / down_proj -> per-expert gate/up/down_proj.weight (the inverse of experts merge); revert merges") { call, ctx in
+            let t = try call.attempt { try build(call) }
+            try call.attempt { try ctx.state.apply(t, inverse: true) }
+        } revert: { call, ctx in
+            let t = try call.attempt { try build(call) }
+            try call.attempt { try ctx.state.apply(t, inverse: false) }
+        })
     }
 }

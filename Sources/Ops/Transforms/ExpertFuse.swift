@@ -1,0 +1,89 @@
+/// Per-expert Hugging Face MLPs (Mixtral style: one `nn.Linear` per projection and expert) <->
+/// fused expert parameters (one tensor per layer for all experts), as MindSpeed-MM's
+/// `moe_expert --style merge|split` and `ExpertMergeDcpConverter` convert them.
+///
+/// `module` names one expert's MLP with `{E}` (and usually `{L}`), e.g.
+/// `language_model.model.layers.{L}.mlp.experts.{E}`; the fused names are `module` without
+/// `.{E}` plus `.gate_up_proj` / `.down_proj` (no `.weight`). Per layer:
+///
+/// * merge (forward): `gate [I, H]`, `up [I, H]`, `down [H, I]` of every expert ->
+///   `gate_up_proj = stack_E([gate; up]ᵀ)` `[E, H, 2I]` and `down_proj = stack_E(downᵀ)` `[E, I, H]`,
+///   or with `flat` their 2-D views `[E·H, 2I]` / `[E·I, H]`;
+/// * split (inverse): the exact inverse (`gate`, `up` = the halves of `gate_up_proj[E]ᵀ`).
+///
+/// The rules are the existing ones composed: `[gate; up]` is `GLUMerge`, the transposed stacking
+/// (and the 2-D view) is `ExpertSplit`'s inverse. Everything stays lazy.
+public struct ExpertFuse: Transform {
+    public let module: String
+    public let numExperts: Int
+    /// The layers that must have experts (values of `{L}`); nil: whatever layers match.
+    public let layers: [Int]?
+    public let flat: Bool
+    let glu: GLUMerge
+    let stack: ExpertSplit
+    let gate, down, fused: NamePattern
+
+    public init(module: String, numExperts: Int, layers: [Int]? = nil, flat: Bool = false) throws {
+        guard module.contains(".{E}") else {
+            throw OpsError.invalid("experts: the expert module '\(module)' needs a '.{E}' placeholder for the expert index (e.g. \"model.layers.{L}.mlp.experts.{E}\")")
+        }
+        guard numExperts > 0 else { throw OpsError.invalid("experts '\(module)': the number of experts must be > 0, got \(numExperts)") }
+        let fusedModule = module.replacingOccurrences(of: ".{E}", with: "")
+        if layers != nil, !module.contains("{L}") {
+            throw OpsError.invalid("experts: layers= needs a '{L}' placeholder in the expert module '\(module)'")
+        }
+        self.module = module
+        self.numExperts = numExperts
+        self.layers = layers
+        self.flat = flat
+        glu = try GLUMerge(module + ".{gate,up}_proj.weight", module + ".gate_up_proj.weight")
+        stack = try ExpertSplit(fusedModule + ".{gate_up_proj,down_proj}", module + ".{gate_up_proj,down_proj}.weight",
+                                numExperts: numExperts, transpose: true, flat: flat)
+        gate = try NamePattern(module + ".gate_proj.weight")
+        down = try NamePattern(module + ".down_proj.weight")
+        fused = try NamePattern(fusedModule + ".gate_up_proj")
+    }
+
+    public var description: String {
+        "experts '\(module)' n=\(numExperts)" + (layers.map { " layers=\($0)" } ?? "") + (flat ? " flat" : "")
+    }
+
+    /// merge: per-expert -> fused.
+    public func forward(_ tensors: TensorMap) throws -> TensorMap {
+        try checkLayers(tensors, pattern: gate, what: "per-expert gate_proj weights", step: "experts merge")
+        // down [H, I] must be the transpose of gate [I, H] (GLUMerge checks gate against up).
+        for (name, d) in tensors {
+            guard let caps = down.match(name) else { continue }
+            let g = try gate.render(caps)
+            if let gt = tensors[g], d.rank == 2, gt.rank == 2, d.shape != [gt.shape[1], gt.shape[0]] || d.dtype != gt.dtype {
+                throw OpsError.tensor(name: name, message: "is \(d), but '\(g)' is \(gt): down_proj must be [hidden, intermediate] when gate_proj is [intermediate, hidden], of the same dtype")
+            }
+        }
+        return try stack.inverse(try glu.forward(tensors))
+    }
+
+    /// split: fused -> per-expert.
+    public func inverse(_ tensors: TensorMap) throws -> TensorMap {
+        try checkLayers(tensors, pattern: fused, what: "a fused gate_up_proj", step: "experts split")
+        return try glu.inverse(try stack.forward(tensors))
+    }
+
+    /// With `layers`, every listed layer must have the tensors and no other layer may have them
+    /// (a layer left out would otherwise stay per-expert beside fused ones).
+    private func checkLayers(_ tensors: TensorMap, pattern: NamePattern, what: String, step: String) throws {
+        guard let layers else { return }
+        var found: [Int: String] = [:]
+        for name in tensors.names {
+            if let caps = pattern.match(name), let l = caps["L"].flatMap({ Int($0) }), found[l] == nil { found[l] = name }
+        }
+        let wanted = Set(layers)
+        if let extra = found.keys.sorted().first(where: { !wanted.contains($0) }) {
+            throw OpsError.tensor(name: found[extra]!, message: "\(step): layer \(extra) has \(what), but it is not among the layers given (\(layers.count) layer(s) from \(layers.min() ?? 0)); check the layer range (num_hidden_layers, first_k_dense_replace)")
+        }
+        if let missing = layers.first(where: { found[$0] == nil }) {
+            let caps = ["L": String(missing), "E": "0"]
+            let example = (try? pattern.render(caps)) ?? pattern.source
+            throw OpsError.invalid("\(step): layer \(missing) has no \(what) (no tensor like '\(example)'); check the layer range and that the checkpoint is \(step == "experts merge" ? "per-expert (not already merged)" : "merged (fused experts)")")
+        }
+    }
+}
