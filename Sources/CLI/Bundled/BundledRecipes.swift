@@ -715,6 +715,21 @@ param cfg.hf_config.hf_dir: dir "the Hugging Face checkpoint the MindSpeed-MM on
 use "../common/resplit.recipe"
 
 """###,
+        "lora/merge_lora_safetensors_to_base.recipe": ###"""
+recipe merge_lora_safetensors_to_base "Merge LoRA safetensors weights with base HF model and save as HF format: W + lora_alpha / lora_r * B @ A for every <layer>.lora_A/B.default.weight pair, computed in f32 on the CPU and rounded once to the base dtype. The base's shards, index and side files are kept."
+param base_hf_dir: dir "Path to the base HF model directory"
+param lora_safetensors: path "Path to the LoRA safetensors file (or a directory of them)"
+param save_merged_hf_dir: path "Path to save the merged HF model"
+param lora_target_modules: [str]? "LoRA target modules (auto-detect if not specified): merge only layers whose name contains one of them"
+param lora_alpha: int = 16 "The lora_alpha config value"
+param lora_r: int > 0 = 8 "The lora_r config value"
+param device: str = "cpu" ignored "accepted for compatibility (cpu or npu): the merge always runs on the CPU"
+
+load hf base_hf_dir
+merge lora lora_safetensors scaling=lora_alpha / lora_r targets=lora_target_modules
+save hf save_merged_hf_dir like=base_hf_dir
+
+"""###,
         "moe_expert/layout.recipe": ###"""
 # Per-expert <-> fused MoE experts of the models MindSpeed-MM trains with fused experts on its
 # FSDP2 backend (`moe_expert`, ExpertMergeDcpConverter): which config.json fields give the layers

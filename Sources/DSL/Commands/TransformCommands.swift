@@ -107,6 +107,23 @@ extension ConversionCommands {
             return try ExpertSplit(a, b, numExperts: try call.int("n"), transpose: try call.bool("transpose", default: true), presence: try presence(call))
         }
         registerExpertFuse(r)
+        r.register(TensorCommand("merge lora", signature: CommandSignature(positional: [slot("path", .string, doc: "the LoRA adapter: a .safetensors file or a directory of them")], keywords: [
+            slot("scaling", .number, doc: "the factor of B @ A (lora_alpha / lora_r)"),
+            slot("targets", .optional(.list(.string)), required: false, doc: "merge only layers whose name contains one of these (default: every lora_A/lora_B pair)"),
+        ]), doc: "merge LoRA pairs (<layer>.lora_A/B.default.weight) into <layer>.weight: W + scaling * B @ A in f32, rounded once to W's dtype (not revertible)") { call, ctx in
+            let path = call.arguments.string("path")!
+            let scaling: Double
+            switch call.arguments.value("scaling") {
+            case let .int(i)?: scaling = Double(i)
+            case let .float(f)?: scaling = f
+            default: throw call.error("scaling must be a number", at: "scaling")
+            }
+            var targets: [String]?
+            if case let .list(items)? = call.arguments.value("targets") {
+                targets = items.compactMap { if case let .string(s) = $0 { return s } else { return nil } }
+            }
+            try call.attempt { try ctx.state.mergeLoRA(path, scaling: scaling, targets: targets) }
+        })
         let patterns = slot("pattern", .strings, doc: "tensor name patterns (each a string, or a list of them)")
         r.register(TensorCommand("drop", signature: CommandSignature(variadic: patterns, keywords: [optional]),
                                  doc: "remove tensors (not revertible)") { call, ctx in

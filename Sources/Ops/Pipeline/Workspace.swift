@@ -1,3 +1,5 @@
+import Foundation
+
 /// The state a conversion acts on: the model's tensors, as one map or laid out over
 /// expert-, tensor- and pipeline-parallel ranks, plus what was loaded alongside them.
 ///
@@ -267,5 +269,19 @@ public struct PlannedOutput {
     init(path: String, entries: [(name: String, dtype: DType, shape: [Int], bytes: Int)]) {
         self.path = path
         self.entries = entries
+    }
+}
+
+extension Workspace {
+    /// Merges the LoRA adapter at `path` (one `.safetensors` file, or a directory of them) into
+    /// the model (`LoRAMerge`): lazily, the merged tensors are computed while they are saved.
+    public func mergeLoRA(_ path: String, scaling: Double, targets: [String]?) throws {
+        let m = try model(for: "`merge lora`")
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw OpsError.io(path: path, message: "the LoRA adapter does not exist (give a .safetensors file or a directory of them)")
+        }
+        let adapter = isDir.boolValue ? try SafetensorsDirectory(directory: path).tensors : try SafetensorsFile(path: path).tensors()
+        setModel(try LoRAMerge(adapter: adapter, scaling: scaling, targets: targets, source: path).apply(m))
     }
 }
