@@ -30,11 +30,13 @@ final class BundledRecipesTests: XCTestCase {
                              "Qwen3VLMegatronConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "Qwen2_5_OmniConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "GlmConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
-                             "DeepSeekVLConverter": ["hf_to_mm", "mm_to_hf", "resplit"]])
+                             "DeepSeekVLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
+                             // Commands without an operation (the reference's functions and scripts).
+                             "moe_expert": [""], "merge_lora_safetensors_to_base": [""]])
         // A family is its layout.recipe: each converter file selects the family and uses the
         // direction written once in common/ (four lines, no copy of a direction), plus the `param`
         // declarations of its own options (with their continuation lines).
-        for entry in catalog.entries {
+        for entry in catalog.entries where !entry.info.operation.isEmpty {
             let text = BundledRecipes.files[entry.path]!
             XCTAssertTrue(text.contains("use \"../common/\(entry.info.operation).recipe\""), entry.path)
             let statements = text.split(separator: "\n").filter { !$0.hasPrefix("param ") && !$0.hasPrefix(" ") }

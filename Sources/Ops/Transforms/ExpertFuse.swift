@@ -21,7 +21,7 @@ public struct ExpertFuse: Transform {
     public let flat: Bool
     let glu: GLUMerge
     let stack: ExpertSplit
-    let gate, down, fused: NamePattern
+    let gate, down, fused, fusedDown: NamePattern
 
     public init(module: String, numExperts: Int, layers: [Int]? = nil, flat: Bool = false) throws {
         guard module.contains(".{E}") else {
@@ -42,6 +42,7 @@ public struct ExpertFuse: Transform {
         gate = try NamePattern(module + ".gate_proj.weight")
         down = try NamePattern(module + ".down_proj.weight")
         fused = try NamePattern(fusedModule + ".gate_up_proj")
+        fusedDown = try NamePattern(fusedModule + ".down_proj")
     }
 
     public var description: String {
@@ -64,8 +65,33 @@ public struct ExpertFuse: Transform {
 
     /// split: fused -> per-expert.
     public func inverse(_ tensors: TensorMap) throws -> TensorMap {
-        try checkLayers(tensors, pattern: fused, what: "a fused gate_up_proj", step: "experts split")
-        return try glu.inverse(try stack.forward(tensors))
+        try checkLayers(tensors, pattern: fused, what: "fused gate_up_proj", step: "experts split")
+        let split = try glu.inverse(try stack.forward(tensors))
+        // Per layer, expert by expert (gate, up, down of expert 0, then 1, ...) where the fused
+        // gate_up_proj was, as a per-expert checkpoint lists them (and the reference inserts them).
+        let up = try NamePattern(module + ".up_proj.weight")
+        var out = TensorMap()
+        var emitted = Set<String>()
+        func add(_ n: String) {
+            guard !emitted.contains(n), let t = split[n] else { return }
+            out[n] = t
+            emitted.insert(n)
+        }
+        for name in tensors.names {
+            if var caps = fused.match(name) {
+                for e in 0..<numExperts {
+                    caps["E"] = String(e)
+                    for p in [gate, up, down] { add(try p.render(caps)) }
+                }
+            } else if let caps = fusedDown.match(name), tensors[try fused.render(caps)] != nil {
+                continue
+            } else if split[name] != nil {
+                add(name)
+            }
+        }
+        // Anything else the split made (the experts of a down_proj without its gate_up_proj).
+        for name in split.names where !emitted.contains(name) { add(name) }
+        return out
     }
 
     /// With `layers`, every listed layer must have the tensors and no other layer may have them
