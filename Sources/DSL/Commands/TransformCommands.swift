@@ -101,10 +101,12 @@ extension ConversionCommands {
                                    dtype: try call.dtype("dtype") ?? .bf16)
         }
         transform(r, "experts", CommandSignature(positional: [arrow], keywords: [
-            slot("n", .int, doc: "number of experts"), slot("transpose", .bool, required: false), optional,
+            slot("n", .int, doc: "number of experts"), slot("transpose", .bool, required: false),
+            slot("flat", .bool, required: false, doc: "true: the fused tensor is the 2-D view [E*a, b]"), optional,
         ]), doc: "fused experts [E, a, b] -> one tensor per expert ({E} in the output), transposed by default") { call, _ in
             let (a, b) = try call.arrow()
-            return try ExpertSplit(a, b, numExperts: try call.int("n"), transpose: try call.bool("transpose", default: true), presence: try presence(call))
+            return try ExpertSplit(a, b, numExperts: try call.int("n"), transpose: try call.bool("transpose", default: true),
+                                   flat: try call.bool("flat", default: false), presence: try presence(call))
         }
         registerExpertFuse(r)
         r.register(TensorCommand("merge lora", signature: CommandSignature(positional: [slot("path", .string, doc: "the LoRA adapter: a .safetensors file or a directory of them")], keywords: [
