@@ -217,6 +217,39 @@ final class HFOpsCommandTests: XCTestCase {
         }
     }
 
+    /// The adapter as a torch file gives the same merge; targets as several words (argparse's
+    /// nargs='+') or a JSON list; only the targeted layer changes, to W + s·B@A.
+    func testLoRAAdapterFormsAndTargets() throws {
+        let s = Converters.Scratch()
+        let base = s.path("base"), lora = s.path("lora.safetensors"), pt = s.path("lora.pt")
+        func f32(_ v: [Float], _ shape: [Int]) throws -> Tensor {
+            try Tensor.fromBytes(v.flatMap { x in withUnsafeBytes(of: x.bitPattern.littleEndian, Array.init) }, dtype: .f32, shape: shape)
+        }
+        let w = try f32((0..<32).map { Float($0) / 4 }, [4, 8]).cast(to: .bf16)
+        try HFCheckpoint.save(TensorMap([("m.q_proj.weight", w), ("m.k_proj.weight", w), ("m.v_proj.weight", w)]), to: base,
+                              maxShardBytes: 100, sideFiles: ["config.json": Array("{}".utf8)])
+        let a = try f32((0..<16).map { Float($0 % 3) }, [2, 8]), b = try f32((0..<8).map { Float($0 % 2) / 2 }, [4, 2])
+        var adapter = TensorMap()
+        for m in ["q_proj", "k_proj", "v_proj"] { adapter["m.\(m).lora_A.default.weight"] = a; adapter["m.\(m).lora_B.default.weight"] = b }
+        _ = try SafetensorsWriter.write(adapter, metadata: nil, to: lora)
+        try Converters.run(["convert", lora, pt])
+        let outs = [s.path("st"), s.path("pt"), s.path("json")]
+        let common = ["merge_lora_safetensors_to_base", "--base_hf_dir", base, "--lora_alpha", "32", "--lora_r", "16"]
+        try Converters.run(common + ["--lora_safetensors", lora, "--save_merged_hf_dir", outs[0], "--lora_target_modules", "q_proj", "v_proj"])
+        try Converters.run(common + ["--lora_safetensors", pt, "--save_merged_hf_dir", outs[1], "--lora_target_modules", "q_proj", "v_proj"])
+        try Converters.run(common + ["--lora_safetensors", lora, "--save_merged_hf_dir", outs[2], "--lora_target_modules", #"["q_proj","v_proj"]"#])
+        try Converters.assertSameFiles(outs[0], outs[1], ".safetensors vs .pt adapter")
+        try Converters.assertSameFiles(outs[0], outs[2], "nargs vs JSON targets")
+        let merged = try HFCheckpoint.load(outs[0]).tensors
+        XCTAssertEqual(try merged["m.k_proj.weight"]!.materialize(), try w.materialize(), "not targeted")
+        let expected = try LoRAMerge.merged(w, a: a, b: b, scaling: 2, name: "q")
+        for n in ["m.q_proj.weight", "m.v_proj.weight"] {
+            XCTAssertEqual(try merged[n]!.materialize(), try expected.materialize(), n)
+            XCTAssertNotEqual(try merged[n]!.materialize(), try w.materialize(), n)
+        }
+        XCTAssertEqual(try HFCheckpoint.load(outs[0]).shardOf, try HFCheckpoint.load(base).shardOf, "the base's shards")
+    }
+
     /// Targets limit the merge; a pair without a base tensor is an error naming it, and nothing
     /// is written.
     func testLoRATargetsAndErrors() throws {

@@ -71,6 +71,17 @@ struct OperationRun {
                 }
                 value = argv[i + 1]
                 i += 2
+                // A command without an operation stands for one of the reference's argparse
+                // scripts: a list of strings may also be written as several words
+                // (`--lora_target_modules q_proj v_proj`, argparse's nargs='+').
+                if recipe.operation.isEmpty, let spec = table.param(bare), !spec.ignored,
+                   case .list(.str) = ParamCoercion.base(spec.type), !value.hasPrefix("[") {
+                    var words = [value]
+                    while i < argv.count, !argv[i].hasPrefix("-") { words.append(argv[i]); i += 1 }
+                    try setFromText(bare, YAMLWriter.flow(.list(words.map { .string($0) }), inFlow: false),
+                                    source: ValueSource(kind: .option(name)), append: append)
+                    continue
+                }
             }
             if name == "--config" {
                 try applyConfig(value, nesting: [], option: "--config")

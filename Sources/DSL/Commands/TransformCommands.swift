@@ -109,7 +109,7 @@ extension ConversionCommands {
                                    flat: try call.bool("flat", default: false), presence: try presence(call))
         }
         registerExpertFuse(r)
-        r.register(TensorCommand("merge lora", signature: CommandSignature(positional: [slot("path", .string, doc: "the LoRA adapter: a .safetensors file or a directory of them")], keywords: [
+        r.register(TensorCommand("merge lora", signature: CommandSignature(positional: [slot("path", .string, doc: "the LoRA adapter: a .safetensors file, a directory of them, or a torch .pt state dict")], keywords: [
             slot("scaling", .number, doc: "the factor of B @ A (lora_alpha / lora_r)"),
             slot("targets", .optional(.list(.string)), required: false, doc: "merge only layers whose name contains one of these (default: every lora_A/lora_B pair)"),
         ]), doc: "merge LoRA pairs (<layer>.lora_A/B.default.weight) into <layer>.weight: W + scaling * B @ A in f32, rounded once to W's dtype (not revertible)") { call, ctx in

@@ -273,7 +273,8 @@ public struct PlannedOutput {
 }
 
 extension Workspace {
-    /// Merges the LoRA adapter at `path` (one `.safetensors` file, or a directory of them) into
+    /// Merges the LoRA adapter at `path` (one `.safetensors` file, a directory of them, or a
+    /// torch state dict `.pt` / `.pth` / `.bin`, its tensors or its `model` dict) into
     /// the model (`LoRAMerge`): lazily, the merged tensors are computed while they are saved.
     public func mergeLoRA(_ path: String, scaling: Double, targets: [String]?) throws {
         let m = try model(for: "`merge lora`")
@@ -281,7 +282,15 @@ extension Workspace {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw OpsError.io(path: path, message: "the LoRA adapter does not exist (give a .safetensors file or a directory of them)")
         }
-        let adapter = isDir.boolValue ? try SafetensorsDirectory(directory: path).tensors : try SafetensorsFile(path: path).tensors()
+        let adapter: TensorMap
+        if isDir.boolValue {
+            adapter = try SafetensorsDirectory(directory: path).tensors
+        } else if [".pt", ".pth", ".bin"].contains(where: { path.hasSuffix($0) }) {
+            // A torch state dict (a MindSpeed-MM LoRA rank file: its `model` dict).
+            adapter = try StateDictSelection.select(try TorchCheckpoint.load(path), key: nil, path: path).tensors
+        } else {
+            adapter = try SafetensorsFile(path: path).tensors()
+        }
         setModel(try LoRAMerge(adapter: adapter, scaling: scaling, targets: targets, source: path).apply(m))
     }
 }
