@@ -146,6 +146,8 @@ public struct Parser {
             if current.isPunct(.dot) {
                 advance()
                 operation = try identifier("an operation name").0
+            } else if current.identifier != nil {
+                throw expected("'.' between converter and operation (recipe Converter.operation \"doc\", or recipe name \"doc\")")
             }
             var doc = ""
             if case let .string(s) = current.kind { doc = s; advance() }
