@@ -46,7 +46,8 @@ final class HFOpsCommandTests: XCTestCase {
     }
 
     /// A per-expert GLM-style checkpoint written by us: 3 layers (layer 0 dense), 4 experts.
-    func perExpertGLM(_ dir: String, h: Int = 16, i: Int = 8) throws -> TensorMap {
+    /// `mtp`: a fourth layer (index num_hidden_layers, GLM's MTP layer) with experts too.
+    func perExpertGLM(_ dir: String, h: Int = 16, i: Int = 8, mtp: Bool = false) throws -> TensorMap {
         var m = TensorMap()
         var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
         func bf(_ shape: [Int]) throws -> Tensor {
@@ -61,7 +62,7 @@ final class HFOpsCommandTests: XCTestCase {
         let p = "model.language_model.layers"
         m["model.language_model.embed_tokens.weight"] = try bf([32, h])
         m["\(p).0.mlp.gate_proj.weight"] = try bf([i, h])
-        for l in 1..<3 {
+        for l in 1..<(mtp ? 4 : 3) {
             m["\(p).\(l).mlp.gate.weight"] = try bf([4, h])
             for e in 0..<4 {
                 m["\(p).\(l).mlp.experts.\(e).gate_proj.weight"] = try bf([i, h])
@@ -119,6 +120,23 @@ final class HFOpsCommandTests: XCTestCase {
                        ["config.json", "model.safetensors", "model.safetensors.index.json"])
         let oneIndex = try SafetensorsIndex(contentsOf: one + "/model.safetensors.index.json")
         XCTAssertEqual(Set(oneIndex.weightMap.map(\.file)), ["model.safetensors"])
+    }
+
+    /// GLM-4.5V's MTP layer (after num_hidden_layers) keeps its per-expert weights, as in the
+    /// reference; split gives the checkpoint back.
+    func testMoeExpertLeavesTheMTPLayer() throws {
+        let s = Converters.Scratch()
+        let src = s.path("glm"), merged = s.path("merged"), back = s.path("back")
+        let original = try perExpertGLM(src, mtp: true)
+        try Converters.run(["moe_expert", "--style", "merge", "--hf_dir", src, "--save_dir", merged])
+        let names = try HFCheckpoint.load(merged).tensors.names
+        XCTAssertTrue(names.contains("model.language_model.layers.3.mlp.experts.3.down_proj.weight"))
+        XCTAssertFalse(names.contains("model.language_model.layers.3.mlp.experts.gate_up_proj"))
+        XCTAssertTrue(names.contains("model.language_model.layers.2.mlp.experts.gate_up_proj"))
+        try Converters.run(["moe_expert", "--style", "split", "--hf_dir", merged, "--save_dir", back])
+        let split = try HFCheckpoint.load(back).tensors
+        XCTAssertEqual(Set(split.names), Set(original.names))
+        for (name, t) in original { XCTAssertEqual(try split[name]!.materialize(), try t.materialize(), name) }
     }
 
     func testMoeExpertRefusesWhatItCannotConvert() throws {

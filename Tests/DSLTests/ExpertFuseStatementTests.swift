@@ -72,6 +72,20 @@ extension CommandsRegistryTests {
         }
     }
 
+    /// Layers not listed keep their experts as they are, in place (the reference merges only
+    /// range(first_k_dense_replace, num_hidden_layers): GLM-4.5V's MTP layer stays per-expert).
+    func testExpertsOfLayersNotListedStayInPlace() throws {
+        let m = try perExpert(layers: [0, 1, 2], experts: 2, h: 4, i: 3)
+        try roundTrip(#"experts merge "m.layers.{L}.mlp.experts.{E}" n=2 layers=[1]"#, m) { out in
+            XCTAssertEqual(out.names.filter { $0.hasPrefix("m.layers.1.") },
+                           ["m.layers.1.norm.weight", "m.layers.1.mlp.experts.gate_up_proj", "m.layers.1.mlp.experts.down_proj"])
+            XCTAssertEqual(out.names.filter { $0.hasPrefix("m.layers.0.") }, m.names.filter { $0.hasPrefix("m.layers.0.") })
+            XCTAssertEqual(out.names.filter { $0.hasPrefix("m.layers.2.") }, m.names.filter { $0.hasPrefix("m.layers.2.") })
+            XCTAssertEqual(out.names.count, m.names.count - 6 + 2)
+            XCTAssertEqual(Array(out.names.suffix(7)), Array(m.names.suffix(7)))
+        }
+    }
+
     func testExpertsSplitIsTheInverseStatement() throws {
         let m = try perExpert(layers: [0], experts: 2, h: 4, i: 3)
         let s = WorkspaceSession(m)
@@ -91,7 +105,6 @@ extension CommandsRegistryTests {
         }
         // A layer that should have experts and has none; a layer with experts not listed.
         fails(#"experts merge "m.layers.{L}.mlp.experts.{E}" n=2 layers=[0, 1, 2]"#, m, "layer 2 has no per-expert gate_proj")
-        fails(#"experts merge "m.layers.{L}.mlp.experts.{E}" n=2 layers=[1]"#, m, "layer 0 has per-expert gate_proj weights, but it is not among the layers")
         // Too few experts given: expert 1 is outside 0..<1.
         fails(#"experts merge "m.layers.{L}.mlp.experts.{E}" n=1"#, m, "expert 1 is outside")
         // A missing expert.

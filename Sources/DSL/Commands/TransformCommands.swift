@@ -172,7 +172,7 @@ extension ConversionCommands {
     static func registerExpertFuse(_ r: CommandRegistry<Workspace>) {
         let sig = CommandSignature(positional: [slot("module", .string, doc: "one expert's MLP, with {E} (and {L}): \"model.layers.{L}.mlp.experts.{E}\"")], keywords: [
             slot("n", .int, doc: "number of experts"),
-            slot("layers", .list(.int), required: false, doc: "the layers (values of {L}) that have experts; each must, and no other may"),
+            slot("layers", .list(.int), required: false, doc: "the layers (values of {L}) to convert, each with experts; other layers are left as they are"),
             slot("flat", .bool, required: false, doc: "true: the fused tensors are the 2-D views [E*H, 2I] / [E*I, H] (InternVL, GLM); default 3-D"),
         ])
         func build(_ call: CommandCall) throws -> ExpertFuse {

@@ -16,12 +16,13 @@
 public struct ExpertFuse: Transform {
     public let module: String
     public let numExperts: Int
-    /// The layers that must have experts (values of `{L}`); nil: whatever layers match.
+    /// The layers to convert (values of `{L}`), each of which must have experts; the experts of
+    /// other layers are left as they are. nil: every layer that matches.
     public let layers: [Int]?
     public let flat: Bool
     let glu: GLUMerge
     let stack: ExpertSplit
-    let gate, down, fused, fusedDown: NamePattern
+    let gate, up, down, fused, fusedDown: NamePattern
 
     public init(module: String, numExperts: Int, layers: [Int]? = nil, flat: Bool = false) throws {
         guard module.contains(".{E}") else {
@@ -40,6 +41,7 @@ public struct ExpertFuse: Transform {
         stack = try ExpertSplit(fusedModule + ".{gate_up_proj,down_proj}", module + ".{gate_up_proj,down_proj}.weight",
                                 numExperts: numExperts, transpose: true, flat: flat)
         gate = try NamePattern(module + ".gate_proj.weight")
+        up = try NamePattern(module + ".up_proj.weight")
         down = try NamePattern(module + ".down_proj.weight")
         fused = try NamePattern(fusedModule + ".gate_up_proj")
         fusedDown = try NamePattern(fusedModule + ".down_proj")
@@ -52,6 +54,10 @@ public struct ExpertFuse: Transform {
     /// merge: per-expert -> fused.
     public func forward(_ tensors: TensorMap) throws -> TensorMap {
         try checkLayers(tensors, pattern: gate, what: "per-expert gate_proj weights", step: "experts merge")
+        return try holdingOtherLayers(tensors, patterns: [gate, up, down, fused, fusedDown]) { try merge($0) }
+    }
+
+    private func merge(_ tensors: TensorMap) throws -> TensorMap {
         // down [H, I] must be the transpose of gate [I, H] (GLUMerge checks gate against up).
         for (name, d) in tensors {
             guard let caps = down.match(name) else { continue }
@@ -66,10 +72,13 @@ public struct ExpertFuse: Transform {
     /// split: fused -> per-expert.
     public func inverse(_ tensors: TensorMap) throws -> TensorMap {
         try checkLayers(tensors, pattern: fused, what: "fused gate_up_proj", step: "experts split")
+        return try holdingOtherLayers(tensors, patterns: [gate, up, down, fused, fusedDown]) { try split($0) }
+    }
+
+    private func split(_ tensors: TensorMap) throws -> TensorMap {
         let split = try glu.inverse(try stack.forward(tensors))
         // Per layer, expert by expert (gate, up, down of expert 0, then 1, ...) where the fused
         // gate_up_proj was, as a per-expert checkpoint lists them (and the reference inserts them).
-        let up = try NamePattern(module + ".up_proj.weight")
         var out = TensorMap()
         var emitted = Set<String>()
         func add(_ n: String) {
@@ -94,17 +103,48 @@ public struct ExpertFuse: Transform {
         return out
     }
 
-    /// With `layers`, every listed layer must have the tensors and no other layer may have them
-    /// (a layer left out would otherwise stay per-expert beside fused ones).
+    /// With `layers`, the tensors of other layers matching `patterns` are left as they are (as
+    /// the reference leaves them: GLM-4.5V's MTP layer after `num_hidden_layers` keeps its
+    /// per-expert weights), each kept after the tensor it followed.
+    private func holdingOtherLayers(_ tensors: TensorMap, patterns: [NamePattern], _ body: (TensorMap) throws -> TensorMap) throws -> TensorMap {
+        guard let layers else { return try body(tensors) }
+        let wanted = Set(layers)
+        var held: [String: [(String, Tensor)]] = [:]   // anchor (a name that stays) -> held tensors after it
+        var first: [(String, Tensor)] = []
+        var rest = TensorMap()
+        var anchor: String?
+        for (name, t) in tensors {
+            if patterns.contains(where: { p in p.match(name).flatMap { $0["L"] }.flatMap { Int($0) }.map { !wanted.contains($0) } ?? false }) {
+                if let anchor { held[anchor, default: []].append((name, t)) } else { first.append((name, t)) }
+            } else {
+                rest[name] = t
+                anchor = name
+            }
+        }
+        if held.isEmpty && first.isEmpty { return try body(tensors) }
+        let done = try body(rest)
+        var out = TensorMap()
+        func add(_ n: String, _ t: Tensor) throws {
+            guard !out.contains(n) else { throw OpsError.invalid("experts: would produce tensor '\(n)' twice (it already exists)") }
+            out[n] = t
+        }
+        for (n, t) in first { try add(n, t) }
+        var pending = held
+        for (n, t) in done {
+            try add(n, t)
+            if let h = pending.removeValue(forKey: n) { for (hn, ht) in h { try add(hn, ht) } }
+        }
+        // Anchors the conversion consumed (an expert tensor followed by another layer's).
+        for (_, h) in pending.sorted(by: { $0.key < $1.key }) { for (hn, ht) in h { try add(hn, ht) } }
+        return out
+    }
+
+    /// With `layers`, every listed layer must have the tensors.
     private func checkLayers(_ tensors: TensorMap, pattern: NamePattern, what: String, step: String) throws {
         guard let layers else { return }
         var found: [Int: String] = [:]
         for name in tensors.names {
             if let caps = pattern.match(name), let l = caps["L"].flatMap({ Int($0) }), found[l] == nil { found[l] = name }
-        }
-        let wanted = Set(layers)
-        if let extra = found.keys.sorted().first(where: { !wanted.contains($0) }) {
-            throw OpsError.tensor(name: found[extra]!, message: "\(step): layer \(extra) has \(what), but it is not among the layers given (\(layers.count) layer(s) from \(layers.min() ?? 0)); check the layer range (num_hidden_layers, first_k_dense_replace)")
         }
         if let missing = layers.first(where: { found[$0] == nil }) {
             let caps = ["L": String(missing), "E": "0"]
