@@ -188,9 +188,16 @@ def check_lora(base, lora, out, scaling, exact, use_torch):
         if use_torch:
             import torch
             tw, tb, ta = (torch.from_numpy(np.array(x, dtype=np.float32)) for x in (W, B, A))
-            m = tw + scaling * (tb @ ta)
-            exp = {"BF16": lambda: m.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16),
-                   "F16": lambda: m.to(torch.float16).numpy(), "F32": lambda: m.numpy()}[dt]()
+            # The script's formula; in EXACT mode also the DCP merges' addmm_(B, A, alpha=scaling).
+            sums = [tw + scaling * (tb @ ta)] + ([torch.addmm(tw, tb, ta, alpha=scaling)] if exact else [])
+            rounded = []
+            for m in sums:
+                rounded.append({"BF16": lambda: m.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16),
+                                "F16": lambda: m.to(torch.float16).numpy(), "F32": lambda: m.numpy()}[dt]())
+            if any(r.tobytes() != rounded[0].tobytes() for r in rounded):
+                print("torch's two formulas differ on exact values:", k)
+                sys.exit(1)
+            exp = rounded[0]
         else:
             prod = (B.astype(np.float64) @ A.astype(np.float64)).astype(np.float32)  # exact when EXACT
             m = W + np.float32(scaling) * prod
