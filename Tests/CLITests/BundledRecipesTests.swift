@@ -36,13 +36,15 @@ final class BundledRecipesTests: XCTestCase {
                              "Qwen35Converter": ["dcp_to_hf", "hf_to_dcp"],
                              "Mistral3Converter": ["dcp_to_hf", "hf_to_dcp", "lora_hf_to_dcp"],
                              "Qwen3TTSConverter": ["dcp_to_hf", "hf_to_dcp"],
-                             "MOSSTTSConverter": ["dcp_to_hf", "hf_to_dcp"]])
+                             "MOSSTTSConverter": ["dcp_to_hf", "hf_to_dcp"],
+                             // Commands without an operation (the reference's functions and scripts).
+                             "moe_expert": [""], "merge_lora_safetensors_to_base": [""]])
         // A family is its layout.recipe: each converter file selects the family and uses the
         // direction written once in common/ (four lines, no copy of a direction), plus the `param`
         // declarations of its own options (with their continuation lines).
         // A DCP converter binds its directories and options to the names its layout reads, then
         // uses the direction shared by every DCP converter (dcp/hf_to_dcp.recipe, ...).
-        for entry in catalog.entries {
+        for entry in catalog.entries where !entry.info.operation.isEmpty {
             let text = BundledRecipes.files[entry.path]!
             let statements = text.split(separator: "\n").filter { !$0.hasPrefix("param ") && !$0.hasPrefix(" ") && !$0.hasPrefix("#") }
             if entry.path.hasPrefix("dcp/") {

@@ -1116,6 +1116,78 @@ param cfg.hf_config.hf_dir: dir "the Hugging Face checkpoint the MindSpeed-MM on
 use "../common/resplit.recipe"
 
 """###,
+        "lora/merge_lora_safetensors_to_base.recipe": ###"""
+recipe merge_lora_safetensors_to_base "Merge LoRA safetensors weights with base HF model and save as HF format: W + lora_alpha / lora_r * B @ A for every <layer>.lora_A/B.default.weight pair, computed in f32 on the CPU and rounded once to the base dtype. The base's shards, index and side files are kept."
+param base_hf_dir: dir "Path to the base HF model directory"
+param lora_safetensors: path "Path to the LoRA safetensors file (or a directory of them, or a torch .pt state dict)"
+param save_merged_hf_dir: path "Path to save the merged HF model"
+param lora_target_modules: [str]? "LoRA target modules (auto-detect if not specified): merge only layers whose name contains one of them; several words (q_proj v_proj) or a JSON list"
+param lora_alpha: int = 16 "The lora_alpha config value"
+param lora_r: int > 0 = 8 "The lora_r config value"
+param device: str = "cpu" ignored "accepted for compatibility (cpu or npu): the merge always runs on the CPU"
+
+load hf base_hf_dir
+merge lora lora_safetensors scaling=lora_alpha / lora_r targets=lora_target_modules
+save hf save_merged_hf_dir like=base_hf_dir
+
+"""###,
+        "moe_expert/layout.recipe": ###"""
+# Per-expert <-> fused MoE experts of the models MindSpeed-MM trains with fused experts on its
+# FSDP2 backend (`moe_expert`, ExpertMergeDcpConverter): which config.json fields give the layers
+# and experts, and where the experts are. Applying the map binds:
+#   experts_module  one expert's MLP, with {L} and {E}
+#   experts_layers  the layers that have experts
+#   experts_n       experts per layer
+#   experts_flat    true: fused tensors are the 2-D views [E*H, 2I] / [E*I, H] (InternVL, GLM)
+#   experts_thinker true: Qwen3-Omni, whose fused checkpoint drops the `thinker.` prefix
+# The model is told by config.json's model_type (the class AutoConfig would pick).
+map moe_experts_config {
+  let kind = get(config, "model_type", "")
+  if kind == "internvl_chat" {
+    let experts_module = "language_model.model.layers.{L}.mlp.experts.{E}"
+    let experts_layers = range(config.llm_config.num_hidden_layers)
+    let experts_n = config.llm_config.num_experts
+    let experts_flat = true
+    let experts_thinker = false
+  } else if kind == "qwen3_omni_moe" {
+    let experts_module = "thinker.model.layers.{L}.mlp.experts.{E}"
+    let experts_layers = range(config.thinker_config.text_config.num_hidden_layers)
+    let experts_n = config.thinker_config.text_config.num_experts
+    let experts_flat = false
+    let experts_thinker = true
+  } else if kind == "glm4v_moe" {
+    let experts_module = "model.language_model.layers.{L}.mlp.experts.{E}"
+    let experts_layers = range(config.text_config.first_k_dense_replace, config.text_config.num_hidden_layers)
+    let experts_n = config.text_config.n_routed_experts
+    let experts_flat = true
+    let experts_thinker = false
+  } else {
+    assert false "not a supported MoE model: config.json has model_type '" + str(kind) + "'; supported are InternVL-Chat (internvl_chat), Qwen3-Omni-MoE (qwen3_omni_moe) and GLM-4V-MoE (glm4v_moe)"
+  }
+}
+
+"""###,
+        "moe_expert/moe_expert.recipe": ###"""
+recipe moe_expert "Merge Mixtral-style MoE experts (one parameter per expert) into fused parameters, or split fused ones back (Hugging Face -> Hugging Face): InternVL-3.5 MoE, Qwen3-Omni-MoE, GLM-4.5V. Every non-safetensors file of hf_dir is copied; shards are cut anew by max_shard_size."
+param style: str "merge (per-expert -> fused) or split (fused -> per-expert)"
+param hf_dir: dir "pretrained weight directory from huggingface"
+param save_dir: path "merged or split experts weight saved directory"
+param max_shard_size: str = "4GB" "shard file by max size (KB, MB, GB, TB; decimal)"
+use "layout.recipe"
+
+assert style == "merge" or style == "split" "--style must be merge or split, got '" + style + "'"
+load hf hf_dir
+apply moe_experts_config
+if style == "merge" {
+  experts merge experts_module n=experts_n layers=experts_layers flat=experts_flat
+  if experts_thinker { rename "thinker.*" -> "*" }
+} else {
+  if experts_thinker { rename "*" -> "thinker.*" }
+  experts split experts_module n=experts_n layers=experts_layers flat=experts_flat
+}
+save hf save_dir max_shard_size=max_shard_size copy=hf_dir
+
+"""###,
         "qwen2_5omni/hf_to_mm.recipe": ###"""
 recipe Qwen2_5_OmniConverter.hf_to_mm "Convert a Hugging Face Qwen2.5-Omni checkpoint (the thinker: ViT, audio encoder, LLM) to MindSpeed-MM (Megatron) layout."
 use "layout.recipe"

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The state a conversion acts on: the model's tensors, as one map or laid out over
 /// expert-, tensor- and pipeline-parallel ranks, plus what was loaded alongside them.
 ///
@@ -267,5 +269,28 @@ public struct PlannedOutput {
     init(path: String, entries: [(name: String, dtype: DType, shape: [Int], bytes: Int)]) {
         self.path = path
         self.entries = entries
+    }
+}
+
+extension Workspace {
+    /// Merges the LoRA adapter at `path` (one `.safetensors` file, a directory of them, or a
+    /// torch state dict `.pt` / `.pth` / `.bin`, its tensors or its `model` dict) into
+    /// the model (`LoRAMerge`): lazily, the merged tensors are computed while they are saved.
+    public func mergeLoRA(_ path: String, scaling: Double, targets: [String]?) throws {
+        let m = try model(for: "`merge lora`")
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw OpsError.io(path: path, message: "the LoRA adapter does not exist (give a .safetensors file or a directory of them)")
+        }
+        let adapter: TensorMap
+        if isDir.boolValue {
+            adapter = try SafetensorsDirectory(directory: path).tensors
+        } else if [".pt", ".pth", ".bin"].contains(where: { path.hasSuffix($0) }) {
+            // A torch state dict (a MindSpeed-MM LoRA rank file: its `model` dict).
+            adapter = try StateDictSelection.select(try TorchCheckpoint.load(path), key: nil, path: path).tensors
+        } else {
+            adapter = try SafetensorsFile(path: path).tensors()
+        }
+        setModel(try LoRAMerge(adapter: adapter, scaling: scaling, targets: targets, source: path).apply(m))
     }
 }
