@@ -37,6 +37,7 @@ final class BundledRecipesTests: XCTestCase {
                              "Mistral3Converter": ["dcp_to_hf", "hf_to_dcp", "lora_hf_to_dcp"],
                              "Qwen3TTSConverter": ["dcp_to_hf", "hf_to_dcp"],
                              "MOSSTTSConverter": ["dcp_to_hf", "hf_to_dcp"],
+                             "ExpertMergeDcpConverter": ["dcp_to_hf", "hf_to_dcp"],
                              // Commands without an operation (the reference's functions and scripts).
                              "moe_expert": [""], "merge_lora_safetensors_to_base": [""]])
         // A family is its layout.recipe: each converter file selects the family and uses the

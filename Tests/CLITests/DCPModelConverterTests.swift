@@ -227,4 +227,28 @@ final class DCPModelConverterTests: XCTestCase {
                            try source[names[0]]!.sha256())
         }
     }
+
+    // MARK: - ExpertMergeDcpConverter
+
+    /// hf_to_dcp fuses GLM-4.5V's per-expert weights as moe_expert does (2-D views), FQN
+    /// model.model.<key>; dcp_to_hf gives back the original's shards, index and side files byte
+    /// for byte (the reference re-cuts them into one model.safetensors and a new index).
+    func testExpertMergeGLMRoundTrip() throws {
+        let hf = out("hf")
+        _ = try HFOpsCommandTests.perExpertGLM(hf)
+        run(["ExpertMergeDcpConverter", "hf_to_dcp", "--hf_dir", hf, "--save_dir", out("dcp")])
+        let ckpt = try DCPCheckpoint.load(out("dcp"))
+        let merged = out("merged")
+        run(["moe_expert", "--style", "merge", "--hf_dir", hf, "--save_dir", merged])
+        let fused = try HFCheckpoint.load(merged).tensors
+        XCTAssertEqual(Set(ckpt.tensorNames), Set(fused.names.map { "model.model." + $0 }))
+        for (name, t) in fused {
+            let ours = try ckpt.tensor("model.model." + name)
+            XCTAssertEqual(ours.shape, t.shape, name)
+            XCTAssertEqual(try ours.sha256(), try t.sha256(), name)
+        }
+        XCTAssertEqual(ckpt.entry("model.model.model.language_model.layers.1.mlp.experts.gate_up_proj")?.tensor?.size, [4 * 16, 16])
+        run(["ExpertMergeDcpConverter", "dcp_to_hf", "--hf_dir", hf, "--dcp_dir", out("dcp"), "--save_dir", out("back")])
+        try assertSameFiles(hf, out("back"))
+    }
 }

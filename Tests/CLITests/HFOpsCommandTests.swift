@@ -47,7 +47,7 @@ final class HFOpsCommandTests: XCTestCase {
 
     /// A per-expert GLM-style checkpoint written by us: 3 layers (layer 0 dense), 4 experts.
     /// `mtp`: a fourth layer (index num_hidden_layers, GLM's MTP layer) with experts too.
-    func perExpertGLM(_ dir: String, h: Int = 16, i: Int = 8, mtp: Bool = false) throws -> TensorMap {
+    static func perExpertGLM(_ dir: String, h: Int = 16, i: Int = 8, mtp: Bool = false) throws -> TensorMap {
         var m = TensorMap()
         var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
         func bf(_ shape: [Int]) throws -> Tensor {
@@ -81,7 +81,7 @@ final class HFOpsCommandTests: XCTestCase {
     func testMoeExpertShardsIndexAndSideFiles() throws {
         let s = Converters.Scratch()
         let src = s.path("glm"), merged = s.path("merged"), back = s.path("back"), one = s.path("one")
-        let original = try perExpertGLM(src)
+        let original = try Self.perExpertGLM(src)
         try Converters.run(["moe_expert", "--style", "merge", "--hf_dir", src, "--save_dir", merged, "--max_shard_size", "1KB"])
         let files = try Converters.files(merged)
         let shards = files.filter { $0.hasSuffix(".safetensors") }
@@ -127,7 +127,7 @@ final class HFOpsCommandTests: XCTestCase {
     func testMoeExpertLeavesTheMTPLayer() throws {
         let s = Converters.Scratch()
         let src = s.path("glm"), merged = s.path("merged"), back = s.path("back")
-        let original = try perExpertGLM(src, mtp: true)
+        let original = try Self.perExpertGLM(src, mtp: true)
         try Converters.run(["moe_expert", "--style", "merge", "--hf_dir", src, "--save_dir", merged])
         let names = try HFCheckpoint.load(merged).tensors.names
         XCTAssertTrue(names.contains("model.language_model.layers.3.mlp.experts.3.down_proj.weight"))
@@ -142,7 +142,7 @@ final class HFOpsCommandTests: XCTestCase {
     func testMoeExpertRefusesWhatItCannotConvert() throws {
         let s = Converters.Scratch()
         let src = s.path("glm")
-        _ = try perExpertGLM(src)
+        _ = try Self.perExpertGLM(src)
         func fails(_ args: [String], _ text: String, status: Int32 = 1, line: UInt = #line) {
             let out = s.path("out")
             let r = Converters.runFailing(["moe_expert"] + args + ["--save_dir", out])
@@ -170,7 +170,7 @@ final class HFOpsCommandTests: XCTestCase {
     func testMoeExpertCommandLine() throws {
         let s = Converters.Scratch()
         let src = s.path("glm")
-        _ = try perExpertGLM(src)
+        _ = try Self.perExpertGLM(src)
         func run(_ args: [String], env: [String: String] = [:]) -> (Int32, String) {
             var lines: [String] = []
             let status = CommandLineTool.run(args + ["--quiet"], environment: env, output: Output(out: { lines.append($0) }, err: { lines.append($0) }))

@@ -373,6 +373,52 @@ if cast_to_bf16 {
 save hf target like=original copies=true
 
 """###,
+        "dcp/expert_merge_dcp_to_hf.recipe": ###"""
+recipe ExpertMergeDcpConverter.dcp_to_hf "Convert a DCP checkpoint with fused experts of MindSpeed-MM's FSDP2 trainer back to the original Hugging Face checkpoint's per-expert layout, shards, index and side files."
+param hf_dir: dir "the original Hugging Face checkpoint (per-expert weights): config.json, index, shards and side files are followed"
+param dcp_dir: dir "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
+param save_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param dcp_prefix: str = "model." "prefix of the keys in the trainer's model dict, as given to hf_to_dcp"
+param hf_prefix: str = "" "HF key prefix, as given to hf_to_dcp"
+use "expert_merge_layout.recipe"
+let checkpoint = dcp_dir
+let original = hf_dir
+let target = save_dir
+let hf_key_prefix = hf_prefix
+let dcp_key_prefix = dcp_prefix
+use "dcp_to_hf.recipe"
+
+"""###,
+        "dcp/expert_merge_hf_to_dcp.recipe": ###"""
+recipe ExpertMergeDcpConverter.hf_to_dcp "Convert a Hugging Face MoE checkpoint with per-expert weights (InternVL-3.5 MoE, Qwen3-Omni-MoE, GLM-4.5V) to a DCP checkpoint with fused experts for MindSpeed-MM's FSDP2 trainer."
+param hf_dir: dir "the Hugging Face checkpoint (per-expert weights)"
+param save_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+param dcp_prefix: str = "model." "prefix of the keys in the trainer's model dict"
+param hf_prefix: str = "" "prefix of the HF keys replaced by dcp_prefix (keys without it are kept as they are)"
+use "expert_merge_layout.recipe"
+let source = hf_dir
+let target = save_dir
+let hf_key_prefix = hf_prefix
+let dcp_key_prefix = dcp_prefix
+use "hf_to_dcp.recipe"
+
+"""###,
+        "dcp/expert_merge_layout.recipe": ###"""
+# ExpertMergeDcpConverter (InternVL-3.5 MoE, Qwen3-Omni-MoE thinker, GLM-4.5V; dcp.md §2.6): the
+# Hugging Face checkpoint's per-expert weights fused as `moe_expert --style merge` fuses them
+# (the model told by config.json), then the prefixes (default FQN `model.model.<key>`). The way
+# back splits them again and writes the original's shards, index and side files (the reference
+# re-cuts the shards at 4 GB and writes a new index).
+use "common.recipe"
+use "../moe_expert/layout.recipe"
+map dcp_layout {
+  apply moe_experts_config
+  experts merge experts_module n=experts_n layers=experts_layers flat=experts_flat
+  if experts_thinker { rename "thinker.*" -> "*" }
+  apply dcp_prefixes
+}
+
+"""###,
         "dcp/generic_dcp_to_hf.recipe": ###"""
 recipe GenericDCPConverter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 trainers back to the Hugging Face layout of the original checkpoint."
 param load_dir: dir = "mm_save_dir/release" "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
