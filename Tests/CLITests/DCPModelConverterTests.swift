@@ -251,4 +251,43 @@ final class DCPModelConverterTests: XCTestCase {
         run(["ExpertMergeDcpConverter", "dcp_to_hf", "--hf_dir", hf, "--dcp_dir", out("dcp"), "--save_dir", out("back")])
         try assertSameFiles(hf, out("back"))
     }
+
+    /// D7: merge_mm_lora_dcp_weight_to_base_hf (the reference's Qwen3VLConverter crashes): a PEFT
+    /// adapter for layer 0's q_proj and v_proj, through lora_hf_to_dcp, merged into the base gives
+    /// what the LoRA merge gives on the base names (W + scaling * B @ A, f32, rounded once); only
+    /// the targeted tensor changes with a target list; the base's files are otherwise kept.
+    func testLoRADCPMergeIntoBase() throws {
+        let base = InspectFixtures.fixture("dcp/ref_qwen3vl_moe/hf"), adapter = out("adapter")
+        let layer = "model.language_model.layers.0.self_attn."
+        var pairs: [(String, [Int])] = []
+        for (module, outDim) in [("q_proj", 16), ("v_proj", 8)] {
+            pairs += [("base_model.model." + layer + module + ".lora_A.weight", [2, 16]), ("base_model.model." + layer + module + ".lora_B.weight", [outDim, 2])]
+        }
+        try DCPModelFixtures.write(adapter, pairs, config: nil, shardBytes: 1 << 20)
+        let baseTensors = try HFCheckpoint.load(base).tensors
+        XCTAssertEqual(baseTensors[layer + "q_proj.weight"]?.shape, [16, 16])
+        for converter in ["Qwen3VLConverter", "Mistral3Converter"] {
+            let dcp = out("lora-dcp-" + converter)
+            run([converter, "lora_hf_to_dcp", "--hf_dir", adapter, "--dcp_dir", dcp])
+            for targets in ["", "v_proj"] {
+                let merged = out("merged-\(converter)-\(targets)")
+                run([converter, "merge_mm_lora_dcp_weight_to_base_hf", "--base_hf_dir", base, "--lora_dcp_dir", dcp,
+                     "--lora_target_modules", targets, "--save_merged_hf_dir", merged, "--scaling", "2.0"])
+                // The expected merge, on adapter names made the base's.
+                var named = TensorMap()
+                for (name, t) in try HFCheckpoint.load(adapter).tensors {
+                    named[String(name.dropFirst("base_model.model.".count)).replacingOccurrences(of: ".weight", with: ".default.weight")] = t
+                }
+                let expected = try LoRAMerge(adapter: named, scaling: 2.0, targets: targets.isEmpty ? nil : [targets]).apply(baseTensors)
+                let ours = try HFCheckpoint.load(merged).tensors
+                XCTAssertEqual(ours.names.sorted(), baseTensors.names.sorted())
+                for (name, t) in expected { XCTAssertEqual(try ours[name]!.sha256(), try t.sha256(), "\(converter) \(targets) \(name)") }
+                XCTAssertNotEqual(try ours[layer + "v_proj.weight"]!.sha256(), try baseTensors[layer + "v_proj.weight"]!.sha256())
+                XCTAssertEqual(try ours[layer + "q_proj.weight"]!.sha256() == baseTensors[layer + "q_proj.weight"]!.sha256(), !targets.isEmpty)
+                for side in ["config.json", "tokenizer_config.json", "model.safetensors.index.json"] {
+                    XCTAssertEqual(FileManager.default.contents(atPath: merged + "/" + side), FileManager.default.contents(atPath: base + "/" + side), side)
+                }
+            }
+        }
+    }
 }

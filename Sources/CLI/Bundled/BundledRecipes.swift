@@ -490,6 +490,20 @@ apply lora_dcp_layout
 save dcp target
 
 """###,
+        "dcp/merge_mm_lora_dcp_weight_to_base_hf.recipe": ###"""
+# A LoRA run's DCP checkpoint merged into its base Hugging Face checkpoint (Qwen3VLConverter,
+# Mistral3Converter; dcp.md §2.8): every pair `base_model.model.model.<layer>.lora_{A,B}.default.weight`
+# whose layer contains a target module gives `<layer>.weight` + scaling * B @ A, computed in f32
+# and rounded once to the base's dtype; the base's shards, index and side files are kept. The
+# converter binds `base`, `lora_checkpoint`, `targets` (a comma list, empty: every pair),
+# `lora_scaling` and `merged`. (The reference's Qwen3VLConverter crashes here, §3 D7.)
+let target_list = null
+if targets != "" { let target_list = split(targets, ",") }
+load hf base
+merge lora lora_checkpoint scaling=lora_scaling targets=target_list strip="base_model.model.model."
+save hf merged like=base
+
+"""###,
         "dcp/mistral3_dcp_to_hf.recipe": ###"""
 recipe Mistral3Converter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 Mistral-Small-3 trainer back to the Hugging Face layout of the original checkpoint (its key layout, older or newer)."
 param load_dir: dir "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
@@ -550,6 +564,21 @@ param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) an
 let source = hf_dir
 let target = dcp_dir
 use "lora_hf_to_dcp.recipe"
+
+"""###,
+        "dcp/mistral3_merge_mm_lora_dcp_weight_to_base_hf.recipe": ###"""
+recipe Mistral3Converter.merge_mm_lora_dcp_weight_to_base_hf "Merge the LoRA weights of a DCP checkpoint of MindSpeed-MM's FSDP2 Mistral-Small-3 LoRA training into the base Hugging Face checkpoint: W + scaling * B @ A in f32, rounded once."
+param base_hf_dir: dir "the base Hugging Face checkpoint (its shards, index and side files are kept)"
+param lora_dcp_dir: dir "the LoRA run's DCP checkpoint: the root or the checkpoint directory"
+param lora_target_modules: str = "" "comma-separated modules to merge (e.g. q_proj,v_proj); empty: every LoRA pair"
+param save_merged_hf_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param scaling: float = 1.0 "the factor of B @ A (lora_alpha / r)"
+let base = base_hf_dir
+let lora_checkpoint = lora_dcp_dir
+let targets = lora_target_modules
+let lora_scaling = scaling
+let merged = save_merged_hf_dir
+use "merge_mm_lora_dcp_weight_to_base_hf.recipe"
 
 """###,
         "dcp/moss_tts_dcp_to_hf.recipe": ###"""
@@ -729,6 +758,21 @@ param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) an
 let source = hf_dir
 let target = dcp_dir
 use "lora_hf_to_dcp.recipe"
+
+"""###,
+        "dcp/qwen3vl_merge_mm_lora_dcp_weight_to_base_hf.recipe": ###"""
+recipe Qwen3VLConverter.merge_mm_lora_dcp_weight_to_base_hf "Merge the LoRA weights of a DCP checkpoint of MindSpeed-MM's FSDP2 Qwen3-VL LoRA training into the base Hugging Face checkpoint: W + scaling * B @ A in f32, rounded once."
+param base_hf_dir: dir "the base Hugging Face checkpoint (its shards, index and side files are kept)"
+param lora_dcp_dir: dir "the LoRA run's DCP checkpoint: the root or the checkpoint directory"
+param lora_target_modules: str = "" "comma-separated modules to merge (e.g. q_proj,v_proj); empty: every LoRA pair"
+param save_merged_hf_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param scaling: float = 1.0 "the factor of B @ A (lora_alpha / r)"
+let base = base_hf_dir
+let lora_checkpoint = lora_dcp_dir
+let targets = lora_target_modules
+let lora_scaling = scaling
+let merged = save_merged_hf_dir
+use "merge_mm_lora_dcp_weight_to_base_hf.recipe"
 
 """###,
         "dcp/tts_layout.recipe": ###"""

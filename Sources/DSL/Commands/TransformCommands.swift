@@ -109,9 +109,10 @@ extension ConversionCommands {
                                    flat: try call.bool("flat", default: false), presence: try presence(call))
         }
         registerExpertFuse(r)
-        r.register(TensorCommand("merge lora", signature: CommandSignature(positional: [slot("path", .string, doc: "the LoRA adapter: a .safetensors file, a directory of them, or a torch .pt state dict")], keywords: [
+        r.register(TensorCommand("merge lora", signature: CommandSignature(positional: [slot("path", .string, doc: "the LoRA adapter: a .safetensors file, a directory of them, a torch .pt state dict, or a DCP checkpoint (its model entries)")], keywords: [
             slot("scaling", .number, doc: "the factor of B @ A (lora_alpha / lora_r)"),
             slot("targets", .optional(.list(.string)), required: false, doc: "merge only layers whose name contains one of these (default: every lora_A/lora_B pair)"),
+            slot("strip", .string, required: false, doc: "a prefix taken off the adapter's names first (a LoRA DCP's base_model.model.model.)"),
         ]), doc: "merge LoRA pairs (<layer>.lora_A/B.default.weight) into <layer>.weight: W + scaling * B @ A in f32, rounded once to W's dtype (not revertible)") { call, ctx in
             let path = call.arguments.string("path")!
             let scaling: Double
@@ -124,7 +125,8 @@ extension ConversionCommands {
             if case let .list(items)? = call.arguments.value("targets") {
                 targets = items.compactMap { if case let .string(s) = $0 { return s } else { return nil } }
             }
-            try call.attempt { try ctx.state.mergeLoRA(path, scaling: scaling, targets: targets) }
+            let strip = call.arguments.string("strip") ?? ""
+            try call.attempt { try ctx.state.mergeLoRA(path, scaling: scaling, targets: targets, stripPrefix: strip) }
         })
         let patterns = slot("pattern", .strings, doc: "tensor name patterns (each a string, or a list of them)")
         transform(r, "flatten", CommandSignature(variadic: patterns, keywords: [slot("experts", .int, required: false, doc: "number of experts (0 or absent: taken from each tensor; the revert needs it)"), optional]),

@@ -276,20 +276,30 @@ extension Workspace {
     /// Merges the LoRA adapter at `path` (one `.safetensors` file, a directory of them, or a
     /// torch state dict `.pt` / `.pth` / `.bin`, its tensors or its `model` dict) into
     /// the model (`LoRAMerge`): lazily, the merged tensors are computed while they are saved.
-    public func mergeLoRA(_ path: String, scaling: Double, targets: [String]?) throws {
+    /// `stripPrefix` is taken off the adapter's names first (a LoRA DCP holds
+    /// `base_model.model.model.<base name>.lora_A.default.weight`).
+    public func mergeLoRA(_ path: String, scaling: Double, targets: [String]?, stripPrefix: String = "") throws {
         let m = try model(for: "`merge lora`")
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw OpsError.io(path: path, message: "the LoRA adapter does not exist (give a .safetensors file or a directory of them)")
         }
-        let adapter: TensorMap
-        if isDir.boolValue {
+        var adapter: TensorMap
+        if isDir.boolValue && DCPLocation.isDCP(path) {
+            // A LoRA run's FSDP2 checkpoint: its model entries (only .metadata is read here).
+            adapter = try DCPCheckpoint.load(path).stateDict(key: "model").tensors
+        } else if isDir.boolValue {
             adapter = try SafetensorsDirectory(directory: path).tensors
         } else if [".pt", ".pth", ".bin"].contains(where: { path.hasSuffix($0) }) {
             // A torch state dict (a MindSpeed-MM LoRA rank file: its `model` dict).
             adapter = try StateDictSelection.select(try TorchCheckpoint.load(path), key: nil, path: path).tensors
         } else {
             adapter = try SafetensorsFile(path: path).tensors()
+        }
+        if !stripPrefix.isEmpty {
+            var renamed = TensorMap()
+            for (name, t) in adapter { renamed[name.hasPrefix(stripPrefix) ? String(name.dropFirst(stripPrefix.count)) : name] = t }
+            adapter = renamed
         }
         setModel(try LoRAMerge(adapter: adapter, scaling: scaling, targets: targets, source: path).apply(m))
     }
