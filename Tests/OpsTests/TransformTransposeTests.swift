@@ -39,6 +39,12 @@ final class TransformTransposeTests: XCTestCase {
             try check(dtype, [2, 3, 5, 7], a: 2, b: 3)
         }
         try check(.f32, [700, 600], a: 0, b: 1)          // output bigger than one scratch band
+        // 2-byte elements go through 8 x 8 vector blocks: whole blocks, ragged edges in either
+        // dimension, fewer than 8 rows or columns, bands larger than the scratch buffer, stacks.
+        for shape in [[8, 8], [16, 24], [9, 8], [8, 9], [17, 31], [7, 64], [64, 7], [1030, 520], [3, 40, 16], [2, 24, 13]] {
+            try check(.bf16, shape, a: shape.count - 2, b: shape.count - 1)
+            try check(.f16, shape, a: shape.count - 2, b: shape.count - 1)
+        }
         // A slice of a transposed expert stack (the expert split's views).
         let base = try TF.iota([3, 4, 5])
         let e1 = try base.slice(dim: 0, start: 1, count: 1).reshaped([4, 5]).transposed()
