@@ -83,10 +83,12 @@ extension Tensor {
         let fullRows = rows / 8 * 8, fullCols = cols / 8 * 8
         guard fullRows == rows, fullCols > 0 else { return 0 }
         let stride = colStride * 2
-        var i = 0
-        while i < fullRows {
-            var j = 0
-            while j < fullCols {
+        // Source rows (output columns) outer: the loads walk along 8 source rows at once, which
+        // the hardware prefetcher follows; the stores land in the cache-resident band.
+        var j = 0
+        while j < fullCols {
+            var i = 0
+            while i < fullRows {
                 let p = src + i * 2 + j * stride
                 func row(_ k: Int) -> SIMD8<UInt16> { p.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<UInt16>.self) }
                 var r = (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
@@ -105,9 +107,9 @@ extension Tensor {
                 q.storeBytes(of: r.5, toByteOffset: 5 * rowBytes, as: SIMD8<UInt16>.self)
                 q.storeBytes(of: r.6, toByteOffset: 6 * rowBytes, as: SIMD8<UInt16>.self)
                 q.storeBytes(of: r.7, toByteOffset: 7 * rowBytes, as: SIMD8<UInt16>.self)
-                j += 8
+                i += 8
             }
-            i += 8
+            j += 8
         }
         return fullCols
     }
