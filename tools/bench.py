@@ -318,8 +318,9 @@ def main():
         print(f"{back_step} reproduces the input:", "yes" if lean_verified else "NO")
         if identical:
             print(f"{back_step} output is byte-identical to the input (every file):", "yes" if lean_identical else "NO")
-        for p in outs.values():
-            shutil.rmtree(p, ignore_errors=True)
+        for k, p in outs.items():
+            if k != "train":   # an input, kept like the sample
+                shutil.rmtree(p, ignore_errors=True)
         return
     # The parallel outputs equal a run with one worker, for each conversion.
     for name, cmd, target, _ in runs[1:]:
@@ -335,8 +336,9 @@ def main():
         same = subprocess.run(["diff", "-r", "-q", hf, outs["hf-back"]], capture_output=True, text=True)
         print(f"{back_step} output is byte-identical to the input (every file):", "yes" if same.returncode == 0 else "NO\n" + same.stdout)
     if not a.keep:
-        for p in outs.values():
-            shutil.rmtree(p, ignore_errors=True)
+        for k, p in outs.items():
+            if k != "train":   # an input, kept like the sample
+                shutil.rmtree(p, ignore_errors=True)
 
 
 main()
