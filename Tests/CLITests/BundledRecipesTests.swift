@@ -30,13 +30,16 @@ final class BundledRecipesTests: XCTestCase {
                              "Qwen3VLMegatronConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "Qwen2_5_OmniConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "GlmConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
-                             "DeepSeekVLConverter": ["hf_to_mm", "mm_to_hf", "resplit"]])
+                             "DeepSeekVLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
+                             "WanConverter": ["hf_to_mm", "mm_to_hf", "resplit", "lora_hf_to_mm", "mm_to_dcp"]])
         // A family is its layout.recipe: each converter file selects the family and uses the
         // direction written once in common/ (four lines, no copy of a direction), plus the `param`
         // declarations of its own options (with their continuation lines).
         for entry in catalog.entries {
             let text = BundledRecipes.files[entry.path]!
-            XCTAssertTrue(text.contains("use \"../common/\(entry.info.operation).recipe\""), entry.path)
+            // The video models' directions (sora.md) are the `sora_` ones.
+            XCTAssertTrue(text.contains("use \"../common/\(entry.info.operation).recipe\"")
+                          || text.contains("use \"../common/sora_\(entry.info.operation).recipe\""), entry.path)
             let statements = text.split(separator: "\n").filter { !$0.hasPrefix("param ") && !$0.hasPrefix(" ") }
             XCTAssertLessThanOrEqual(statements.count, 4, entry.path)
         }

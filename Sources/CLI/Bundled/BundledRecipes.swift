@@ -296,6 +296,128 @@ retie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_la
   pp=pp_size(cfg.target_parallel_config.llm_pp_layers)
 
 """###,
+        "common/sora_hf_to_mm.recipe": ###"""
+# A video model's released checkpoint folder -> MindSpeed-MM, for any video family: a converter
+# file selects the family (`family NAME`) and uses this file. Roles: traits (binds model_name,
+# tp_ok: whether the model splits over TP), config (binds blocks from config.json), model (the
+# renames), checks (refusals after it), pp (the stages table).
+use "family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the released checkpoint folder (e.g. Wan2.1-T2V-1.3B-Diffusers/transformer): config.json and *.safetensors, with or without the index"
+param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
+apply traits
+load hf cfg.source_path
+apply config
+use "sora_target_params.recipe"
+apply model
+apply checks
+if len(layers) > 0 {
+  stage pp dit=layers
+} else {
+  stage pp dit=[blocks]
+}
+save mm cfg.target_path version="vpp"
+
+"""###,
+        "common/sora_lora_hf_to_mm.recipe": ###"""
+# A LoRA adapter (a folder of *.safetensors, original names) -> MindSpeed-MM, for any video
+# family with a `lora` role: renamed, placed on pipeline stages like the base model's blocks.
+use "family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the LoRA folder (*.safetensors)"
+param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
+let blocks = null
+apply traits
+use "sora_target_params.recipe"
+load hf cfg.source_path
+apply lora
+if len(layers) > 0 { stage pp dit=layers }
+save mm cfg.target_path version="vpp"
+
+"""###,
+        "common/sora_mm_to_dcp.recipe": ###"""
+# MindSpeed-MM -> torch Distributed Checkpoint (the FSDP2 trainer's format), for any video family:
+# the merged model as release/.metadata + release/__0_0.distcp.
+use "family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the MindSpeed-MM checkpoint"
+param cfg.target_path: path "output folder of the DCP checkpoint (written atomically; refused if it exists and is not empty, unless --force)"
+use "sora_unstage.recipe"
+save dcp cfg.target_path
+
+"""###,
+        "common/sora_mm_to_hf.recipe": ###"""
+# MindSpeed-MM -> the released folder layout, for any video family whose input is a diffusers
+# folder: the family's renames reverted, written in the original's shard files, index (by its
+# own name: the reference writes shards named differently from its index, §9 Q7) and side files.
+use "family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the MindSpeed-MM checkpoint (latest_checkpointed_iteration.txt, release/ or iter_*/ with mp_rank_* folders)"
+param cfg.target_path: path "output folder of the released layout (written atomically; refused if it exists and is not empty, unless --force)"
+param cfg.hf_dir: dir "the original folder (config.json, the index when sharded, side files); with or without an index (§9 Q8)"
+load config cfg.hf_dir
+apply traits
+apply config
+use "sora_unstage.recipe"
+revert model
+save hf cfg.target_path like=cfg.hf_dir
+
+"""###,
+        "common/sora_params.recipe": ###"""
+# The options of the reference's video-model converters (sora.md §1.2): one `cfg` for every
+# operation. A direction declares cfg.source_path and cfg.target_path, and again, without
+# `ignored`, the others it uses.
+param cfg.hf_dir: str = "" ignored "mm_to_hf only: the original folder"
+param cfg.lora_path: str = "" ignored "merge_lora_to_base only: the MindSpeed-MM LoRA checkpoint"
+param cfg.target_parallel_config.pp_layers: layers = [] ignored "blocks per pipeline stage (operations that write MindSpeed-MM)"
+param cfg.target_parallel_config.tp_size: int > 0 = 1 ignored "tensor-parallel size (operations that write MindSpeed-MM)"
+param cfg.target_parallel_config.ep_size: int > 0 = 1 ignored "accepted, unused (as by the reference)"
+
+"""###,
+        "common/sora_resplit.recipe": ###"""
+# MindSpeed-MM -> MindSpeed-MM with another layout, for any video family (the source's layout is
+# read from the files).
+use "family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the MindSpeed-MM checkpoint to re-split"
+param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
+let blocks = null
+apply traits
+use "sora_target_params.recipe"
+use "sora_unstage.recipe"
+if len(layers) > 0 { stage pp dit=layers }
+save mm cfg.target_path version="vpp"
+
+"""###,
+        "common/sora_target_params.recipe": ###"""
+# The target layout of a video-model operation that writes MindSpeed-MM, and its checks (before
+# anything is written). Needs `blocks` (the model's transformer blocks) from the family's config
+# map, or null when the depth is taken from the tensors (LoRA, resplit).
+param cfg.target_parallel_config.pp_layers: layers = [] \
+  "blocks per pipeline stage: [] = no PP; flat [20,20] = PP ranks; nested [[10,10],[10,10]] = VPP chunks (outer) of PP ranks (inner)"
+param cfg.target_parallel_config.tp_size: int > 0 = 1 "tensor-parallel size"
+let layers = cfg.target_parallel_config.pp_layers
+let tp = cfg.target_parallel_config.tp_size
+assert tp == 1 or tp_ok \
+  model_name + " has no tensor-parallel layers in MindSpeed-MM: tp_size must be 1, not " + str(tp)
+# The reference checks none of these (§9 Q4, Q3, Q15): a short list silently drops blocks, an
+# empty stage shifts blocks when read back, and the training code rejects a stage without blocks.
+if len(layers) > 0 {
+  assert min(flatten(layers)) > 0 \
+    "pp_layers " + str(layers) + " has a stage with no blocks, which MindSpeed-MM's training code rejects: give every stage at least one block"
+  assert blocks == null or sum(layers) == blocks \
+    "pp_layers " + str(layers) + " add up to " + str(sum(layers)) + ", but the model has " + str(blocks) + " blocks"
+}
+
+"""###,
+        "common/sora_unstage.recipe": ###"""
+# Reads a video model's MindSpeed-MM checkpoint and merges it to one model: PP and VPP stages (the
+# layout read from the files; plain PP files with `model` are read too, §9 Q1), TP ranks.
+load mm cfg.source_path
+unstage pp
+unshard tp=1 dim=0
+
+"""###,
         "deepseekvl2/hf_to_mm.recipe": ###"""
 recipe DeepSeekVLConverter.hf_to_mm "Convert a Hugging Face DeepSeek-VL2 checkpoint (MLA, MoE) to MindSpeed-MM (Megatron) layout, experts split over EP ranks."
 use "layout.recipe"
@@ -1643,6 +1765,121 @@ family videoalign
 param cfg.common_model_config.enable_canonical_hf_struct: bool? = false \
   "the checkpoint is MindSpeed-MM's canonical model (an option the reference's resplit lacks)"
 use "../common/resplit.recipe"
+
+"""###,
+        "wan/hf_to_mm.recipe": ###"""
+recipe WanConverter.hf_to_mm "Convert a diffusers Wan 2.x transformer folder (WanTransformer3DModel) to MindSpeed-MM (Megatron) layout, blocks over PP / VPP stages."
+use "layout.recipe"
+family wan
+use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "wan/layout.recipe": ###"""
+# Wan 2.x (diffusers WanTransformer3DModel: T2V, I2V, FLF2V, TI2V, the A14B experts): how the
+# diffusers names map to MindSpeed-MM's WanDiT (reference spec sora.md §7.1). No tensor changes,
+# only names; the blocks are split over pipeline stages, never over TP (WanDiT has no
+# tensor-parallel layers, and the reference refuses tp_size > 1 too).
+use "../common/family.recipe"
+
+# What the directions say about the model without reading config.json.
+map wan_traits {
+  let model_name = "Wan"
+  let tp_ok = false
+}
+
+map wan_config {
+  let class_name = get(config, "_class_name", "WanTransformer3DModel")
+  assert class_name == "WanTransformer3DModel" \
+    "config.json has _class_name '" + str(class_name) + "': WanConverter converts a diffusers Wan transformer folder (WanTransformer3DModel; for VACE use VACEConverter)"
+  let blocks = config.num_layers
+}
+
+# The embedders, the output head and the top-level modulation (§7.1.1, exact renames). The image
+# embedder exists in I2V / FLF2V only, its position embedding in FLF2V only.
+map wan_outer {
+  rename "condition_embedder.text_embedder.linear_{1,2}.*" -> "text_embedding.linear_{1,2}.*"
+  rename "condition_embedder.time_embedder.linear_{1,2}.*" -> "time_embedding.{0,2}.*"
+  rename "condition_embedder.time_proj.*" -> "time_projection.1.*"
+  rename optional=true "condition_embedder.image_embedder.{norm1,ff.net.0.proj,ff.net.2,norm2}.*" -> "img_emb.proj.{0,1,3,4}.*"
+  rename optional=true "condition_embedder.image_embedder.pos_embed" -> "img_emb.emb_pos"
+  rename "scale_shift_table" -> "head.modulation"
+  rename "proj_out.*" -> "head.head.*"
+}
+
+# The transformer blocks (§7.1.1, substring renames 1-19). q/k norms exist when config.json's
+# qk_norm is set, the image projections in I2V / FLF2V, the affine norm2 with cross_attn_norm.
+map wan_blocks {
+  rename optional=true "blocks.{L}.{attn1,attn2}.{norm_q,norm_k}.*" -> "blocks.{L}.{self_attn,cross_attn}.{q_norm,k_norm}.*"
+  rename "blocks.{L}.{attn1,attn2}.to_{q,k,v}.*" -> "blocks.{L}.{self_attn,cross_attn}.proj_{q,k,v}.*"
+  rename "blocks.{L}.{attn1,attn2}.to_out.0.*" -> "blocks.{L}.{self_attn,cross_attn}.proj_out.*"
+  rename optional=true "blocks.{L}.attn2.{add_k_proj,add_v_proj,norm_added_k}.*" -> "blocks.{L}.cross_attn.{k_img,v_img,k_norm_img}.*"
+  rename "blocks.{L}.ffn.net.{0.proj,2}.*" -> "blocks.{L}.ffn.{0,2}.*"
+  rename "blocks.{L}.scale_shift_table" -> "blocks.{L}.modulation"
+  rename optional=true "blocks.{L}.norm2.*" -> "blocks.{L}.norm3.*"
+}
+
+map wan {
+  apply wan_outer
+  apply wan_blocks
+}
+
+# Diffusers names left after the map are tensors this converter does not know (the reference
+# would carry them along unrenamed, or drop them under PP): refused, so nothing is lost silently.
+map wan_checks {
+  refuse "condition_embedder.*" "scale_shift_table" "proj_out.*" "blocks.{L}.attn1.*" "blocks.{L}.attn2.*" \
+    "blocks.{L}.ffn.net.*" "blocks.{L}.norm2.*" "blocks.{L}.scale_shift_table" \
+    why="a diffusers Wan tensor this converter has no MindSpeed-MM name for (is this a WanTransformer3DModel of another version?)"
+}
+
+# Pipeline placement (§7.1.1 PP lists, §6.1): every embedder on the first stage, the head on the
+# last. The image embedder's norms (img_emb.proj.0 / .4) go with the rest of img_emb (the
+# reference drops them under PP, §9 Q5).
+stages wan_pp {
+  dit "blocks." first=["patch_embedding.", "text_embedding.", "time_embedding.", "time_projection.", "img_emb."] last=["head."]
+}
+
+# DiffSynth-Studio LoRA (original Wan names) -> MindSpeed-MM (§7.1.3): only the attention
+# projections differ; ffn.0 / ffn.2 already match.
+map wan_lora {
+  rename "blocks.{L}.{self_attn,cross_attn}.{q,k,v,o}.*" -> "blocks.{L}.{self_attn,cross_attn}.proj_{q,k,v,out}.*"
+}
+
+family wan extends base {
+  traits = wan_traits
+  config = wan_config
+  model = wan
+  checks = wan_checks
+  pp = wan_pp
+  lora = wan_lora
+}
+
+"""###,
+        "wan/lora_hf_to_mm.recipe": ###"""
+recipe WanConverter.lora_hf_to_mm "Convert a DiffSynth-Studio Wan LoRA folder to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family wan
+use "../common/sora_lora_hf_to_mm.recipe"
+
+"""###,
+        "wan/mm_to_dcp.recipe": ###"""
+recipe WanConverter.mm_to_dcp "Convert a MindSpeed-MM Wan checkpoint to a torch Distributed Checkpoint (release/.metadata, release/__0_0.distcp)."
+use "layout.recipe"
+family wan
+use "../common/sora_mm_to_dcp.recipe"
+
+"""###,
+        "wan/mm_to_hf.recipe": ###"""
+recipe WanConverter.mm_to_hf "Convert a MindSpeed-MM Wan checkpoint (any PP / VPP layout) back to the diffusers folder it came from."
+use "layout.recipe"
+family wan
+use "../common/sora_mm_to_hf.recipe"
+
+"""###,
+        "wan/resplit.recipe": ###"""
+recipe WanConverter.resplit "Re-split a MindSpeed-MM Wan checkpoint to another PP / VPP layout."
+use "layout.recipe"
+family wan
+use "../common/sora_resplit.recipe"
 
 """###,
     ]

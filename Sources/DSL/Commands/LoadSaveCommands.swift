@@ -51,10 +51,21 @@ extension ConversionCommands {
             try call.attempt { try ctx.state.saveHF(dir, like: like, optional: optional) }
             ctx.state.report("saved \(dir)")
         })
-        r.register(TensorCommand("save mm", signature: CommandSignature(positional: [path]),
-                                 doc: "write a MindSpeed-MM checkpoint: one model_optim_rng.pt per rank (atomically)") { call, ctx in
+        r.register(TensorCommand("save mm", signature: CommandSignature(positional: [path], keywords: [
+            slot("version", .string, required: false, doc: "when rank files get checkpoint_version 3.0: \"always\" (default) or \"vpp\" (only with virtual pipeline chunks, as the video-model converters write)"),
+        ]), doc: "write a MindSpeed-MM checkpoint: one model_optim_rng.pt per rank (atomically)") { call, ctx in
             let dir = try ctx.state.path(call, default: "output")
-            try call.attempt { try ctx.state.saveMM(dir) }
+            let versionText = call.arguments.string("version") ?? "always"
+            guard let version = MMCheckpointWriter.VersionEntry(rawValue: versionText) else {
+                throw call.error("version must be \"always\" or \"vpp\", not \"\(versionText)\"", at: "version")
+            }
+            try call.attempt { try ctx.state.saveMM(dir, version: version) }
+            ctx.state.report("saved \(dir)")
+        })
+        r.register(TensorCommand("save dcp", signature: CommandSignature(positional: [path]),
+                                 doc: "write the whole model as a torch Distributed Checkpoint in MindSpeed-MM's root layout (release/.metadata, release/__0_0.distcp; FQNs model.<name>; atomically)") { call, ctx in
+            let dir = try ctx.state.path(call, default: "output")
+            try call.attempt { try ctx.state.saveDCP(dir) }
             ctx.state.report("saved \(dir)")
         })
     }

@@ -2,7 +2,7 @@ import Ops
 
 extension ConversionCommands {
     static let strategies = ["row", "col", "glu", "uemb", "urow", "ucol", "replicate"]
-    static let modules = ["vit", "llm", "audio"]
+    static let modules = ["vit", "llm", "audio", "dit"]
 
     static func registerParallel(_ r: CommandRegistry<Workspace>) {
         let patterns = CommandSignature(variadic: slot("pattern", .string), keywords: [slot("heads", .int, required: false, doc: "heads (urow, ucol)")])
@@ -14,7 +14,7 @@ extension ConversionCommands {
             slot("all", .list(.string), required: false, doc: "prefixes placed on every stage with its layers"),
             slot("preset", .string, required: false, doc: "a built-in schema: \(StageSchema.presets.keys.sorted().joined(separator: ", "))"),
         ])
-        r.register(table: TableKind(name: "stages", doc: "pipeline stage schemas, one entry per module (vit, llm, audio)",
+        r.register(table: TableKind(name: "stages", doc: "pipeline stage schemas, one entry per module (vit, llm, audio, dit: a diffusion transformer's blocks)",
                                     entries: modules.map { ($0, stageEntry) }))
 
         let table = ArgumentSlot("table", .table("shard"), required: false)
@@ -56,7 +56,7 @@ extension ConversionCommands {
 
         let layerSlots = modules.map { slot($0, .optional(.list(.any)), required: false, doc: "\($0) layers per stage: [[...]] per VPP chunk, or flat") }
         r.register(TensorCommand("stage", signature: CommandSignature(positional: [ArgumentSlot("table", .table("stages"))], keywords: layerSlots + [
-            slot("pp", .int, required: false, doc: "PP ranks (default: the length of llm's inner list)"),
+            slot("pp", .int, required: false, doc: "PP ranks (default: the length of llm's (else dit's) inner list)"),
         ]), doc: "place tensors on pipeline stages (intended MindSpeed-MM rule: first/last stage with layers, local layer numbers)") { call, ctx in
             let (layout, pp) = try pipeline(call, ctx, inferMissing: false)
             do {
@@ -120,7 +120,7 @@ extension ConversionCommands {
                 schema = StageSchema(name: e.word, layerPrefix: prefix, first: list("first"), last: list("last"), everywhere: list("all"))
             }
             if let layers = try call.layers(e.word) {
-                if e.word == "llm" || pp == nil { pp = layers.first?.count }
+                if e.word == "llm" || e.word == "dit" || pp == nil { pp = layers.first?.count }
                 mods.append(try call.attempt { try PipelineModule(schema, layers: layers) })
             } else if inferMissing {
                 let total = try call.optionalInt("\(e.word)_total")
@@ -131,7 +131,7 @@ extension ConversionCommands {
         guard !mods.isEmpty else { throw call.error("no module has layers: give at least one of \(t.entries.map { $0.word + "=" }.joined(separator: ", "))") }
         // The LLM's stages are the pipeline; another module may have as many, or fewer to be
         // replicated over them (hetero PP), never more.
-        if !inferMissing, let anchor = mods.first(where: { $0.schema.name == "llm" }) ?? mods.first {
+        if !inferMissing, let anchor = mods.first(where: { $0.schema.name == "llm" || $0.schema.name == "dit" }) ?? mods.first {
             let g = anchor.flat.count
             for m in mods where m.flat.count > g || g % m.flat.count != 0 {
                 throw call.error("\(m.schema.name) has \(m.flat.count) pipeline stages but \(anchor.schema.name) has \(g): give \(m.schema.name) as many stages, or a number that divides \(g) to replicate it on every stage (hetero PP)", at: m.schema.name)

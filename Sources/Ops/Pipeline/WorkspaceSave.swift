@@ -4,7 +4,7 @@ extension Workspace {
     /// Writes the MindSpeed-MM layout: one `model_optim_rng.pt` per (tp, pp, ep) rank, each with
     /// `model` (or `model0..` with VPP) and `checkpoint_version` 3.0, then the tracker. Rank files
     /// are written in parallel into a temporary sibling that is renamed into place when complete.
-    public func saveMM(_ directory: String) throws {
+    public func saveMM(_ directory: String, version: MMCheckpointWriter.VersionEntry = .always) throws {
         let ep = grid.count, tp = grid[0].count
         let stages = phase == .staged ? grid[0][0].count : 1
         let pp = phase == .staged ? ppSize : 1
@@ -36,12 +36,33 @@ extension Workspace {
             try AtomicOutput.write(to: directory, force: force) { tmp in
                 try ParallelJobs.run(ranks.map { rank, chunks in
                     (cost: chunks.reduce(0) { $0 + $1.totalBytes }, work: {
-                        try MMCheckpointWriter.saveRank(rank, chunks: chunks, to: tmp, ppSize: pp, epSize: epDirs)
+                        try MMCheckpointWriter.saveRank(rank, chunks: chunks, to: tmp, ppSize: pp, epSize: epDirs, version: version)
                         progress.fileDone()
                     })
                 }, workers: workers)
                 try MMCheckpointWriter.writeTracker(in: tmp)
             }
+        }
+    }
+
+    /// Writes the whole (merged) model as a torch Distributed Checkpoint in MindSpeed-MM's root
+    /// layout: tracker `release`, `release/.metadata` and `release/__0_0.distcp` holding
+    /// `{"model": {name: tensor}, "checkpoint_version": 3.0}` (FQNs `model.<name>`), atomically.
+    public func saveDCP(_ directory: String) throws {
+        let tensors = try model(for: "`save dcp`")
+        if dryRun {
+            plan(PlannedOutput(path: directory + "/release/__0_0.distcp",
+                               entries: tensors.map { ("model.\($0.name)", $0.tensor.dtype, $0.tensor.shape, $0.tensor.byteCount) }))
+            return
+        }
+        var entries: [DCPWriteEntry] = [.checkpointVersion]
+        for (name, t) in tensors {
+            entries.append(DCPWriteEntry(fqn: "model." + name, value: .tensor(t), path: [.key("model"), .key(name)]))
+        }
+        let progress = Progress(label: "save dcp", totalFiles: 1, totalBytes: tensors.totalBytes, mode: progressMode)
+        try withProgress(progress) {
+            try DCPCheckpoint.save(entries, to: directory, layout: .root(.release), force: force)
+            progress.fileDone()
         }
     }
 

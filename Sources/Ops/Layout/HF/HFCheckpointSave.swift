@@ -26,7 +26,7 @@ public struct HFWritePlan {
     public var totalSize: Int { shards.reduce(0) { $0 + $1.tensors.totalBytes } }
     /// Every file, relative to the output directory, in writing order.
     public var files: [String] {
-        shards.map(\.file) + (index == nil ? [] : [SafetensorsIndex.fileName]) + copies.map(\.path) + contents.map(\.path)
+        shards.map(\.file) + (index.map { [$0.name] } ?? []) + copies.map(\.path) + contents.map(\.path)
     }
 }
 
@@ -74,7 +74,7 @@ extension HFCheckpoint {
         if !missing.isEmpty {
             let shown = missing.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
             let more = missing.count > 5 ? " and \(missing.count - 5) more" : ""
-            let listedIn = source.index != nil ? SafetensorsIndex.fileName : "shards"
+            let listedIn = source.index?.name ?? "shards"
             throw OpsError.invalid("cannot save like \(source.directory): \(missing.count) tensor(s) listed in its \(listedIn) are missing from the converted checkpoint: \(shown)\(more); check that the conversion produces every tensor of the original model")
         }
         let shardFiles = Array(Set(sourceNames.compactMap { source.shardOf[$0] })).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
@@ -93,7 +93,7 @@ extension HFCheckpoint {
             setValue("total_size", .int(totalSize), in: &metadata)
             // Newer transformers also record the parameter count; keep it true when present.
             if metadata.contains(where: { $0.0 == "total_parameters" }) { setValue("total_parameters", .int(parameters), in: &metadata) }
-            index = SafetensorsIndex(metadata: metadata, weightMap: shards.flatMap { s in s.tensors.names.map { (tensor: $0, file: s.file) } })
+            index = SafetensorsIndex(metadata: metadata, weightMap: shards.flatMap { s in s.tensors.names.map { (tensor: $0, file: s.file) } }, name: sourceIndex.name)
         }
         return HFWritePlan(shards: shards, index: index,
                            copies: source.sideFiles.map { ($0, source.directory + "/" + $0) }, contents: [],
@@ -146,7 +146,7 @@ extension HFCheckpoint {
             }
         }, workers: concurrentFiles)
         if let index = plan.index {
-            try CheckpointFiles.writeFile(index.encoded(), to: directory + "/" + SafetensorsIndex.fileName)
+            try CheckpointFiles.writeFile(index.encoded(), to: directory + "/" + index.name)
         }
         for (rel, from) in plan.copies {
             try makeParent(of: rel, in: directory)
