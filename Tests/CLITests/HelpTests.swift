@@ -165,8 +165,8 @@ final class HelpTests: XCTestCase {
 
         options:
           -h, --help            Show this help message and exit.
-          --config CONFIG       Path to a YAML config file with the options below nested by their dotted
-                                names (cfg: ...), as --print_config writes it.
+          --config CONFIG       Path to a YAML config file with the options below (name: value), as
+                                --print_config writes it.
           --print_config[=flags]
                                 Print the configuration after applying all other arguments and exit. The
                                 optional flags customize the output and are one or more keywords separated

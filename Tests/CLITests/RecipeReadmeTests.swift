@@ -91,6 +91,7 @@ final class RecipeReadmeTests: XCTestCase {
         case .bool: return .bool(false)
         case .str, .path, .dir: return .string("/tmp")
         case let .list(inner): return .list([sample(inner)])
+        case let .dict(inner): return .dict([("key", sample(inner))])
         case .optional: return .null
         case let .union(ts): return sample(ts[0])
         }

@@ -57,15 +57,15 @@ final class CommandsRegistryTests: XCTestCase {
     func testStatementsTheRegistryProvides() {
         let r = ConversionCommands.registry()
         XCTAssertEqual(r.order, [
-            "load hf", "load mm", "load config", "load pt", "add hf", "save hf", "save mm", "save dcp",
+            "load hf", "load mm", "load config", "load pt", "load dcp", "add hf", "save hf", "save dcp", "save mm",
             "rename", "merge glu", "merge qkv", "merge zerok", "merge cat", "relocate qkv", "split qkv", "tie", "retie",
-            "pad", "zeros", "experts", "drop", "refuse", "keep", "cast",
+            "pad", "zeros", "experts", "flatten", "transpose", "drop", "refuse", "keep", "cast",
             "shard", "unshard", "ep", "stage", "unstage", "ls", "show", "plan",
         ])
         XCTAssertEqual(r.tableKinds.keys.sorted(), ["shard", "stages"])
         let revertible = r.order.filter { r.commands[$0]?.revert != nil }
         XCTAssertEqual(revertible, ["rename", "merge glu", "merge qkv", "merge zerok", "merge cat", "relocate qkv", "split qkv",
-                                    "tie", "pad", "zeros", "experts", "cast"])
+                                    "tie", "pad", "zeros", "experts", "flatten", "transpose", "cast"])
     }
 
     func testRenameReverts() throws {

@@ -94,6 +94,18 @@ final class FamilyTests: XCTestCase {
             "undo rename \"merger.1.*\" -> \"layers.16.deepstack.*\"", "undo rename \"merger.0.*\" -> \"layers.8.deepstack.*\"",
             "drop \"a\"", "drop \"b\"",
         ])
+        // The loop variable is the loop's own: a variable of that name is back after the loop,
+        // in a map as at the top level (a recipe's `target` survives `for target in ...`).
+        let scoped = Session()
+        try scoped.run("""
+            let target = "out"
+            map m { for target in ["x"] { drop target } }
+            apply m
+            for target in ["y"] { drop target }
+            drop target
+
+            """)
+        XCTAssertEqual(Array(scoped.log.suffix(3)), ["drop \"x\"", "drop \"y\"", "drop \"out\""])
         let e = recipeError { try Session().run("for k in 3 { print k }\n") }
         XCTAssertEqual(e?.message, "'for k in' needs a list, found an int (3)")
         XCTAssertEqual(e?.location?.column, 10)

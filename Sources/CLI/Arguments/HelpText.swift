@@ -95,7 +95,9 @@ extension ArgumentSurface {
         if !recipe.doc.isEmpty { out += "\n" + HelpLayout.paragraphs(recipe.doc) + "\n" }
         out += "\noptions:\n"
         var entries = commonOptions(
-            configHelp: "Path to a YAML config file with the options below nested by their dotted names (cfg: ...), as --print_config writes it.",
+            configHelp: table.groups.isEmpty
+                ? "Path to a YAML config file with the options below (name: value), as --print_config writes it."
+                : "Path to a YAML config file with the options below nested by their dotted names (cfg: ...), as --print_config writes it.",
             configEnv: envName("config"))
         entries += table.params(in: "").map { paramEntry($0, env: envName($0.name)) }
         out += entries.joined(separator: "\n") + "\n"

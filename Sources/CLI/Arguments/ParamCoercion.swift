@@ -79,6 +79,16 @@ enum ParamCoercion {
                 }
             }
             return .list(out)
+        case let .dict(element):
+            guard case let .dict(pairs) = value else { throw InnerMismatch(path: [], type: type, value: value) }
+            var out: [(String, Value)] = []
+            for (i, (k, v)) in pairs.enumerated() {
+                do { out.append((k, try check(v, element, bounds))) } catch var m as InnerMismatch {
+                    m.path.insert(i, at: 0)
+                    throw m
+                }
+            }
+            return .dict(out)
         }
     }
 
@@ -99,6 +109,7 @@ enum ParamCoercion {
         case .path: return plural ? "paths" : "a path"
         case .dir: return plural ? "directories" : "a directory"
         case let .list(e): return (plural ? "lists of " : "a list of ") + phrase(e, bounds, plural: true)
+        case let .dict(e): return (plural ? "mappings to " : "a mapping to ") + phrase(e, bounds, plural: true)
         case let .optional(t): return phrase(t, bounds, plural: plural) + " or null"
         case let .union(ts): return ts.map { phrase($0, bounds, plural: plural) }.joined(separator: " or ")
         }
@@ -112,6 +123,7 @@ enum ParamCoercion {
         case .float: return "float" + bound
         case .bool, .str, .path, .dir: return type.description
         case let .list(e): return "[" + label(e, bounds) + "]"
+        case let .dict(e): return "{str: " + label(e, bounds) + "}"
         case let .optional(t): return label(t, bounds) + " or null"
         case let .union(ts): return ts.map { label($0, bounds) }.joined(separator: " or ")
         }

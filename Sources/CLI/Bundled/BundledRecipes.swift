@@ -418,6 +418,167 @@ unstage pp
 unshard tp=1 dim=0
 
 """###,
+        "dcp/common.recipe": ###"""
+# Shared by the DCP converters (MindSpeed-MM's FSDP2 trainers; reference dcp.md §2). A converter
+# file binds what its layout needs, declares `map dcp_layout` (Hugging Face names -> the names under
+# the trainer's `model.` dict) and uses hf_to_dcp.recipe or dcp_to_hf.recipe.
+
+# What the layouts read, bound before any of them runs: tie the embedding to the LM head
+# (target -> source), the fused expert tensors viewed 2-D, the expert count of config.json.
+let ties = null
+let fused = null
+let num_experts = 0
+# dcp_to_hf: cast every f32/f16 tensor to bf16 (--to_bf16).
+let to_bf16 = false
+
+# The expert count: text_config.num_experts, else thinker_config.text_config.num_experts, else
+# num_experts; 0 when config.json names none (dense).
+map dcp_config {
+  let text = get(config, "text_config", null)
+  if text == null and get(config, "thinker_config", null) != null { let text = get(config.thinker_config, "text_config", null) }
+  if text != null and get(text, "num_experts", null) != null {
+    let num_experts = text.num_experts
+  } else if get(config, "num_experts", null) != null {
+    let num_experts = config.num_experts
+  }
+}
+
+# Ties (a second name for the same tensor), then fused experts `[E, a, b]` viewed `[E*a, b]`:
+# only 3-D tensors named exactly `...experts.<name>` (the reference takes any name containing it,
+# dcp.md §3 D2, D4).
+map dcp_ties_and_experts {
+  if ties != null {
+    for name in ties { tie ties[name] -> name }
+  }
+  if fused != null {
+    for name in fused { flatten "re:(.*\\.)?experts\\." + name experts=num_experts optional=true }
+  }
+}
+
+"""###,
+        "dcp/dcp_to_hf.recipe": ###"""
+# DCP -> Hugging Face for any DCP converter: the converter binds `checkpoint` (the DCP root or
+# checkpoint directory), `original` (the HF directory whose config, index and side files the output
+# follows) and `target`, and declares `map dcp_layout`, which is reverted.
+use "common.recipe"
+load config original
+apply dcp_config
+# Only the model's entries are read (never the optimizer state of a training checkpoint).
+load dcp checkpoint
+revert dcp_layout
+if to_bf16 {
+  cast bf16 from=f32 revertible=false
+  cast bf16 from=f16 revertible=false
+}
+# The original's shards, index (total_size recomputed) and side files, byte for byte; every tensor
+# of its index must come from the checkpoint (dcp.md §3 D1); a tied copy it has no place for is left out.
+save hf target like=original copies=true
+
+"""###,
+        "dcp/generic_dcp_to_hf.recipe": ###"""
+recipe GenericDCPConverter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 trainers back to the Hugging Face layout of the original checkpoint."
+param load_dir: dir = "mm_save_dir/release" "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
+param save_dir: path = "" "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param model_assets_dir: dir = "" "the original Hugging Face checkpoint: config.json, index, shards and side files are followed"
+param dcp_prefix: str = "" "prefix of the keys in the trainer's model dict, as given to hf_to_dcp"
+param hf_prefix: str = "" "HF key prefix, as given to hf_to_dcp"
+param fused_linear_names: [str]? "fused expert tensors viewed 2-D by hf_to_dcp (viewed [E, a, b] again; E from config.json)"
+param trust_remote_code: bool = true ignored "accepted for compatibility: config.json is read directly, no code is run"
+use "generic_layout.recipe"
+let checkpoint = load_dir
+let original = model_assets_dir
+let target = save_dir
+let fused = fused_linear_names
+use "dcp_to_hf.recipe"
+
+"""###,
+        "dcp/generic_hf_to_dcp.recipe": ###"""
+recipe GenericDCPConverter.hf_to_dcp "Convert a Hugging Face checkpoint to a DCP checkpoint for MindSpeed-MM's FSDP2 trainers: FQN model.<dcp_prefix><key>, tracker release."
+param hf_dir: dir "the Hugging Face checkpoint (*.safetensors directly in it)"
+param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+param dcp_prefix: str = "" "prefix of the keys in the trainer's model dict (e.g. model.)"
+param hf_prefix: str = "" "prefix of the HF keys replaced by dcp_prefix (keys without it are kept as they are)"
+param tie_weight_mapping: {str}? "target -> source: the target is written as a copy of the source (e.g. {\"lm_head.weight\": \"model.embed_tokens.weight\"})"
+param fused_linear_names: [str]? "fused expert tensors [E, a, b] named ...experts.<name> are viewed [E*a, b] (e.g. [\"gate_up_proj\", \"down_proj\"])"
+use "generic_layout.recipe"
+let source = hf_dir
+let target = dcp_dir
+let ties = tie_weight_mapping
+let fused = fused_linear_names
+use "hf_to_dcp.recipe"
+
+"""###,
+        "dcp/generic_layout.recipe": ###"""
+# GenericDCPConverter (dcp.md §2.3): FQN `model.` + the HF key with `hf_prefix` replaced by
+# `dcp_prefix` (keys without hf_prefix are kept as they are), or `dcp_prefix` + key when no
+# hf_prefix is given; fused expert tensors optionally viewed 2-D. The prefix is replaced at the
+# start of the key only (the reference replaces its first occurrence anywhere), so the way back
+# is exact.
+use "common.recipe"
+map dcp_layout {
+  apply dcp_ties_and_experts
+  if hf_prefix != "" {
+    rename optional=true hf_prefix + "*" -> dcp_prefix + "*"
+  } else if dcp_prefix != "" {
+    rename "*" -> dcp_prefix + "*"
+  }
+}
+
+"""###,
+        "dcp/hf_to_dcp.recipe": ###"""
+# Hugging Face -> DCP for any DCP converter: the converter binds `source` (the HF directory) and
+# `target` (the DCP root written: tracker `release` + release/) and declares `map dcp_layout`.
+use "common.recipe"
+load hf source
+apply dcp_config
+apply dcp_layout
+save dcp target
+
+"""###,
+        "dcp/qwen3vl_dcp_to_hf.recipe": ###"""
+recipe Qwen3VLConverter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 Qwen3-VL trainer back to the Hugging Face layout of the original checkpoint."
+param load_dir: dir = "mm_save_dir/release" "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
+param save_dir: path = "Qwen3-VL-xxB-hf" "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param model_assets_dir: dir = "Qwen3-VL-xxB" "the original Hugging Face checkpoint: config.json, index, shards and side files are followed"
+param to_bf16: bool = false "cast every f32/f16 tensor to bf16 (a checkpoint trained in f32); the index's total_size is recomputed"
+let checkpoint = load_dir
+let original = model_assets_dir
+let target = save_dir
+use "qwen3vl_layout.recipe"
+let prefix = "model."
+# A tied lm_head.weight in the checkpoint is left out where the original has no place for it.
+let tie = false
+use "dcp_to_hf.recipe"
+
+"""###,
+        "dcp/qwen3vl_hf_to_dcp.recipe": ###"""
+recipe Qwen3VLConverter.hf_to_dcp "Convert a Hugging Face Qwen3-VL checkpoint (dense or MoE) to a DCP checkpoint for MindSpeed-MM's FSDP2 trainer: FQN model.model.<key>, experts viewed 2-D."
+param hf_dir: dir = "Qwen3-VL-xxB" "the Hugging Face checkpoint"
+param dcp_dir: path = "Qwen3-VL-xxB-dcp" "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+param tie_weight: bool = false "also write the embedding as lm_head.weight (tied models)"
+param is_lora_base: bool = false "the base model of a LoRA run: FQN model.base_model.model.model.<key>"
+let source = hf_dir
+let target = dcp_dir
+use "qwen3vl_layout.recipe"
+let prefix = "model."
+if is_lora_base { let prefix = "base_model.model.model." }
+let tie = tie_weight
+use "hf_to_dcp.recipe"
+
+"""###,
+        "dcp/qwen3vl_layout.recipe": ###"""
+# Qwen3VLConverter (dcp.md §2.4): FQN `model.model.` + the HF key (`model.base_model.model.model.`
+# for a LoRA base); the fused experts `...experts.{gate_up_proj,down_proj}` viewed 2-D; with
+# `tie` (tie_weight) the embedding is also written as lm_head.weight.
+use "common.recipe"
+let fused = ["gate_up_proj", "down_proj"]
+map dcp_layout {
+  if tie { tie "model.language_model.embed_tokens.weight" -> "lm_head.weight" }
+  apply dcp_ties_and_experts
+  rename "*" -> prefix + "*"
+}
+
+"""###,
         "deepseekvl2/hf_to_mm.recipe": ###"""
 recipe DeepSeekVLConverter.hf_to_mm "Convert a Hugging Face DeepSeek-VL2 checkpoint (MLA, MoE) to MindSpeed-MM (Megatron) layout, experts split over EP ranks."
 use "layout.recipe"

@@ -30,6 +30,12 @@ extension ConversionCommands {
             try call.attempt { try ctx.state.loadTorch(file, key: call.arguments.string("key")) }
             ctx.weightMap = ctx.state.hfWeightMap.map { m in .dict(m.map { ($0.tensor, .string($0.file)) }) }
         })
+        r.register(TensorCommand("load dcp", signature: CommandSignature(positional: [slot("path", .string, required: false, doc: "a DCP checkpoint directory (.metadata + *.distcp) or a MindSpeed-MM root around one (default: the `input` setting)")], keywords: [
+            slot("key", .optional(.string), required: false, doc: "the dict of the model's tensors (dotted path); default: model"),
+        ]), doc: "read the model's tensors of a torch Distributed Checkpoint (FSDP2), lazily; optimizer state is never read") { call, ctx in
+            let dir = try ctx.state.path(call, default: "input")
+            try call.attempt { try ctx.state.loadDCP(dir, key: call.arguments.string("key")) }
+        })
         r.register(TensorCommand("add hf", signature: CommandSignature(positional: [slot("path", .string)],
                                                                      variadic: slot("pattern", .strings, doc: "names of the tensors to add"),
                                                                      keywords: [slot("optional", .bool, required: false, doc: "true: a pattern matching nothing is not an error")]),
@@ -41,6 +47,7 @@ extension ConversionCommands {
         r.register(TensorCommand("save hf", signature: CommandSignature(positional: [path], keywords: [
             slot("like", .optional(.string), required: false, doc: "HF directory whose shards, index and side files to follow"),
             slot("optional", .list(.string), required: false, doc: "tensors written only where the template's index has a place for them"),
+            slot("copies", .bool, required: false, doc: "true: a tensor the template has no place for is left out when it is a copy (same bytes) of one it has"),
         ]), doc: "write a Hugging Face checkpoint (atomically)") { call, ctx in
             let dir = try ctx.state.path(call, default: "output")
             let like = call.arguments.string("like")
@@ -48,7 +55,22 @@ extension ConversionCommands {
             if case let .list(items)? = call.arguments.value("optional") {
                 optional = Set(items.compactMap { if case let .string(s) = $0 { return s } else { return nil } })
             }
-            try call.attempt { try ctx.state.saveHF(dir, like: like, optional: optional) }
+            let copies = try call.bool("copies", default: false)
+            try call.attempt { try ctx.state.saveHF(dir, like: like, optional: optional, dropCopies: copies) }
+            ctx.state.report("saved \(dir)")
+        })
+        r.register(TensorCommand("save dcp", signature: CommandSignature(positional: [path], keywords: [
+            slot("part_gb", .optional(.number), required: false, doc: "size of each data file in GB (default 5)"),
+        ]), doc: "write a torch Distributed Checkpoint as MindSpeed-MM's FSDP2 trainer loads it: tracker `release`, release/.metadata and data files, FQN model.<name> (atomically)") { call, ctx in
+            let dir = try ctx.state.path(call, default: "output")
+            var partBytes = 5_000_000_000
+            if let gb = call.arguments.value("part_gb"), gb != .null {
+                let v: Double
+                switch gb { case let .int(i): v = Double(i); case let .float(f): v = f; default: throw call.error("part_gb must be a number", at: "part_gb") }
+                guard v > 0 else { throw call.error("part_gb must be > 0", at: "part_gb") }
+                partBytes = Int(v * 1e9)
+            }
+            try call.attempt { try ctx.state.saveDCP(dir, partBytes: partBytes) }
             ctx.state.report("saved \(dir)")
         })
         r.register(TensorCommand("save mm", signature: CommandSignature(positional: [path], keywords: [
@@ -60,12 +82,6 @@ extension ConversionCommands {
                 throw call.error("version must be \"always\" or \"vpp\", not \"\(versionText)\"", at: "version")
             }
             try call.attempt { try ctx.state.saveMM(dir, version: version) }
-            ctx.state.report("saved \(dir)")
-        })
-        r.register(TensorCommand("save dcp", signature: CommandSignature(positional: [path]),
-                                 doc: "write the whole model as a torch Distributed Checkpoint in MindSpeed-MM's root layout (release/.metadata, release/__0_0.distcp; FQNs model.<name>; atomically)") { call, ctx in
-            let dir = try ctx.state.path(call, default: "output")
-            try call.attempt { try ctx.state.saveDCP(dir) }
             ctx.state.report("saved \(dir)")
         })
     }

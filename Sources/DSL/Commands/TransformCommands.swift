@@ -107,6 +107,14 @@ extension ConversionCommands {
             return try ExpertSplit(a, b, numExperts: try call.int("n"), transpose: try call.bool("transpose", default: true), presence: try presence(call))
         }
         let patterns = slot("pattern", .strings, doc: "tensor name patterns (each a string, or a list of them)")
+        transform(r, "flatten", CommandSignature(variadic: patterns, keywords: [slot("experts", .int, required: false, doc: "number of experts (0 or absent: taken from each tensor; the revert needs it)"), optional]),
+                  doc: "view fused expert tensors [E, a, b] as [E*a, b] (the FSDP2 trainers' layout); revert views them 3-D again") { call, _ in
+            try ExpertView(try call.strings("pattern"), experts: try call.optionalInt("experts") ?? 0, presence: try presence(call))
+        }
+        transform(r, "transpose", CommandSignature(variadic: patterns, keywords: [optional]),
+                  doc: "swap the last two dimensions of 3-D (fused expert) tensors, written contiguous; its own revert") { call, _ in
+            try SwapLastDims(try call.strings("pattern"), presence: try presence(call))
+        }
         r.register(TensorCommand("drop", signature: CommandSignature(variadic: patterns, keywords: [optional]),
                                  doc: "remove tensors (not revertible)") { call, ctx in
             let t = try call.attempt { try Drop(try call.strings("pattern"), presence: try presence(call)) }
@@ -139,10 +147,11 @@ extension ConversionCommands {
         })
         let dtypes = DType.allCases.map(\.rawValue) + ["fp16", "fp32", "fp64", "bfloat16", "float16", "float32"]
         transform(r, "cast", CommandSignature(positional: [ArgumentSlot("dtype", .word(dtypes)), slot("pattern", .string, required: false)],
-                                              keywords: [ArgumentSlot("from", .word(dtypes))]),
+                                              keywords: [ArgumentSlot("from", .word(dtypes)),
+                                                         slot("revertible", .bool, required: false, doc: "false: tensors that already have the target dtype are kept, and there is no revert (a one-way --to_bf16)")]),
                   doc: "convert floating point tensors from= one dtype to another; revert converts back") { call, _ in
             guard let to = try call.dtype("dtype"), let from = try call.dtype("from") else { throw call.error("give the target dtype and from=") }
-            return try CastDType(call.arguments.string("pattern") ?? "*", from: from, to: to)
+            return try CastDType(call.arguments.string("pattern") ?? "*", from: from, to: to, keepTarget: !(try call.bool("revertible", default: true)))
         }
     }
 }

@@ -119,6 +119,10 @@ public enum Builtins {
             guard case let .string(k) = a[1] else { throw Failure("needs a string key, not \(article(a[1]))") }
             return a[0][k] ?? a[2]
         },
+        "keys": Function(arity: 1...1, doc: "keys(mapping): its keys, in order") { a in
+            guard case let .dict(pairs) = a[0] else { throw Failure("needs a mapping, not \(article(a[0]))") }
+            return .list(pairs.map { .string($0.0) })
+        },
         "has": Function(arity: 2...2, doc: "has(mapping, \"key\"): whether the mapping has the key") { a in
             guard case .dict = a[0] else { throw Failure("needs a mapping first, not \(article(a[0]))") }
             guard case let .string(k) = a[1] else { throw Failure("needs a string key, not \(article(a[1]))") }

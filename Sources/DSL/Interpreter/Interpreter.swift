@@ -154,6 +154,9 @@ public final class Interpreter<State> {
             guard registry.tableKinds[kind] != nil else { throw RecipeError("unknown table kind '\(kind)'", at: s.location) }
             tables[name] = (kind, base, entries, s.location)
         case let .for(name, list, body):
+            // The loop variable is the loop's own: a name bound before comes back after it.
+            let outer = variables[name]
+            defer { variables[name] = outer }
             for item in try loopItems(name, list) {
                 variables[name] = item
                 try execute(body)
@@ -362,6 +365,8 @@ public final class Interpreter<State> {
             case let .if(c, then, otherwise):
                 try collect(try condition(c, "the condition of 'if'") ? then : otherwise ?? [], into: &out)
             case let .for(name, list, body):
+                let outer = variables[name]
+                defer { variables[name] = outer }
                 for item in try loopItems(name, list) {
                     variables[name] = item
                     try collect(body, into: &out)

@@ -101,6 +101,13 @@ public enum ParamBinding {
                     out.append(c)
                 }
                 return .list(out)
+            case let (.dict(e), .dict(pairs)):
+                var out: [(String, Value)] = []
+                for (k, item) in pairs {
+                    guard let c = convert(item, e, depth: depth + 1) else { return nil }
+                    out.append((k, c))
+                }
+                return .dict(out)
             default: return nil
             }
         }

@@ -378,6 +378,11 @@ public struct Parser {
                 let element = try p.paramType(&bounds)
                 _ = try p.expect(.rbracket, "']' to close the list type")
                 type = .list(element)
+            } else if p.current.isPunct(.lbrace) {
+                p.advance()
+                let element = try p.paramType(&bounds)
+                _ = try p.expect(.rbrace, "'}' to close the mapping type")
+                type = .dict(element)
             } else if let name = p.current.identifier {
                 switch name {
                 case "int": type = .int
@@ -388,11 +393,11 @@ public struct Parser {
                 case "dir": type = .dir
                 case "layers": type = .layers
                 default:
-                    throw p.error(Suggestions.message("unknown type '\(name)' (types are int, float, bool, str, path, dir, [T] and T?)", for: name, in: Self.typeNames))
+                    throw p.error(Suggestions.message("unknown type '\(name)' (types are int, float, bool, str, path, dir, [T], {T} and T?)", for: name, in: Self.typeNames))
                 }
                 p.advance()
             } else {
-                throw p.expected("a type (int, float, bool, str, path, dir, [T] or T?)")
+                throw p.expected("a type (int, float, bool, str, path, dir, [T], {T} or T?)")
             }
             while let op = p.boundOp() {
                 p.advance()

@@ -11,6 +11,8 @@ public indirect enum ParamType: Equatable, CustomStringConvertible, Sendable {
     /// A directory that must exist (an input).
     case dir
     case list(ParamType)
+    /// A mapping from names to values of the type (`{str}`: jsonargparse's `dict[str, str]`).
+    case dict(ParamType)
     /// The type, or null.
     case optional(ParamType)
     /// The first of these types the value fits (e.g. flat or nested layer lists).
@@ -28,6 +30,7 @@ public indirect enum ParamType: Equatable, CustomStringConvertible, Sendable {
         case .path: return "path"
         case .dir: return "dir"
         case let .list(t): return "[\(t)]"
+        case let .dict(t): return "{\(t)}"
         case let .optional(t): return "\(t)?"
         case let .union(ts): return ts.map(\.description).joined(separator: " or ")
         }

@@ -45,33 +45,15 @@ extension Workspace {
         }
     }
 
-    /// Writes the whole (merged) model as a torch Distributed Checkpoint in MindSpeed-MM's root
-    /// layout: tracker `release`, `release/.metadata` and `release/__0_0.distcp` holding
-    /// `{"model": {name: tensor}, "checkpoint_version": 3.0}` (FQNs `model.<name>`), atomically.
-    public func saveDCP(_ directory: String) throws {
-        let tensors = try model(for: "`save dcp`")
-        if dryRun {
-            plan(PlannedOutput(path: directory + "/release/__0_0.distcp",
-                               entries: tensors.map { ("model.\($0.name)", $0.tensor.dtype, $0.tensor.shape, $0.tensor.byteCount) }))
-            return
-        }
-        var entries: [DCPWriteEntry] = [.checkpointVersion]
-        for (name, t) in tensors {
-            entries.append(DCPWriteEntry(fqn: "model." + name, value: .tensor(t), path: [.key("model"), .key(name)]))
-        }
-        let progress = Progress(label: "save dcp", totalFiles: 1, totalBytes: tensors.totalBytes, mode: progressMode)
-        try withProgress(progress) {
-            try DCPCheckpoint.save(entries, to: directory, layout: .root(.release), force: force)
-            progress.fileDone()
-        }
-    }
-
     /// Writes the Hugging Face layout. With a template (`like`, or the HF checkpoint loaded last),
     /// shards, index and side files follow it; every tensor must have a place in its index.
     /// Without one, shards are cut at `maxShardBytes` and config.json is written from `config`.
     /// `optional` names are written only where the template has a place for them (a tied
     /// model's lm_head), instead of being an error.
-    public func saveHF(_ directory: String, like templateDir: String?, optional: Set<String> = [], maxShardBytes: Int = 5_000_000_000) throws {
+    /// With `dropCopies`, a tensor the template has no place for is left out when its bytes equal
+    /// those of a tensor that is placed (a tie the trainer saved twice, e.g. `lm_head.weight`).
+    public func saveHF(_ directory: String, like templateDir: String?, optional: Set<String> = [], dropCopies: Bool = false,
+                       maxShardBytes: Int = 5_000_000_000) throws {
         let tensors = try model(for: "`save hf`")
         let plan: HFWritePlan
         if let template = try templateDir.map({ try HFCheckpoint.load($0) }) ?? hfSource {
@@ -83,7 +65,17 @@ extension Workspace {
                 }
             }
             plan = try HFCheckpoint.plan(tensors, like: template)
-            let unplaced = plan.unplaced.filter { !optional.contains($0) }
+            var unplaced = plan.unplaced.filter { !optional.contains($0) }
+            if dropCopies {
+                let placed = Set(plan.shards.flatMap { $0.tensors.names })
+                unplaced = try unplaced.filter { name in
+                    let t = tensors[name]!
+                    return try !placed.contains { p in
+                        guard let o = tensors[p], o.dtype == t.dtype, o.shape == t.shape else { return false }
+                        return try TensorBytesComparison().equal(o, t)
+                    }
+                }
+            }
             if !unplaced.isEmpty {
                 let shown = unplaced.prefix(10).map { "'\($0)'" }.joined(separator: ", ")
                 throw OpsError.invalid("\(unplaced.count) tensor(s) have no place in the index of \(template.directory): \(shown)\(unplaced.count > 10 ? ", ..." : ""); drop them in the recipe if that is intended")
@@ -105,7 +97,7 @@ extension Workspace {
         }
     }
 
-    private func withProgress(_ progress: Progress, _ body: () throws -> Void) throws {
+    func withProgress(_ progress: Progress, _ body: () throws -> Void) throws {
         OutputFile.progress = progress
         defer { OutputFile.progress = nil; progress.finish() }
         try body()

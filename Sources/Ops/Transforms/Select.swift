@@ -72,18 +72,22 @@ public struct CastDType: Transform {
     public let pattern: NamePattern
     public let from: DType
     public let to: DType
+    /// Leave tensors that already have the target dtype as they are (a one-way conversion such
+    /// as `--to_bf16`: the inverse cannot tell them apart, so there is none).
+    public let keepTarget: Bool
 
-    public init(_ pattern: NamePattern, from: DType, to: DType) throws {
+    public init(_ pattern: NamePattern, from: DType, to: DType, keepTarget: Bool = false) throws {
         guard Cast.isSupported(from: from, to: to), Cast.isSupported(from: to, to: from) else {
             throw OpsError.unsupported("cast \(from.rawValue) -> \(to.rawValue) is not supported (f64/f32/f16/bf16 only)")
         }
         self.pattern = pattern
         self.from = from
         self.to = to
+        self.keepTarget = keepTarget
     }
 
-    public init(_ pattern: String = "*", from: DType, to: DType) throws {
-        try self.init(try NamePattern(pattern), from: from, to: to)
+    public init(_ pattern: String = "*", from: DType, to: DType, keepTarget: Bool = false) throws {
+        try self.init(try NamePattern(pattern), from: from, to: to, keepTarget: keepTarget)
     }
 
     public var description: String { "cast '\(pattern)' \(from.rawValue) -> \(to.rawValue)" }
@@ -93,14 +97,15 @@ public struct CastDType: Transform {
     }
 
     public func inverse(_ tensors: TensorMap) throws -> TensorMap {
-        try convert(tensors, from: to, to: from, step: "cast (inverse)")
+        if keepTarget { throw OpsError.invalid("a cast with revertible=false has no inverse (tensors that already had the target dtype were kept)") }
+        return try convert(tensors, from: to, to: from, step: "cast (inverse)")
     }
 
     private func convert(_ tensors: TensorMap, from a: DType, to b: DType, step: String) throws -> TensorMap {
         var out = TensorMap()
         for (name, t) in tensors {
             guard a != b, pattern.matches(name) else { out[name] = t; continue }
-            if t.dtype == b {
+            if t.dtype == b && !keepTarget {
                 throw OpsError.tensor(name: name, message: "is already \(b.rawValue); \(step) from \(a.rawValue) could not be undone exactly (narrow the pattern)")
             }
             out[name] = t.dtype == a ? try t.cast(to: b) : t

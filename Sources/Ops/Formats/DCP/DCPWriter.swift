@@ -60,7 +60,8 @@ extension DCPCheckpoint {
     /// `TensorProperties`, `version` "1.0.0" and no `StorageMeta` (so the bytes depend only on the
     /// content: no path, no random id). Returns the metadata written.
     @discardableResult
-    public static func save(_ entries: [DCPWriteEntry], to dir: String, layout: SaveLayout = .directory, force: Bool = false) throws -> DCPMetadata {
+    public static func save(_ entries: [DCPWriteEntry], to dir: String, layout: SaveLayout = .directory, force: Bool = false,
+                            workers: Int = 1) throws -> DCPMetadata {
         try validate(entries)
         return try AtomicOutput.write(to: dir, force: force) { tmp in
             var target = tmp
@@ -69,8 +70,30 @@ extension DCPCheckpoint {
                 try MMCheckpointWriter.makeDirectory(target)
                 try MMCheckpointWriter.writeTracker(in: tmp, iteration: iteration)
             }
-            return try writeCheckpoint(entries, into: target)
+            return try writeCheckpoint(entries, into: target, workers: workers)
         }
+    }
+
+    /// One data file: its entries' items back to back, bytes values first.
+    static func writeDataFile(_ mine: [DCPWriteEntry], name: String, in dir: String) throws -> [String: DCPStorageItem] {
+        var placed: [String: DCPStorageItem] = [:]
+        let out = try OutputFile(creating: dir + "/" + name)
+        let ordered = mine.filter { if case .bytes = $0.value { return true }; return false }
+            + mine.filter { if case .tensor = $0.value { return true }; return false }
+        for e in ordered {
+            let start = out.offset
+            let root: PickleValue
+            switch e.value {
+            case let .tensor(t): root = .tensor(TorchTensor(t))
+            case let .bytes(v): root = v
+            }
+            let length = try TorchCheckpoint.write(root, archiveName: "archive", to: out)
+            var key = DCPStorageKey(fqn: e.fqn)
+            if case let .tensor(t) = e.value { key.offsets = [Int](repeating: 0, count: t.rank) }
+            placed[e.fqn] = DCPStorageItem(key: key, indexHint: key.offsets == nil ? nil : 0, file: name, offset: start, length: length)
+        }
+        try out.close()
+        return placed
     }
 
     static func validate(_ entries: [DCPWriteEntry]) throws {
@@ -84,29 +107,24 @@ extension DCPCheckpoint {
         }
     }
 
-    /// Writes the data files and `.metadata` into the existing directory `dir`.
-    static func writeCheckpoint(_ entries: [DCPWriteEntry], into dir: String) throws -> DCPMetadata {
-        var placed: [String: DCPStorageItem] = [:]
-        for file in Set(entries.map(\.file)).sorted() {
-            let name = "__\(file)_0.distcp"
-            let out = try OutputFile(creating: dir + "/" + name)
+    /// Writes the data files and `.metadata` into the existing directory `dir`, up to `workers`
+    /// data files at once (each file's items in entry order, bytes items first).
+    static func writeCheckpoint(_ entries: [DCPWriteEntry], into dir: String, workers: Int = 1) throws -> DCPMetadata {
+        let fileNumbers = Set(entries.map(\.file)).sorted()
+        var placedPerFile = [[String: DCPStorageItem]](repeating: [:], count: fileNumbers.count)
+        let lock = NSLock()
+        try ParallelJobs.run(fileNumbers.enumerated().map { slot, file in
             let mine = entries.filter { $0.file == file }
-            let ordered = mine.filter { if case .bytes = $0.value { return true }; return false }
-                + mine.filter { if case .tensor = $0.value { return true }; return false }
-            for e in ordered {
-                let start = out.offset
-                let root: PickleValue
-                switch e.value {
-                case let .tensor(t): root = .tensor(TorchTensor(t))
-                case let .bytes(v): root = v
-                }
-                let length = try TorchCheckpoint.write(root, archiveName: "archive", to: out)
-                var key = DCPStorageKey(fqn: e.fqn)
-                if case let .tensor(t) = e.value { key.offsets = [Int](repeating: 0, count: t.rank) }
-                placed[e.fqn] = DCPStorageItem(key: key, indexHint: key.offsets == nil ? nil : 0, file: name, offset: start, length: length)
-            }
-            try out.close()
-        }
+            let cost = mine.reduce(0) { if case let .tensor(t) = $1.value { return $0 + t.byteCount } else { return $0 } }
+            return (cost: cost, work: {
+                let placed = try writeDataFile(mine, name: "__\(file)_0.distcp", in: dir)
+                OutputFile.progress?.fileDone()
+                lock.lock()
+                placedPerFile[slot] = placed
+                lock.unlock()
+            })
+        }, workers: workers)
+        let placed = placedPerFile.reduce(into: [String: DCPStorageItem]()) { $0.merge($1) { a, _ in a } }
         var m = DCPMetadata(version: "1.0.0")
         for e in entries {
             switch e.value {
