@@ -162,6 +162,21 @@ final class WanConverterTests: XCTestCase {
         XCTAssertTrue(r.text.contains("VaceWanModel") && r.text.contains("VACEConverter"), r.text)
     }
 
+    /// An unsharded diffusers folder (one diffusion_pytorch_model.safetensors, no index) converts
+    /// both ways (the reference's mm_to_hf needs an index, §9 Q8).
+    func testSingleFileFolderRoundTrip() throws {
+        let s = Converters.Scratch()
+        let src = s.path("one-file")
+        let ckpt = try HFCheckpoint.load(Self.sora("wan_i2v_tp1/input"))
+        let config = Array(try Data(contentsOf: URL(fileURLWithPath: ckpt.directory + "/config.json")))
+        _ = try HFCheckpoint.save(ckpt.tensors, to: src, maxShardBytes: 1 << 30, sideFiles: ["config.json": config], diffusers: true)
+        XCTAssertEqual(try Converters.files(src), ["config.json", "diffusion_pytorch_model.safetensors"])
+        let mm = s.path("mm"), back = s.path("back")
+        try Self.run("hf_to_mm", src, mm, Self.pp("[3,1]"))
+        try Self.run("mm_to_hf", mm, back, ["--cfg.hf_dir", src])
+        try Converters.assertSameFiles(back, src, "single file")
+    }
+
     /// A tracker with a trailing newline (as hand-written or by other tools) is read (§9 Q18).
     func testTrackerWithNewlineIsRead() throws {
         let s = Converters.Scratch()
