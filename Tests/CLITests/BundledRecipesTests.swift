@@ -32,6 +32,7 @@ final class BundledRecipesTests: XCTestCase {
                              "GlmConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "DeepSeekVLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "WanConverter": ["hf_to_mm", "mm_to_hf", "resplit", "lora_hf_to_mm", "mm_to_dcp"],
+                             "VACEConverter": ["hf_to_mm", "mm_to_hf", "hf_diffusers_to_mm", "mm_to_hf_diffusers"],
                              "GenericDCPConverter": ["dcp_to_hf", "hf_to_dcp"],
                              "Qwen3VLConverter": ["dcp_to_hf", "hf_to_dcp"]])
         // A family is its layout.recipe: each converter file selects the family and uses the
@@ -46,9 +47,11 @@ final class BundledRecipesTests: XCTestCase {
                 XCTAssertTrue(text.contains("use \"\(entry.info.operation).recipe\""), entry.path)
                 XCTAssertLessThanOrEqual(statements.count, 10, entry.path)
             } else {
-                // The video models' directions (sora.md) are the `sora_` ones.
+                // The video models' directions (sora.md) are the `sora_` ones (VACE's mm_to_hf forms
+                // write one torch file: sora_mm_to_pt).
                 XCTAssertTrue(text.contains("use \"../common/\(entry.info.operation).recipe\"")
-                              || text.contains("use \"../common/sora_\(entry.info.operation).recipe\""), entry.path)
+                              || text.contains("use \"../common/sora_\(entry.info.operation).recipe\"")
+                              || (entry.path.hasPrefix("vace/mm_to_hf") && text.contains("use \"../common/sora_mm_to_pt.recipe\"")), entry.path)
                 XCTAssertLessThanOrEqual(statements.count, 4, entry.path)
             }
         }

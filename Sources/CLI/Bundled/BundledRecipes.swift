@@ -296,6 +296,12 @@ retie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_la
   pp=pp_size(cfg.target_parallel_config.llm_pp_layers)
 
 """###,
+        "common/sora_hf_diffusers_to_mm.recipe": ###"""
+# diffusers -> MindSpeed-MM: the same direction as hf_to_mm, for a family whose diffusers form
+# is its own family (VACE's hf_diffusers_to_mm).
+use "sora_hf_to_mm.recipe"
+
+"""###,
         "common/sora_hf_to_mm.recipe": ###"""
 # A video model's released checkpoint folder -> MindSpeed-MM, for any video family: a converter
 # file selects the family (`family NAME`) and uses this file. Roles: traits (binds model_name,
@@ -361,6 +367,19 @@ apply config
 use "sora_unstage.recipe"
 revert model
 save hf cfg.target_path like=cfg.hf_dir
+
+"""###,
+        "common/sora_mm_to_pt.recipe": ###"""
+# MindSpeed-MM -> one torch file of {name: tensor} (VACE's mm_to_hf forms, sora.md §3.2): the
+# family's renames reverted, written at cfg.target_path (its parent folder is created, §9 Q25).
+use "family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the MindSpeed-MM checkpoint (latest_checkpointed_iteration.txt, release/ or iter_*/ with mp_rank_* folders)"
+param cfg.target_path: path "the output .pt file (written atomically; refused if it exists, unless --force)"
+apply traits
+use "sora_unstage.recipe"
+revert model
+save pt cfg.target_path
 
 """###,
         "common/sora_params.recipe": ###"""
@@ -1565,6 +1584,138 @@ family qwen3vl
 use "../common/resplit.recipe"
 
 """###,
+        "vace/hf_diffusers_to_mm.recipe": ###"""
+recipe VACEConverter.hf_diffusers_to_mm "Convert a diffusers Wan-VACE folder (WanVACETransformer3DModel) to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family vace_diffusers
+use "../common/sora_hf_diffusers_to_mm.recipe"
+
+"""###,
+        "vace/hf_to_mm.recipe": ###"""
+recipe VACEConverter.hf_to_mm "Convert an original Wan-VACE folder (VaceWanModel) to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family vace
+use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "vace/layout.recipe": ###"""
+# Wan-VACE (sora.md §7.2): MindSpeed-MM's VACEModel holds a WanDiT (`wan_dit.`) and the VACE
+# blocks (`vace_dit.vace_blocks.{j}.`: a Wan block under `wan_dit_block.`, `before_proj` on the
+# first, `after_proj`) with `vace_dit.vace_patch_embedding`. Two release forms: the original
+# Wan-VACE folder (VaceWanModel, original Wan names) and diffusers' WanVACETransformer3DModel.
+# The original names go to diffusers' first, then every name goes the way of Wan's (§7.1.1), so
+# each rule is written once (Wan's maps, with the prefixes VACE nests them under).
+use "../wan/layout.recipe"
+
+map vace_traits {
+  let model_name = "Wan-VACE"
+  let tp_ok = false
+}
+
+# The original release's config.json (VaceWanModel).
+map vace_config {
+  let class_name = get(config, "_class_name", "")
+  assert class_name == "VaceWanModel" \
+    "config.json has _class_name '" + str(class_name) + "': VACEConverter hf_to_mm converts the original Wan-VACE folder (VaceWanModel); for a diffusers folder use hf_diffusers_to_mm, for Wan use WanConverter"
+  let blocks = config.num_layers
+}
+
+# diffusers' WanVACETransformer3DModel folder.
+map vace_diffusers_config {
+  let class_name = get(config, "_class_name", "")
+  assert class_name == "WanVACETransformer3DModel" \
+    "config.json has _class_name '" + str(class_name) + "': VACEConverter hf_diffusers_to_mm converts a diffusers WanVACETransformer3DModel folder; for the original Wan-VACE folder use hf_to_mm"
+  let blocks = config.num_layers
+}
+
+# Original Wan(-VACE) names -> diffusers' (§7.2, "original -> diffusers"), for the Wan blocks and
+# the VACE blocks alike.
+map vace_original {
+  rename "text_embedding.{0,2}.*" -> "condition_embedder.text_embedder.linear_{1,2}.*"
+  rename "time_embedding.{0,2}.*" -> "condition_embedder.time_embedder.linear_{1,2}.*"
+  rename "time_projection.1.*" -> "condition_embedder.time_proj.*"
+  rename optional=true "img_emb.proj.{1,3,0,4}.*" -> "condition_embedder.image_embedder.{ff.net.0.proj,ff.net.2,norm1,norm2}.*"
+  rename optional=true "img_emb.emb_pos" -> "condition_embedder.image_embedder.pos_embed"
+  rename "head.modulation" -> "scale_shift_table"
+  rename "head.head.*" -> "proj_out.*"
+  for b in ["blocks.{L}.", "vace_blocks.{L}."] {
+    rename b + "{self_attn,cross_attn}.{q,k,v}.*" -> b + "{attn1,attn2}.to_{q,k,v}.*"
+    rename b + "{self_attn,cross_attn}.o.*" -> b + "{attn1,attn2}.to_out.0.*"
+    rename optional=true b + "{self_attn,cross_attn}.norm_{q,k}.weight" -> b + "{attn1,attn2}.norm_{q,k}.weight"
+    rename optional=true b + "cross_attn.{k_img,v_img}.*" -> b + "attn2.{add_k_proj,add_v_proj}.*"
+    rename optional=true b + "cross_attn.norm_k_img.weight" -> b + "attn2.norm_added_k.weight"
+    rename b + "ffn.{0,2}.*" -> b + "ffn.net.{0.proj,2}.*"
+    rename b + "modulation" -> b + "scale_shift_table"
+    rename optional=true b + "norm3.*" -> b + "norm2.*"
+  }
+  rename optional=true "vace_blocks.{L}.before_proj.*" -> "vace_blocks.{L}.proj_in.*"
+  rename "vace_blocks.{L}.after_proj.*" -> "vace_blocks.{L}.proj_out.*"
+}
+
+# diffusers names -> MindSpeed-MM (§7.2, "diffusers -> MM"): the Wan part by Wan's maps under
+# `wan_dit.`, the VACE blocks by Wan's block map under `vace_dit.vace_blocks.{L}.wan_dit_block.`.
+map vace_mm {
+  let outer_to = "wan_dit."
+  apply wan_outer
+  let block_from = "blocks.{L}."
+  let block_to = "wan_dit.blocks.{L}."
+  apply wan_blocks
+  let block_from = "vace_blocks.{L}."
+  let block_to = "vace_dit.vace_blocks.{L}.wan_dit_block."
+  apply wan_blocks
+  rename optional=true "vace_blocks.{L}.proj_in.*" -> "vace_dit.vace_blocks.{L}.before_proj.*"
+  rename "vace_blocks.{L}.proj_out.*" -> "vace_dit.vace_blocks.{L}.after_proj.*"
+  rename "vace_patch_embedding.*" -> "vace_dit.vace_patch_embedding.*"
+}
+
+map vace_from_original {
+  apply vace_original
+  apply vace_mm
+}
+
+# Names without a MindSpeed-MM place are refused (the reference carries them along unchanged),
+# and so is PP: MindSpeed-MM's VACEModel has no pipeline placement the reference describes (its
+# PP output is empty stages, §9 Q6).
+let layers = []  # the target's pp_layers, set by the directions that write MindSpeed-MM
+map vace_checks {
+  assert len(layers) == 0 \
+    "pp_layers " + str(layers) + ": Wan-VACE converts without pipeline parallelism (the reference writes every stage empty, sora.md §9 Q6); give no pp_layers"
+  refuse r"re:(?!wan_dit\.|vace_dit\.).*" \
+    why="a tensor this converter has no MindSpeed-MM name for (is this a Wan-VACE checkpoint of another version?)"
+}
+
+stages vace_pp {
+  dit "wan_dit.blocks." first=["wan_dit.", "vace_dit."]
+}
+
+family vace extends base {
+  traits = vace_traits
+  config = vace_config
+  model = vace_from_original
+  checks = vace_checks
+  pp = vace_pp
+}
+
+family vace_diffusers extends vace {
+  config = vace_diffusers_config
+  model = vace_mm
+}
+
+"""###,
+        "vace/mm_to_hf.recipe": ###"""
+recipe VACEConverter.mm_to_hf "Convert a MindSpeed-MM Wan-VACE checkpoint to one torch file with the original Wan-VACE names."
+use "layout.recipe"
+family vace
+use "../common/sora_mm_to_pt.recipe"
+
+"""###,
+        "vace/mm_to_hf_diffusers.recipe": ###"""
+recipe VACEConverter.mm_to_hf_diffusers "Convert a MindSpeed-MM Wan-VACE checkpoint to one torch file with diffusers' WanVACETransformer3DModel names."
+use "layout.recipe"
+family vace_diffusers
+use "../common/sora_mm_to_pt.recipe"
+
+"""###,
         "videoalign/hf_to_mm.recipe": ###"""
 recipe VideoAlignConverter.hf_to_mm "Convert a Hugging Face VideoAlign checkpoint (Qwen2-VL reward model: rm_head, optional model_prefix, newer key layout, PEFT-wrapped weights) to MindSpeed-MM (Megatron) layout."
 use "layout.recipe"
@@ -1955,28 +2106,36 @@ map wan_config {
   let blocks = config.num_layers
 }
 
+# Where map wan_outer puts the embedders and the head, and which block names wan_blocks renames
+# into which (`{L}` the block index): VACE nests Wan under `wan_dit.` and its VACE blocks'
+# Wan blocks under `vace_dit.vace_blocks.{L}.wan_dit_block.`.
+let outer_to = ""
+let block_from = "blocks.{L}."
+let block_to = "blocks.{L}."
+
 # The embedders, the output head and the top-level modulation (§7.1.1, exact renames). The image
 # embedder exists in I2V / FLF2V only, its position embedding in FLF2V only.
 map wan_outer {
-  rename "condition_embedder.text_embedder.linear_{1,2}.*" -> "text_embedding.linear_{1,2}.*"
-  rename "condition_embedder.time_embedder.linear_{1,2}.*" -> "time_embedding.{0,2}.*"
-  rename "condition_embedder.time_proj.*" -> "time_projection.1.*"
-  rename optional=true "condition_embedder.image_embedder.{norm1,ff.net.0.proj,ff.net.2,norm2}.*" -> "img_emb.proj.{0,1,3,4}.*"
-  rename optional=true "condition_embedder.image_embedder.pos_embed" -> "img_emb.emb_pos"
-  rename "scale_shift_table" -> "head.modulation"
-  rename "proj_out.*" -> "head.head.*"
+  rename "condition_embedder.text_embedder.linear_{1,2}.*" -> outer_to + "text_embedding.linear_{1,2}.*"
+  rename "condition_embedder.time_embedder.linear_{1,2}.*" -> outer_to + "time_embedding.{0,2}.*"
+  rename "condition_embedder.time_proj.*" -> outer_to + "time_projection.1.*"
+  rename optional=true "condition_embedder.image_embedder.{norm1,ff.net.0.proj,ff.net.2,norm2}.*" -> outer_to + "img_emb.proj.{0,1,3,4}.*"
+  rename optional=true "condition_embedder.image_embedder.pos_embed" -> outer_to + "img_emb.emb_pos"
+  rename "scale_shift_table" -> outer_to + "head.modulation"
+  rename "proj_out.*" -> outer_to + "head.head.*"
+  if outer_to != "" { rename "patch_embedding.*" -> outer_to + "patch_embedding.*" }
 }
 
 # The transformer blocks (§7.1.1, substring renames 1-19). q/k norms exist when config.json's
 # qk_norm is set, the image projections in I2V / FLF2V, the affine norm2 with cross_attn_norm.
 map wan_blocks {
-  rename optional=true "blocks.{L}.{attn1,attn2}.{norm_q,norm_k}.*" -> "blocks.{L}.{self_attn,cross_attn}.{q_norm,k_norm}.*"
-  rename "blocks.{L}.{attn1,attn2}.to_{q,k,v}.*" -> "blocks.{L}.{self_attn,cross_attn}.proj_{q,k,v}.*"
-  rename "blocks.{L}.{attn1,attn2}.to_out.0.*" -> "blocks.{L}.{self_attn,cross_attn}.proj_out.*"
-  rename optional=true "blocks.{L}.attn2.{add_k_proj,add_v_proj,norm_added_k}.*" -> "blocks.{L}.cross_attn.{k_img,v_img,k_norm_img}.*"
-  rename "blocks.{L}.ffn.net.{0.proj,2}.*" -> "blocks.{L}.ffn.{0,2}.*"
-  rename "blocks.{L}.scale_shift_table" -> "blocks.{L}.modulation"
-  rename optional=true "blocks.{L}.norm2.*" -> "blocks.{L}.norm3.*"
+  rename optional=true block_from + "{attn1,attn2}.{norm_q,norm_k}.*" -> block_to + "{self_attn,cross_attn}.{q_norm,k_norm}.*"
+  rename block_from + "{attn1,attn2}.to_{q,k,v}.*" -> block_to + "{self_attn,cross_attn}.proj_{q,k,v}.*"
+  rename block_from + "{attn1,attn2}.to_out.0.*" -> block_to + "{self_attn,cross_attn}.proj_out.*"
+  rename optional=true block_from + "attn2.{add_k_proj,add_v_proj,norm_added_k}.*" -> block_to + "cross_attn.{k_img,v_img,k_norm_img}.*"
+  rename block_from + "ffn.net.{0.proj,2}.*" -> block_to + "ffn.{0,2}.*"
+  rename block_from + "scale_shift_table" -> block_to + "modulation"
+  rename optional=true block_from + "norm2.*" -> block_to + "norm3.*"
 }
 
 map wan {

@@ -73,6 +73,12 @@ extension ConversionCommands {
             try call.attempt { try ctx.state.saveDCP(dir, partBytes: partBytes) }
             ctx.state.report("saved \(dir)")
         })
+        r.register(TensorCommand("save pt", signature: CommandSignature(positional: [slot("path", .string, required: false, doc: "the output file (default: the `output` setting)")]),
+                                 doc: "write the whole model as one torch.save file of {name: tensor} (atomically; the inverse of `load pt`)") { call, ctx in
+            let file = try ctx.state.path(call, default: "output")
+            try call.attempt { try ctx.state.savePT(file) }
+            ctx.state.report("saved \(file)")
+        })
         r.register(TensorCommand("save mm", signature: CommandSignature(positional: [path], keywords: [
             slot("version", .string, required: false, doc: "when rank files get checkpoint_version 3.0: \"always\" (default) or \"vpp\" (only with virtual pipeline chunks, as the video-model converters write)"),
         ]), doc: "write a MindSpeed-MM checkpoint: one model_optim_rng.pt per rank (atomically)") { call, ctx in

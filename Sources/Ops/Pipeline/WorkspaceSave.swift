@@ -45,6 +45,27 @@ extension Workspace {
         }
     }
 
+    /// Writes the whole (merged) model as one `torch.save` file of `{name: tensor}` (every tensor
+    /// with its own compact storage; `torch.load(weights_only=True)` reads it), atomically: the
+    /// file appears complete or not at all; a missing parent directory is created (mode 0750),
+    /// the file gets mode 0640. The inverse of `load pt`.
+    public func savePT(_ path: String) throws {
+        let tensors = try model(for: "`save pt`")
+        if dryRun {
+            plan(PlannedOutput(path: path, tensors: tensors))
+            return
+        }
+        let progress = Progress(label: "save pt", totalFiles: 1, totalBytes: tensors.totalBytes, mode: progressMode)
+        try withProgress(progress) {
+            try AtomicFileOutput.write(to: path, force: force) { tmp in
+                try TorchCheckpoint.save(.dict(PickleDict(strings: tensors.map { ($0.name, .tensor(TorchTensor($0.tensor))) })), to: tmp,
+                                         archiveName: TorchCheckpoint.defaultArchiveName(path))
+                try CheckpointFiles.setMode(tmp, CheckpointFiles.fileMode)
+            }
+            progress.fileDone()
+        }
+    }
+
     /// Writes the Hugging Face layout. With a template (`like`, or the HF checkpoint loaded last),
     /// shards, index and side files follow it; every tensor must have a place in its index.
     /// Without one, shards are cut at `maxShardBytes` and config.json is written from `config`.
