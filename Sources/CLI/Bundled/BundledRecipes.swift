@@ -296,6 +296,31 @@ retie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_la
   pp=pp_size(cfg.target_parallel_config.llm_pp_layers)
 
 """###,
+        "common/sora_family.recipe": ###"""
+# The roles of a video-model family (sora.md) and their defaults, for the directions
+# common/sora_*.recipe. A family binds:
+#   traits     binds model_name and tp_ok (whether the model splits over TP), before any load
+#   config     binds blocks (the transformer blocks PP splits; null: no PP) from config.json
+#   dims       binds what the tensors' shapes say (`shapes` after a load): src_tp, the source's
+#              TP size, and the widths the TP table needs (none for a model without TP)
+#   model      the released names -> MindSpeed-MM's (reverted by mm_to_hf)
+#   checks     asserts and refusals after `model`
+#   tp, pp     the shard and stages tables
+#   lora       a LoRA adapter's names -> MindSpeed-MM's
+use "family.recipe"
+let blocks = null
+let src_tp = 1
+shard sora_no_tp {
+  replicate "*"
+}
+
+family sora extends base {
+  dims = none
+  tp = sora_no_tp
+  lora = none
+}
+
+"""###,
         "common/sora_hf_diffusers_to_mm.recipe": ###"""
 # diffusers -> MindSpeed-MM: the same direction as hf_to_mm, for a family whose diffusers form
 # is its own family (VACE's hf_diffusers_to_mm).
@@ -304,35 +329,30 @@ use "sora_hf_to_mm.recipe"
 """###,
         "common/sora_hf_to_mm.recipe": ###"""
 # A video model's released checkpoint folder -> MindSpeed-MM, for any video family: a converter
-# file selects the family (`family NAME`) and uses this file. Roles: traits (binds model_name,
-# tp_ok: whether the model splits over TP), config (binds blocks from config.json), model (the
-# renames), checks (refusals after it), pp (the stages table).
-use "family.recipe"
+# file selects the family (`family NAME`) and uses this file; the roles are described in
+# sora_family.recipe.
+use "sora_family.recipe"
 use "sora_params.recipe"
 param cfg.source_path: dir "the released checkpoint folder (e.g. Wan2.1-T2V-1.3B-Diffusers/transformer): config.json and *.safetensors, with or without the index"
 param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
 apply traits
 load hf cfg.source_path
 apply config
+apply dims
 use "sora_target_params.recipe"
 apply model
 apply checks
-if len(layers) > 0 {
-  stage pp dit=layers
-} else {
-  stage pp dit=[blocks]
-}
+use "sora_stage.recipe"
 save mm cfg.target_path version="vpp"
 
 """###,
         "common/sora_lora_hf_to_mm.recipe": ###"""
 # A LoRA adapter (a folder of *.safetensors, original names) -> MindSpeed-MM, for any video
 # family with a `lora` role: renamed, placed on pipeline stages like the base model's blocks.
-use "family.recipe"
+use "sora_family.recipe"
 use "sora_params.recipe"
 param cfg.source_path: dir "the LoRA folder (*.safetensors)"
 param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
-let blocks = null
 apply traits
 use "sora_target_params.recipe"
 load hf cfg.source_path
@@ -344,7 +364,7 @@ save mm cfg.target_path version="vpp"
         "common/sora_mm_to_dcp.recipe": ###"""
 # MindSpeed-MM -> torch Distributed Checkpoint (the FSDP2 trainer's format), for any video family:
 # the merged model as release/.metadata + release/__0_0.distcp.
-use "family.recipe"
+use "sora_family.recipe"
 use "sora_params.recipe"
 param cfg.source_path: dir "the MindSpeed-MM checkpoint"
 param cfg.target_path: path "output folder of the DCP checkpoint (written atomically; refused if it exists and is not empty, unless --force)"
@@ -356,7 +376,7 @@ save dcp cfg.target_path
 # MindSpeed-MM -> the released folder layout, for any video family whose input is a diffusers
 # folder: the family's renames reverted, written in the original's shard files, index (by its
 # own name: the reference writes shards named differently from its index, §9 Q7) and side files.
-use "family.recipe"
+use "sora_family.recipe"
 use "sora_params.recipe"
 param cfg.source_path: dir "the MindSpeed-MM checkpoint (latest_checkpointed_iteration.txt, release/ or iter_*/ with mp_rank_* folders)"
 param cfg.target_path: path "output folder of the released layout (written atomically; refused if it exists and is not empty, unless --force)"
@@ -372,7 +392,7 @@ save hf cfg.target_path like=cfg.hf_dir
         "common/sora_mm_to_pt.recipe": ###"""
 # MindSpeed-MM -> one torch file of {name: tensor} (VACE's mm_to_hf forms, sora.md §3.2): the
 # family's renames reverted, written at cfg.target_path (its parent folder is created, §9 Q25).
-use "family.recipe"
+use "sora_family.recipe"
 use "sora_params.recipe"
 param cfg.source_path: dir "the MindSpeed-MM checkpoint (latest_checkpointed_iteration.txt, release/ or iter_*/ with mp_rank_* folders)"
 param cfg.target_path: path "the output .pt file (written atomically; refused if it exists, unless --force)"
@@ -396,16 +416,47 @@ param cfg.target_parallel_config.ep_size: int > 0 = 1 ignored "accepted, unused 
         "common/sora_resplit.recipe": ###"""
 # MindSpeed-MM -> MindSpeed-MM with another layout, for any video family (the source's layout is
 # read from the files).
-use "family.recipe"
+use "sora_family.recipe"
 use "sora_params.recipe"
 param cfg.source_path: dir "the MindSpeed-MM checkpoint to re-split"
 param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
-let blocks = null
 apply traits
 use "sora_target_params.recipe"
 use "sora_unstage.recipe"
-if len(layers) > 0 { stage pp dit=layers }
+use "sora_stage.recipe"
 save mm cfg.target_path version="vpp"
+
+"""###,
+        "common/sora_source_to_mm.recipe": ###"""
+# A video model's original (non-diffusers) checkpoint file -> MindSpeed-MM, for any video family:
+# a torch file holding {"module": state dict} (DeepSpeed model states) or one .safetensors file.
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: path "the original checkpoint: a torch file with {\"module\": state dict} (mp_rank_00_model_states.pt) or one .safetensors file"
+param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
+apply traits
+if endswith(cfg.source_path, ".safetensors") {
+  load hf cfg.source_path
+} else {
+  load pt cfg.source_path key="module"
+}
+apply dims
+use "sora_target_params.recipe"
+apply model
+apply checks
+use "sora_stage.recipe"
+save mm cfg.target_path version="vpp"
+
+"""###,
+        "common/sora_stage.recipe": ###"""
+# Splits the (whole) model over the target's TP ranks and PP stages; without pp_layers, a
+# family with blocks is staged as one stage (every name must have a place in its stages table).
+shard tp tp=tp
+if len(layers) > 0 {
+  stage pp dit=layers
+} else if blocks != null {
+  stage pp dit=[blocks]
+}
 
 """###,
         "common/sora_target_params.recipe": ###"""
@@ -433,8 +484,9 @@ if len(layers) > 0 {
 # Reads a video model's MindSpeed-MM checkpoint and merges it to one model: PP and VPP stages (the
 # layout read from the files; plain PP files with `model` are read too, §9 Q1), TP ranks.
 load mm cfg.source_path
+apply dims
 unstage pp
-unshard tp=1 dim=0
+unshard tp tp=src_tp
 
 """###,
         "dcp/common.recipe": ###"""
@@ -870,6 +922,97 @@ recipe GlmConverter.resplit "Re-split a MindSpeed-MM GLM-4.1V checkpoint to anot
 use "layout.recipe"
 family glm4v
 use "../common/resplit.recipe"
+
+"""###,
+        "hunyuan/layout.recipe": ###"""
+# HunyuanVideo (the original release's DiT, sora.md §7.4): 20 double-stream and 40 single-stream
+# blocks at width 3072 in the release; here every size is read from the checkpoint's shapes (the
+# reference hard-codes them, §9 Q13). The only tensor change is the split of each single block's
+# fused `linear1` into `linear1_qkv` (3 x width rows) and `linear1_mlp` (the rest).
+use "../common/sora_family.recipe"
+
+param version: str = "t2v" "the model: t2v (text-to-video), i2v (image-to-video), i2v-lora (a kohya LoRA of i2v); t2v-lora has no conversion"
+
+map hunyuan_traits {
+  let model_name = "HunyuanVideo"
+  let tp_ok = version != "i2v-lora"
+  assert version == "t2v" or version == "i2v" or version == "i2v-lora" \
+    "--version " + version + ": HunyuanVideoConverter converts t2v, i2v and i2v-lora checkpoints (the reference has no operation for t2v-lora either)"
+}
+
+# Widths from the shapes of the loaded checkpoint (whole, or TP rank 0 of a MindSpeed-MM one):
+# hidden = the width, mlp = the single blocks' MLP width, heads from the q norm's head width,
+# src_tp = the TP size the checkpoint was split for.
+map hunyuan_dims {
+  let qkv = shapes["double_blocks.0.img_attn_qkv.weight"]
+  let hidden = qkv[1]
+  let src_tp = 3 * hidden // qkv[0]
+  let mlp = shapes["single_blocks.0.linear2.weight"][1] * src_tp - hidden
+  let heads = hidden // shapes["double_blocks.0.img_attn_q_norm.weight"][0]
+}
+
+map hunyuan_linear1 {
+  merge cat "single_blocks.{L}.{linear1_qkv,linear1_mlp}.{weight,bias}" -> "single_blocks.{L}.linear1.{weight,bias}" sizes=[3 * hidden, mlp]
+}
+
+# §7.4.1: exact renames, then the linear1 split (into the rows of q, k, v and of the MLP input).
+map hunyuan {
+  rename "txt_in.t_embedder.mlp.{0,2}.*" -> "txt_in.t_embedder.time_embed.{0,2}.*"
+  rename "time_in.mlp.{0,2}.*" -> "time_in.time_embed.{0,2}.*"
+  rename optional=true "guidance_in.mlp.{0,2}.*" -> "guidance_in.time_embed.{0,2}.*"
+  rename "vector_in.{in_layer,out_layer}.*" -> "vector_in.{fc1,fc2}.*"
+  rename "final_layer.linear.*" -> "proj_out.*"
+  rename "final_layer.adaLN_modulation.1.*" -> "adaLN_modulation.1.*"
+  revert hunyuan_linear1
+}
+
+# Names this converter does not know are refused (the reference carries them along), and so is
+# PP: MindSpeed-MM's HunyuanVideo model has no pipeline placement (the reference refuses a flat
+# list and mis-splits a nested one, §9 Q14, Q15). TP needs whole heads per rank.
+map hunyuan_checks {
+  assert len(layers) == 0 "pp_layers " + str(layers) + ": HunyuanVideo converts without pipeline parallelism; give no pp_layers"
+  assert heads % tp == 0 "the " + str(heads) + " attention heads do not split over tp_size=" + str(tp)
+  refuse r"re:(?!(img_in|txt_in|time_in|vector_in|guidance_in|double_blocks|single_blocks|proj_out|adaLN_modulation)\.).*" \
+    "txt_in.t_embedder.mlp.*" "time_in.mlp.*" "vector_in.in_layer.*" "vector_in.out_layer.*" "final_layer.*" "single_blocks.{L}.linear1.*" \
+    why="a HunyuanVideo tensor this converter has no MindSpeed-MM name for (is this the original HunyuanVideo DiT?)"
+}
+
+# §7.4.2 (t2v; i2v splits by the same rules, which the reference refuses).
+shard hunyuan_tp {
+  row "vector_in.fc1.*" "proj_out.*" "adaLN_modulation.1.*" "double_blocks.{L}.{img,txt}_mod.linear.*" \
+    "double_blocks.{L}.{img,txt}_mlp.fc1.*" "single_blocks.{L}.modulation.linear.*" "single_blocks.{L}.linear1_mlp.*"
+  col "vector_in.fc2.weight" "double_blocks.{L}.{img,txt}_attn_proj.weight" "double_blocks.{L}.{img,txt}_mlp.fc2.weight"
+  qkv "double_blocks.{L}.{img,txt}_attn_qkv.*" "single_blocks.{L}.linear1_qkv.*"
+  catcol "single_blocks.{L}.linear2.weight" sizes=[hidden, mlp]
+}
+
+# One stage: every name has a place (no PP for this model).
+stages hunyuan_pp {
+  dit "double_blocks." first=[""]
+}
+
+family hunyuan extends sora {
+  traits = hunyuan_traits
+  dims = hunyuan_dims
+  model = hunyuan
+  checks = hunyuan_checks
+  tp = hunyuan_tp
+  pp = hunyuan_pp
+}
+
+"""###,
+        "hunyuan/resplit.recipe": ###"""
+recipe HunyuanVideoConverter.resplit "Re-split a MindSpeed-MM HunyuanVideo checkpoint to another TP size."
+use "layout.recipe"
+family hunyuan
+use "../common/sora_resplit.recipe"
+
+"""###,
+        "hunyuan/source_to_mm.recipe": ###"""
+recipe HunyuanVideoConverter.source_to_mm "Convert an original HunyuanVideo DiT checkpoint (t2v, i2v) to MindSpeed-MM (Megatron) layout, split over TP ranks."
+use "layout.recipe"
+family hunyuan
+use "../common/sora_source_to_mm.recipe"
 
 """###,
         "internvl/hf_to_mm.recipe": ###"""
@@ -1688,7 +1831,7 @@ stages vace_pp {
   dit "wan_dit.blocks." first=["wan_dit.", "vace_dit."]
 }
 
-family vace extends base {
+family vace extends sora {
   traits = vace_traits
   config = vace_config
   model = vace_from_original
@@ -2091,7 +2234,7 @@ use "../common/sora_hf_to_mm.recipe"
 # diffusers names map to MindSpeed-MM's WanDiT (reference spec sora.md §7.1). No tensor changes,
 # only names; the blocks are split over pipeline stages, never over TP (WanDiT has no
 # tensor-parallel layers, and the reference refuses tp_size > 1 too).
-use "../common/family.recipe"
+use "../common/sora_family.recipe"
 
 # What the directions say about the model without reading config.json.
 map wan_traits {
@@ -2164,7 +2307,7 @@ map wan_lora {
   rename "blocks.{L}.{self_attn,cross_attn}.{q,k,v,o}.*" -> "blocks.{L}.{self_attn,cross_attn}.proj_{q,k,v,out}.*"
 }
 
-family wan extends base {
+family wan extends sora {
   traits = wan_traits
   config = wan_config
   model = wan

@@ -4,9 +4,10 @@ extension ConversionCommands {
     static func registerLoadSave(_ r: CommandRegistry<Workspace>) {
         let path = slot("path", .string, required: false, doc: "a directory (default: the `input` / `output` setting)")
         r.register(TensorCommand("load hf", signature: CommandSignature(positional: [path]),
-                                 doc: "read a Hugging Face checkpoint (safetensors shards + config.json), lazily") { call, ctx in
+                                 doc: "read a Hugging Face checkpoint (safetensors shards + config.json), or one .safetensors file, lazily") { call, ctx in
             let dir = try ctx.state.path(call, default: "input")
             try call.attempt { try ctx.state.loadHF(dir) }
+            ctx.shapes = ctx.state.loadedShapes
             ctx.config = ctx.state.config
             ctx.weightMap = ctx.state.hfWeightMap.map { m in .dict(m.map { ($0.tensor, .string($0.file)) }) }
         })
@@ -14,6 +15,7 @@ extension ConversionCommands {
                                  doc: "read a MindSpeed-MM checkpoint (every rank file), lazily") { call, ctx in
             let dir = try ctx.state.path(call, default: "input")
             try call.attempt { try ctx.state.loadMM(dir) }
+            ctx.shapes = ctx.state.loadedShapes
         })
         r.register(TensorCommand("load config", signature: CommandSignature(positional: [slot("path", .string)]),
                                  doc: "read config.json of a directory (e.g. the original HF checkpoint) and the names of its tensors, not the tensors") { call, ctx in
@@ -28,6 +30,7 @@ extension ConversionCommands {
         ]), doc: "read the tensors of one torch.save state dict instead of safetensors shards, lazily (config.json comes from `load config`)") { call, ctx in
             let file = try ctx.state.path(call, default: "input")
             try call.attempt { try ctx.state.loadTorch(file, key: call.arguments.string("key")) }
+            ctx.shapes = ctx.state.loadedShapes
             ctx.weightMap = ctx.state.hfWeightMap.map { m in .dict(m.map { ($0.tensor, .string($0.file)) }) }
         })
         r.register(TensorCommand("load dcp", signature: CommandSignature(positional: [slot("path", .string, required: false, doc: "a DCP checkpoint directory (.metadata + *.distcp) or a MindSpeed-MM root around one (default: the `input` setting)")], keywords: [

@@ -1,11 +1,13 @@
 import Ops
 
 extension ConversionCommands {
-    static let strategies = ["row", "col", "glu", "uemb", "urow", "ucol", "replicate"]
+    static let strategies = ["row", "col", "glu", "qkv", "catcol", "uemb", "urow", "ucol", "replicate"]
     static let modules = ["vit", "llm", "audio", "dit"]
 
     static func registerParallel(_ r: CommandRegistry<Workspace>) {
-        let patterns = CommandSignature(variadic: slot("pattern", .string), keywords: [slot("heads", .int, required: false, doc: "heads (urow, ucol)")])
+        let patterns = CommandSignature(variadic: slot("pattern", .string), keywords: [slot("heads", .int, required: false, doc: "heads (urow, ucol)"),
+                                                                                     slot("parts", .int, required: false, doc: "equal row blocks (qkv; default 3)"),
+                                                                                     slot("sizes", .list(.int), required: false, doc: "widths of the column blocks (catcol)")])
         r.register(table: TableKind(name: "shard", doc: "tensor-parallel split strategies: the first pattern matching a tensor decides; others are replicated",
                                     entries: strategies.map { ($0, patterns) }))
         let stageEntry = CommandSignature(positional: [slot("layers", .string, required: false, doc: "per-layer prefix, followed by the layer number")], keywords: [
@@ -84,7 +86,14 @@ extension ConversionCommands {
         var entries: [(NamePattern, TPStrategy)] = []
         if let t = call.arguments.table("table") {
             for e in t.entries {
-                let strategy = try call.attempt { try TPStrategy(name: e.word, heads: e.arguments.int("heads")) }
+                var sizes: [Int]?
+                if case let .list(items)? = e.arguments.value("sizes") {
+                    sizes = try items.map { v in
+                        guard case let .int(i) = v else { throw RecipeError("shard table \(t.name): sizes must be ints", at: e.arguments.location) }
+                        return i
+                    }
+                }
+                let strategy = try call.attempt { try TPStrategy(name: e.word, heads: e.arguments.int("heads"), parts: e.arguments.int("parts"), sizes: sizes) }
                 for v in e.arguments.values("pattern") {
                     guard case let .string(p) = v else { throw RecipeError("shard table \(t.name): patterns must be strings", at: e.arguments.location) }
                     entries.append((try call.attempt { try NamePattern(p) }, strategy))

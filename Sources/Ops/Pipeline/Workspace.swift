@@ -1,3 +1,5 @@
+import Foundation
+
 /// The state a conversion acts on: the model's tensors, as one map or laid out over
 /// expert-, tensor- and pipeline-parallel ranks, plus what was loaded alongside them.
 ///
@@ -91,8 +93,33 @@ public final class Workspace {
 
     // MARK: - Loading
 
+    /// name -> shape (a list of ints) of the model's tensors, or of EP/TP rank 0's stages once
+    /// split: what a recipe reads as `shapes` after a load.
+    public var loadedShapes: Value {
+        var pairs: [(String, Value)] = []
+        var seen = Set<String>()
+        for m in grid[0][0] {
+            for (name, t) in m where seen.insert(name).inserted { pairs.append((name, .list(t.shape.map { .int($0) }))) }
+        }
+        return .dict(pairs)
+    }
+
     /// Reads a Hugging Face directory (lazily) and its config.json.
     public func loadHF(_ directory: String) throws {
+        var isDir: ObjCBool = false
+        if directory.hasSuffix(".safetensors"), FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), !isDir.boolValue {
+            // One released file (HunyuanVideo's, Bagel's): its tensors, no config.json.
+            let file = try SafetensorsFile(path: directory)
+            var tensors = TensorMap()
+            for (name, t) in try file.tensors() { tensors[name] = t }
+            guard !tensors.isEmpty else { throw OpsError.format(path: directory, message: "holds no tensors") }
+            setModel(tensors)
+            hfSource = nil
+            config = nil
+            let base = (directory as NSString).lastPathComponent
+            hfWeightMap = tensors.names.map { ($0, base) }
+            return
+        }
         let ckpt = try HFCheckpoint.load(directory)
         guard !ckpt.tensors.isEmpty else { throw OpsError.format(path: directory, message: "no tensors found (expected *.safetensors files)") }
         setModel(ckpt.tensors)
