@@ -165,4 +165,60 @@ final class HunyuanVideoConverterTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.text.contains("final_layer.norm_final.weight"), r.text)
     }
+
+    /// i2v-lora: kohya names -> MindSpeed-MM LoRA names (§7.4.3, the examples there), alphas
+    /// dropped, linear1's lora_A stored for linear1_qkv and linear1_mlp, its lora_B split by rows.
+    func testI2VLoRA() throws {
+        let s = Converters.Scratch()
+        let pool = RandomPool(dtype: .bf16, bytes: 1 << 14, seed: 9)
+        let k = "Hunyuan_video_I2V_lora_", r = 2
+        var t = TensorMap()
+        func pair(_ module: String, out: Int, in inp: Int) throws {
+            t[k + module + ".lora_down.weight"] = try pool.tensor(module + "d", [r, inp])
+            t[k + module + ".lora_up.weight"] = try pool.tensor(module + "u", [out, r])
+            t[k + module + ".alpha"] = try pool.tensor(module + "a", [])
+        }
+        for l in 0..<2 {
+            for st in ["img", "txt"] {
+                try pair("double_blocks_\(l)_\(st)_attn_qkv", out: 3 * Self.h, in: Self.h)
+                try pair("double_blocks_\(l)_\(st)_attn_proj", out: Self.h, in: Self.h)
+                try pair("double_blocks_\(l)_\(st)_mlp_fc1", out: Self.m, in: Self.h)
+                try pair("double_blocks_\(l)_\(st)_mlp_fc2", out: Self.h, in: Self.m)
+                try pair("double_blocks_\(l)_\(st)_mod_linear", out: 6 * Self.h, in: Self.h)
+            }
+            try pair("single_blocks_\(l)_linear1", out: 3 * Self.h + Self.m, in: Self.h)
+            try pair("single_blocks_\(l)_linear2", out: Self.h, in: Self.h + Self.m)
+            try pair("single_blocks_\(l)_modulation_linear", out: 3 * Self.h, in: Self.h)
+        }
+        try pair("vector_in_in_layer", out: Self.h, in: 10)
+        try pair("final_layer_linear", out: 16, in: Self.h)
+        let src = s.path("lora") + ".safetensors"
+        _ = try SafetensorsWriter.write(t, metadata: nil, to: src)
+        let out = s.path("mm")
+        try Self.run("source_to_mm", src, out, version: "i2v-lora")
+        let mm = try MMCheckpointReader.load(out).ranks[0].chunks[0]
+        XCTAssertEqual(mm.count, (2 * 10 + 3 * 2 + 2) * 2 + 2 * 2)
+        XCTAssertEqual(try mm["double_blocks.0.txt_mod.linear.lora_B.default.weight"].map(sha), try sha(t[k + "double_blocks_0_txt_mod_linear.lora_up.weight"]!))
+        XCTAssertEqual(try mm["single_blocks.1.modulation.linear.lora_A.default.weight"].map(sha), try sha(t[k + "single_blocks_1_modulation_linear.lora_down.weight"]!))
+        XCTAssertEqual(try mm["double_blocks.1.img_mlp.fc2.lora_A.default.weight"].map(sha), try sha(t[k + "double_blocks_1_img_mlp_fc2.lora_down.weight"]!))
+        XCTAssertEqual(try mm["vector_in.fc1.lora_B.default.weight"].map(sha), try sha(t[k + "vector_in_in_layer.lora_up.weight"]!))
+        XCTAssertEqual(try mm["proj_out.lora_A.default.weight"].map(sha), try sha(t[k + "final_layer_linear.lora_down.weight"]!))
+        let down = t[k + "single_blocks_1_linear1.lora_down.weight"]!, up = try t[k + "single_blocks_1_linear1.lora_up.weight"]!.split(sizes: [24, 32], dim: 0)
+        XCTAssertEqual(try mm["single_blocks.1.linear1_qkv.lora_A.default.weight"].map(sha), try sha(down))
+        XCTAssertEqual(try mm["single_blocks.1.linear1_mlp.lora_A.default.weight"].map(sha), try sha(down))
+        XCTAssertEqual(mm["single_blocks.1.linear1_qkv.lora_B.default.weight"]?.shape, [24, 2])
+        XCTAssertEqual(try mm["single_blocks.1.linear1_qkv.lora_B.default.weight"].map(sha), try sha(up[0]))
+        XCTAssertEqual(try mm["single_blocks.1.linear1_mlp.lora_B.default.weight"].map(sha), try sha(up[1]))
+        XCTAssertFalse(mm.names.contains { $0.contains("alpha") || $0.hasPrefix("Hunyuan") })
+        // TP is refused for a LoRA (as by the reference); an unknown kohya key is refused by name.
+        let r1 = Converters.runFailing([Self.converter, "--version", "i2v-lora", "source_to_mm", "--cfg.source_path", src, "--cfg.target_path", s.path("x")] + Self.tp(2))
+        XCTAssertEqual(r1.status, 1)
+        XCTAssertTrue(r1.text.contains("tp_size must be 1"), r1.text)
+        t[k + "img_in_proj.lora_down.weight"] = try pool.tensor("x", [r, 8])
+        let odd = s.path("odd") + ".safetensors"
+        _ = try SafetensorsWriter.write(t, metadata: nil, to: odd)
+        let r2 = Converters.runFailing([Self.converter, "--version", "i2v-lora", "source_to_mm", "--cfg.source_path", odd, "--cfg.target_path", s.path("y")])
+        XCTAssertEqual(r2.status, 1)
+        XCTAssertTrue(r2.text.contains("Hunyuan_video_I2V_lora_img_in_proj.lora_down.weight"), r2.text)
+    }
 }

@@ -310,6 +310,7 @@ retie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_la
 use "family.recipe"
 let blocks = null
 let src_tp = 1
+let has_lora_input = false
 shard sora_no_tp {
   replicate "*"
 }
@@ -354,6 +355,7 @@ use "sora_params.recipe"
 param cfg.source_path: dir "the LoRA folder (*.safetensors)"
 param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
 apply traits
+let has_lora_input = true
 use "sora_target_params.recipe"
 load hf cfg.source_path
 apply lora
@@ -468,8 +470,9 @@ param cfg.target_parallel_config.pp_layers: layers = [] \
 param cfg.target_parallel_config.tp_size: int > 0 = 1 "tensor-parallel size"
 let layers = cfg.target_parallel_config.pp_layers
 let tp = cfg.target_parallel_config.tp_size
-assert tp == 1 or tp_ok \
-  model_name + " has no tensor-parallel layers in MindSpeed-MM: tp_size must be 1, not " + str(tp)
+let tp_why = model_name + " has no tensor-parallel layers in MindSpeed-MM"
+if has_lora_input { let tp_why = "a LoRA adapter converts without tensor parallelism (as by the reference)" }
+assert tp == 1 or tp_ok tp_why + ": tp_size must be 1, not " + str(tp)
 # The reference checks none of these (§9 Q4, Q3, Q15): a short list silently drops blocks, an
 # empty stage shifts blocks when read back, and the training code rejects a stage without blocks.
 if len(layers) > 0 {
@@ -936,6 +939,7 @@ param version: str = "t2v" "the model: t2v (text-to-video), i2v (image-to-video)
 map hunyuan_traits {
   let model_name = "HunyuanVideo"
   let tp_ok = version != "i2v-lora"
+  let has_lora_input = version == "i2v-lora"
   assert version == "t2v" or version == "i2v" or version == "i2v-lora" \
     "--version " + version + ": HunyuanVideoConverter converts t2v, i2v and i2v-lora checkpoints (the reference has no operation for t2v-lora either)"
 }
@@ -991,13 +995,64 @@ stages hunyuan_pp {
   dit "double_blocks." first=[""]
 }
 
+# HunyuanVideo-I2V LoRA (kohya: `Hunyuan_video_I2V_lora_<module path with _>.lora_down / .lora_up /
+# .alpha`, §7.4.3) -> MindSpeed-MM's LoRA names (`<module>.lora_A.default.weight` / `lora_B`).
+# The widths come from the adapter: hidden from an attention projection's lora_down, the single
+# blocks' MLP width from linear1's lora_up rows.
+let kohya = "Hunyuan_video_I2V_lora_"
+map hunyuan_lora_dims {
+  let hidden = shapes[kohya + "double_blocks_0_img_attn_proj.lora_down.weight"][1]
+  let mlp = shapes[kohya + "single_blocks_0_linear1.lora_up.weight"][0] - 3 * hidden
+  let heads = 1
+}
+
+map hunyuan_lora_linear1 {
+  merge cat "single_blocks.{L}.{linear1_qkv,linear1_mlp}.lora_B.default.weight" -> "single_blocks.{L}.linear1.lora_B.default.weight" sizes=[3 * hidden, mlp]
+}
+
+map hunyuan_i2v_lora {
+  # The alphas have no place in MindSpeed-MM's LoRA checkpoint (merge_lora_to_base takes
+  # --lora_alpha); the reference drops them too.
+  drop optional=true r"re:.*\.alpha"
+  rename kohya + "double_blocks_{L}_{img,txt}_{attn_qkv,attn_proj,mlp_fc1,mlp_fc2,mod_linear}.lora_{down,up}.weight" \
+    -> "double_blocks.{L}.{img,txt}_{attn_qkv,attn_proj,mlp.fc1,mlp.fc2,mod.linear}.lora_{A,B}.default.weight"
+  rename optional=true kohya + "single_blocks_{L}_{linear2,modulation_linear}.lora_{down,up}.weight" \
+    -> "single_blocks.{L}.{linear2,modulation.linear}.lora_{A,B}.default.weight"
+  rename optional=true kohya + "txt_in_individual_token_refiner_blocks_{L}_{self_attn_qkv,self_attn_proj,mlp_fc1,mlp_fc2,adaLN_modulation_1}.lora_{down,up}.weight" \
+    -> "txt_in.individual_token_refiner.blocks.{L}.{self_attn_qkv,self_attn_proj,mlp.fc1,mlp.fc2,adaLN_modulation.1}.lora_{A,B}.default.weight"
+  rename optional=true kohya + "{vector_in_in_layer,vector_in_out_layer,final_layer_linear}.lora_{down,up}.weight" \
+    -> "{vector_in.fc1,vector_in.fc2,proj_out}.lora_{A,B}.default.weight"
+  # linear1 is linear1_qkv and linear1_mlp in MindSpeed-MM: both read the same input (lora_A
+  # stored for each), lora_B's rows split like linear1's.
+  rename optional=true kohya + "single_blocks_{L}_linear1.lora_down.weight" -> "single_blocks.{L}.linear1_qkv.lora_A.default.weight"
+  rename optional=true kohya + "single_blocks_{L}_linear1.lora_up.weight" -> "single_blocks.{L}.linear1.lora_B.default.weight"
+  for l in range(256) {
+    if has(shapes, kohya + "single_blocks_" + str(l) + "_linear1.lora_down.weight") {
+      tie "single_blocks." + str(l) + ".linear1_qkv.lora_A.default.weight" -> "single_blocks." + str(l) + ".linear1_mlp.lora_A.default.weight"
+    }
+  }
+  revert hunyuan_lora_linear1
+}
+
+map hunyuan_lora_checks {
+  assert len(layers) == 0 "pp_layers " + str(layers) + ": HunyuanVideo converts without pipeline parallelism; give no pp_layers"
+  refuse r"re:Hunyuan_video_I2V_lora_.*" r"re:(?!.*\.lora_[AB]\.default\.weight$).*" \
+    why="a kohya LoRA key this converter has no MindSpeed-MM name for"
+}
+
 family hunyuan extends sora {
   traits = hunyuan_traits
-  dims = hunyuan_dims
-  model = hunyuan
-  checks = hunyuan_checks
   tp = hunyuan_tp
   pp = hunyuan_pp
+  if version == "i2v-lora" {
+    dims = hunyuan_lora_dims
+    model = hunyuan_i2v_lora
+    checks = hunyuan_lora_checks
+  } else {
+    dims = hunyuan_dims
+    model = hunyuan
+    checks = hunyuan_checks
+  }
 }
 
 """###,
