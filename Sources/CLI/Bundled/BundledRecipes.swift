@@ -3,6 +3,129 @@
 /// The bundled recipes, by path relative to Recipes/.
 public enum BundledRecipes {
     public static let files: [String: String] = [
+        "cogvideox/hf_to_mm.recipe": ###"""
+recipe CogVideoConverter.hf_to_mm "Convert a diffusers CogVideoX transformer folder to MindSpeed-MM (Megatron) layout, over TP and PP."
+use "layout.recipe"
+family cogvideox
+use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "cogvideox/layout.recipe": ###"""
+# CogVideoX 1.0 / 1.5 (diffusers CogVideoXTransformer3DModel, sora.md §7.3): renames, q/k/v fused
+# into `proj_qkv` ([q; k; v]), and each block's two adaptive norms' 6-chunk modulations
+# (video chunks, then text chunks) interleaved into one 12-chunk `scale_shift_table.1`
+# ([a0 a1 a2 b0 b1 b2 a3 a4 a5 b3 b4 b5]). Every fused tensor is a lazy concatenation; each
+# step has its inverse, so mm_to_hf exists (the reference has none). The depth is config.json's
+# (the reference hard-codes 42, §9 Q9).
+use "../common/sora_family.recipe"
+
+param version: str = "t2v" "t2v or i2v (the reference's option; the diffusers names of both convert alike)"
+param remove_pos_emb: bool = false "drop pos_embed.freqs_cos / freqs_sin (and pos_embed.pos_embedding for i2v) after renaming"
+
+map cog_traits {
+  let model_name = "CogVideoX"
+  let tp_ok = true
+  assert version == "t2v" or version == "i2v" "--version " + version + ": CogVideoConverter takes t2v or i2v"
+}
+
+map cog_config {
+  let class_name = get(config, "_class_name", "")
+  assert class_name == "CogVideoXTransformer3DModel" \
+    "config.json has _class_name '" + str(class_name) + "': CogVideoConverter hf_to_mm converts a diffusers CogVideoXTransformer3DModel folder"
+  let blocks = config.num_layers
+}
+
+# The width and head width from the shapes (diffusers names, or a MindSpeed-MM checkpoint's TP
+# rank 0, whose TP size they also give).
+map cog_dims {
+  if has(shapes, "transformer_blocks.0.attn1.to_q.weight") {
+    let width = shapes["transformer_blocks.0.attn1.to_q.weight"][0]
+    let head_dim = shapes["transformer_blocks.0.attn1.norm_q.weight"][0]
+  } else {
+    let width = shapes["videodit_blocks.0.norm1.weight"][0]
+    let head_dim = shapes["videodit_blocks.0.self_atten.q_norm.weight"][0]
+    let src_tp = 3 * width // shapes["videodit_blocks.0.self_atten.proj_qkv.weight"][0]
+  }
+  let heads = width // head_dim
+}
+
+# Each adaptive norm's linear as its 6 chunks (named mod_a0..a5 for norm1, mod_b0..b5 for norm2).
+map cog_modulation_chunks {
+  merge cat "transformer_blocks.{L}.mod_{a0,a1,a2,a3,a4,a5}.{weight,bias}" -> "transformer_blocks.{L}.norm1.linear.{weight,bias}" \
+    sizes=[width, width, width, width, width, width]
+  merge cat "transformer_blocks.{L}.mod_{b0,b1,b2,b3,b4,b5}.{weight,bias}" -> "transformer_blocks.{L}.norm2.linear.{weight,bias}" \
+    sizes=[width, width, width, width, width, width]
+}
+
+map cogvideox {
+  rename "time_embedding.linear_{1,2}.*" -> "time_embed.time_embed.{0,2}.*"
+  rename "patch_embed.text_proj.*" -> "caption_projection.*"
+  rename "norm_out.norm.{weight,bias}" -> "norm_out.{weight,bias}"
+  rename "norm_out.linear.*" -> "adaLN_modulation.1.*"
+  rename "proj_out.*" -> "proj_out_linear.*"
+  # CogVideoX 1.5 I2V's ofs embedding and 1.0 I2V's learned positions, under their MindSpeed-MM
+  # (SAT) names (the reference leaves them unrenamed, §9 Q9).
+  rename optional=true "ofs_embedding.linear_{1,2}.*" -> "ofs_embed.{0,2}.*"
+  rename optional=true "patch_embed.pos_embedding" -> "pos_embed.pos_embedding"
+  rename "transformer_blocks.{L}.attn1.norm_{q,k}.*" -> "videodit_blocks.{L}.self_atten.{q,k}_norm.*"
+  rename "transformer_blocks.{L}.norm{1,2}.norm.{weight,bias}" -> "videodit_blocks.{L}.norm{1,2}.{weight,bias}"
+  rename "transformer_blocks.{L}.attn1.to_out.0.*" -> "videodit_blocks.{L}.self_atten.proj_out.*"
+  rename "transformer_blocks.{L}.ff.net.{0.proj,2}.*" -> "videodit_blocks.{L}.ff.net.{0.proj,2}.*"
+  merge cat "transformer_blocks.{L}.attn1.to_{q,k,v}.{weight,bias}" -> "videodit_blocks.{L}.self_atten.proj_qkv.{weight,bias}" \
+    sizes=[width, width, width]
+  revert cog_modulation_chunks
+  merge cat "transformer_blocks.{L}.mod_{a0,a1,a2,b0,b1,b2,a3,a4,a5,b3,b4,b5}.{weight,bias}" -> "videodit_blocks.{L}.scale_shift_table.1.{weight,bias}" \
+    sizes=[width, width, width, width, width, width, width, width, width, width, width, width]
+}
+
+map cog_checks {
+  assert heads % tp == 0 "the " + str(heads) + " attention heads do not split over tp_size=" + str(tp) + " (the reference splits them unevenly or fails, §9 Q13)"
+  if remove_pos_emb {
+    drop optional=true "pos_embed.freqs_cos" "pos_embed.freqs_sin"
+    if version == "i2v" { drop optional=true "pos_embed.pos_embedding" }
+  }
+  refuse "transformer_blocks.*" "time_embedding.*" "patch_embed.text_proj.*" "norm_out.norm.*" "norm_out.linear.*" "proj_out.*" \
+    why="a diffusers CogVideoX tensor this converter has no MindSpeed-MM name for"
+}
+
+# §7.3.3: column (rows), row (columns), fused qkv.
+shard cog_tp {
+  row "adaLN_modulation.1.*" "videodit_blocks.{L}.ff.net.0.proj.*" "videodit_blocks.{L}.scale_shift_table.1.*"
+  col "videodit_blocks.{L}.self_atten.proj_out.weight" "videodit_blocks.{L}.ff.net.2.weight"
+  qkv "videodit_blocks.{L}.self_atten.proj_qkv.*"
+}
+
+# §7.3.3 PP lists; ofs_embed goes first with the other embedders (the reference drops it, §9 Q10).
+stages cog_pp {
+  dit "videodit_blocks." first=["time_embed.", "patch_embed.", "caption_projection.", "pos_embed.", "ofs_embed."] \
+    last=["norm_final.", "norm_out.", "proj_out_linear.", "adaLN_modulation."]
+}
+
+family cogvideox extends sora {
+  traits = cog_traits
+  config = cog_config
+  dims = cog_dims
+  model = cogvideox
+  checks = cog_checks
+  tp = cog_tp
+  pp = cog_pp
+}
+
+"""###,
+        "cogvideox/mm_to_hf.recipe": ###"""
+recipe CogVideoConverter.mm_to_hf "Convert a MindSpeed-MM CogVideoX checkpoint (any TP / PP layout) back to the diffusers folder it came from."
+use "layout.recipe"
+family cogvideox
+use "../common/sora_mm_to_hf.recipe"
+
+"""###,
+        "cogvideox/resplit.recipe": ###"""
+recipe CogVideoConverter.resplit "Re-split a MindSpeed-MM CogVideoX checkpoint to another TP / PP layout."
+use "layout.recipe"
+family cogvideox
+use "../common/sora_resplit.recipe"
+
+"""###,
         "common/config_defaults.recipe": ###"""
 # Names the families' maps read, bound before any of them runs (so a recipe that uses a layout.recipe
 # alone checks and runs too). A family's config map overrides what its model has: experts (0 = dense),
@@ -311,6 +434,9 @@ use "family.recipe"
 let blocks = null
 let src_tp = 1
 let has_lora_input = false
+# The target layout (sora_target_params.recipe sets them where a direction writes MindSpeed-MM).
+let tp = 1
+let layers = []
 shard sora_no_tp {
   replicate "*"
 }
@@ -1874,7 +2000,6 @@ map vace_from_original {
 # Names without a MindSpeed-MM place are refused (the reference carries them along unchanged),
 # and so is PP: MindSpeed-MM's VACEModel has no pipeline placement the reference describes (its
 # PP output is empty stages, §9 Q6).
-let layers = []  # the target's pp_layers, set by the directions that write MindSpeed-MM
 map vace_checks {
   assert len(layers) == 0 \
     "pp_layers " + str(layers) + ": Wan-VACE converts without pipeline parallelism (the reference writes every stage empty, sora.md §9 Q6); give no pp_layers"
