@@ -34,7 +34,7 @@ final class BundledRecipesTests: XCTestCase {
                              "WanConverter": ["hf_to_mm", "mm_to_hf", "resplit", "lora_hf_to_mm", "mm_to_dcp"],
                              "VACEConverter": ["hf_to_mm", "mm_to_hf", "hf_diffusers_to_mm", "mm_to_hf_diffusers"],
                              "HunyuanVideoConverter": ["resplit", "source_to_mm"],
-                             "CogVideoConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
+                             "CogVideoConverter": ["hf_to_mm", "mm_to_hf", "resplit", "source_to_mm"],
                              "GenericDCPConverter": ["dcp_to_hf", "hf_to_dcp"],
                              "Qwen3VLConverter": ["dcp_to_hf", "hf_to_dcp"]])
         // A family is its layout.recipe: each converter file selects the family and uses the

@@ -76,4 +76,52 @@ final class CogVideoXConverterTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         }
     }
+
+    /// source_to_mm of a SAT checkpoint (`{"module": ...}`, SAT names, already fused) gives what
+    /// hf_to_mm gives for the same weights, at TP 1 and at the golden's TP 2 / PP [20,22]; the SAT
+    /// position table is dropped by name, any other unknown SAT tensor refused.
+    func testSATSourceToMM() throws {
+        let s = Converters.Scratch()
+        let tp1 = s.path("tp1")
+        try Self.run("hf_to_mm", Self.input, tp1)
+        let mm = try MMCheckpointReader.load(tp1).ranks[0].chunks[0]
+        let p = "model.diffusion_model."
+        func sat(_ n: String) -> String {
+            let table: [(String, String)] = [
+                ("time_embed.time_embed.", "time_embed."), ("patch_embed.proj.", "mixins.patch_embed.proj."),
+                ("caption_projection.", "mixins.patch_embed.text_proj."), ("norm_final.", "transformer.final_layernorm."),
+                ("norm_out.", "mixins.final_layer.norm_final."), ("proj_out_linear.", "mixins.final_layer.linear."),
+                ("adaLN_modulation.1.", "mixins.final_layer.adaLN_modulation.1."),
+            ]
+            for (a, b) in table where n.hasPrefix(a) { return p + b + n.dropFirst(a.count) }
+            let parts = n.split(separator: ".", maxSplits: 2).map(String.init)  // videodit_blocks, L, rest
+            let (l, rest) = (parts[1], parts[2])
+            let block: [(String, String)] = [
+                ("scale_shift_table.1.", "mixins.adaln_layer.adaLN_modulations.\(l).1."), ("self_atten.q_norm.", "mixins.adaln_layer.query_layernorm_list.\(l)."),
+                ("self_atten.k_norm.", "mixins.adaln_layer.key_layernorm_list.\(l)."), ("norm1.", "transformer.layers.\(l).input_layernorm."),
+                ("norm2.", "transformer.layers.\(l).post_attention_layernorm."), ("self_atten.proj_qkv.", "transformer.layers.\(l).attention.query_key_value."),
+                ("self_atten.proj_out.", "transformer.layers.\(l).attention.dense."), ("ff.net.0.proj.", "transformer.layers.\(l).mlp.dense_h_to_4h."),
+                ("ff.net.2.", "transformer.layers.\(l).mlp.dense_4h_to_h."),
+            ]
+            for (a, b) in block where rest.hasPrefix(a) { return p + b + rest.dropFirst(a.count) }
+            XCTFail("no SAT name for \(n)")
+            return n
+        }
+        var module = TensorMap(mm.map { (sat($0.name), $0.tensor) })
+        module[p + "transformer.position_embeddings.weight"] = mm["patch_embed.proj.weight"]
+        let src = s.path("sat") + ".pt"
+        try HunyuanVideoConverterTests.writeModelStates(module, to: src)
+        let out = s.path("out")
+        try Self.run("source_to_mm", src, out)
+        Converters.assertEqual(try Converters.summary(ofMM: out, bytes: true), try Converters.summary(ofMM: tp1, bytes: true), "SAT -> MM")
+        let out2 = s.path("out2")
+        try Self.run("source_to_mm", src, out2, Self.layout(tp: 2, pp: "[20,22]"))
+        Converters.assertEqual(try Converters.summary(ofMM: out2), try Converters.summary(ofManifest: WanConverterTests.sora("cogvideox_tp2_pp2/ref_out.manifest.json")), "SAT -> tp2 pp2")
+        module[p + "mixins.unknown.weight"] = mm["patch_embed.proj.weight"]
+        let odd = s.path("odd") + ".pt"
+        try HunyuanVideoConverterTests.writeModelStates(module, to: odd)
+        let r = Converters.runFailing([Self.converter, "source_to_mm", "--cfg.source_path", odd, "--cfg.target_path", s.path("x")])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.text.contains("model.diffusion_model.mixins.unknown.weight"), r.text)
+    }
 }

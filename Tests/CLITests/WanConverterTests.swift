@@ -99,6 +99,22 @@ final class WanConverterTests: XCTestCase {
         Converters.assertEqual(try Converters.summary(ofMM: toVPP), try Self.manifest("wan_t2v_vpp2"), "resplit pp [2,2] -> vpp")
     }
 
+    /// A nested list with one chunk is no VPP: `model` (the reference writes `model0` +
+    /// checkpoint_version, which Megatron without VPP cannot load, and cannot read back `[[4]]`, §9 Q15).
+    func testOneChunkNestedListIsPlainPP() throws {
+        let s = Converters.Scratch()
+        let input = Self.sora("wan_t2v_vpp2/input")
+        let nested = s.path("nested"), flat = s.path("flat"), one = s.path("one"), none = s.path("none")
+        try Self.run("hf_to_mm", input, nested, Self.pp("[[2,2]]"))
+        try Self.run("hf_to_mm", input, flat, Self.pp("[2,2]"))
+        Converters.assertEqual(try Converters.summary(ofMM: nested, bytes: true), try Converters.summary(ofMM: flat, bytes: true), "[[2,2]] = [2,2]")
+        XCTAssertEqual(try Converters.summary(ofMM: nested).topLevelKeys["release/mp_rank_00_001/model_optim_rng.pt"], ["model"])
+        try Self.run("hf_to_mm", input, one, Self.pp("[[4]]"))
+        try Self.run("hf_to_mm", input, none)
+        Converters.assertEqual(try Converters.summary(ofMM: one, bytes: true), try Converters.summary(ofMM: none, bytes: true), "[[4]] = no PP")
+        XCTAssertEqual(try Converters.files(one + "/release"), ["mp_rank_00/model_optim_rng.pt"])
+    }
+
     /// I2V with PP: the image embedder's norms (img_emb.proj.0 / .4) stay, on the first stage with
     /// the rest of the image embedder (the reference drops them, §9 Q5).
     func testI2VWithPPKeepsImageEmbedderNorms() throws {

@@ -41,6 +41,9 @@ map cog_dims {
   if has(shapes, "transformer_blocks.0.attn1.to_q.weight") {
     let width = shapes["transformer_blocks.0.attn1.to_q.weight"][0]
     let head_dim = shapes["transformer_blocks.0.attn1.norm_q.weight"][0]
+  } else if has(shapes, sat + "transformer.layers.0.input_layernorm.weight") {
+    let width = shapes[sat + "transformer.layers.0.input_layernorm.weight"][0]
+    let head_dim = shapes[sat + "mixins.adaln_layer.query_layernorm_list.0.weight"][0]
   } else {
     let width = shapes["videodit_blocks.0.norm1.weight"][0]
     let head_dim = shapes["videodit_blocks.0.self_atten.q_norm.weight"][0]
@@ -48,6 +51,8 @@ map cog_dims {
   }
   let heads = width // head_dim
 }
+
+let sat = "model.diffusion_model."
 
 # Each adaptive norm's linear as its 6 chunks (named mod_a0..a5 for norm1, mod_b0..b5 for norm2).
 map cog_modulation_chunks {
@@ -101,6 +106,34 @@ stages cog_pp {
     last=["norm_final.", "norm_out.", "proj_out_linear.", "adaLN_modulation."]
 }
 
+# SAT checkpoint (`{"module": ...}` of mp_rank_00_model_states.pt, §7.3.2) -> MindSpeed-MM: the
+# SAT names already hold the fused qkv and the 12-chunk modulation, so only names change.
+map cog_sat {
+  rename sat + "time_embed.{0,2}.*" -> "time_embed.time_embed.{0,2}.*"
+  rename sat + "mixins.patch_embed.proj.*" -> "patch_embed.proj.*"
+  rename sat + "mixins.patch_embed.text_proj.*" -> "caption_projection.*"
+  rename optional=true sat + "mixins.pos_embed.{freqs_cos,freqs_sin,pos_embedding}" -> "pos_embed.{freqs_cos,freqs_sin,pos_embedding}"
+  rename sat + "transformer.final_layernorm.*" -> "norm_final.*"
+  rename sat + "mixins.final_layer.norm_final.*" -> "norm_out.*"
+  rename sat + "mixins.final_layer.linear.*" -> "proj_out_linear.*"
+  rename sat + "mixins.final_layer.adaLN_modulation.1.*" -> "adaLN_modulation.1.*"
+  rename optional=true sat + "ofs_embed.{0,2}.*" -> "ofs_embed.{0,2}.*"
+  rename sat + "mixins.adaln_layer.adaLN_modulations.{L}.1.*" -> "videodit_blocks.{L}.scale_shift_table.1.*"
+  rename sat + "mixins.adaln_layer.{query,key}_layernorm_list.{L}.*" -> "videodit_blocks.{L}.self_atten.{q,k}_norm.*"
+  rename sat + "transformer.layers.{L}.{input_layernorm,post_attention_layernorm}.*" -> "videodit_blocks.{L}.{norm1,norm2}.*"
+  rename sat + "transformer.layers.{L}.attention.{query_key_value,dense}.*" -> "videodit_blocks.{L}.self_atten.{proj_qkv,proj_out}.*"
+  rename sat + "transformer.layers.{L}.mlp.{dense_h_to_4h,dense_4h_to_h}.*" -> "videodit_blocks.{L}.ff.net.{0.proj,2}.*"
+}
+
+# The SAT model's absolute position table has no place in MindSpeed-MM's (rotary) CogVideoX: it
+# is dropped, as by the reference, but by name; any other unmapped SAT tensor is refused (the
+# reference drops every unmapped key silently, blocks beyond 42 included, §9 Q21).
+map cog_sat_checks {
+  drop optional=true sat + "transformer.position_embeddings.weight"
+  apply cog_checks
+  refuse r"re:model\.diffusion_model\..*" why="a CogVideoX SAT tensor this converter has no MindSpeed-MM name for"
+}
+
 family cogvideox extends sora {
   traits = cog_traits
   config = cog_config
@@ -109,6 +142,12 @@ family cogvideox extends sora {
   checks = cog_checks
   tp = cog_tp
   pp = cog_pp
+}
+
+family cogvideox_sat extends cogvideox {
+  config = none
+  model = cog_sat
+  checks = cog_sat_checks
 }
 
 """###,
@@ -124,6 +163,13 @@ recipe CogVideoConverter.resplit "Re-split a MindSpeed-MM CogVideoX checkpoint t
 use "layout.recipe"
 family cogvideox
 use "../common/sora_resplit.recipe"
+
+"""###,
+        "cogvideox/source_to_mm.recipe": ###"""
+recipe CogVideoConverter.source_to_mm "Convert a CogVideoX SAT checkpoint (mp_rank_00_model_states.pt, {\"module\": ...}) to MindSpeed-MM (Megatron) layout, over TP and PP."
+use "layout.recipe"
+family cogvideox_sat
+use "../common/sora_source_to_mm.recipe"
 
 """###,
         "common/config_defaults.recipe": ###"""
