@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: mm-convert against a plain copy of the same bytes, in one run, on this machine.
 
-Usage: tools/bench.py [--size 2b|7b|moe] [--rounds N] [--work DIR] [--keep] [--lean] [--no-drop-caches]
+Usage: tools/bench.py [--size 2b|7b|moe|dcp-2b|...] [--rounds N] [--work DIR] [--keep] [--lean] [--no-drop-caches]
 Builds the release binary, generates a checkpoint of real shape with `mm-convert sample`, then
 times, in each of N rounds (default 5), each step under /usr/bin/time -v with its input in the
 page cache (as root the cache is first dropped, so every step starts from the same state) and
@@ -16,6 +16,9 @@ free memory touched once (a virtual machine's host takes back idle pages; see to
   resplit   2b, 7b: tp=2/pp=4 -> tp=4/pp=2; moe: tp=2/ep=2/pp=2 -> tp=1/ep=4/pp=2
 The later families' real shapes (glm4v-9b, omni-7b, videoalign-2b, deepseekvl2-small) time
 hf_to_mm (TP 2 with PP; DeepSeek-VL2 TP 1, EP 8) and mm_to_hf back; run them with --lean.
+dcp-2b (Qwen3-VL-2B shape) times Qwen3VLConverter hf_to_dcp and dcp_to_hf of a training-style
+checkpoint written once by torch (tools/make_train_dcp.py: 2 FSDP2 ranks, optimizer state), and
+measures what dcp_to_hf reads from a cold cache (the optimizer state must not be read).
 and prints the median and best wall seconds, their ratios to the copy's, throughput and peak
 resident memory. (The disk of a shared machine has slow moments: the same copy takes 2.8 s or 5.5 s.)
 For moe and the later families it also prints each step's tensor counts (in and out, over all
@@ -76,6 +79,24 @@ def round_trip_steps(converter, to_mm, back=()):
     ]
 
 
+def dcp_steps(hf, outs):
+    """Qwen3VLConverter hf_to_dcp, and dcp_to_hf of the training-style checkpoint (see prepare_train)."""
+    C = [BIN, "Qwen3VLConverter"]
+    return [
+        ("hf_to_dcp", C + ["hf_to_dcp", "--hf_dir", hf, "--dcp_dir", outs["dcp"], "--quiet"]),
+        ("dcp_to_hf", C + ["dcp_to_hf", "--load_dir", outs["train"], "--save_dir", outs["hf-back"], "--model_assets_dir", hf, "--quiet"]),
+    ]
+
+
+def prepare_train(hf, outs):
+    """The training-style checkpoint dcp_to_hf reads, written once by torch (tools/make_train_dcp.py,
+    with $MM_CONVERT_PYTHON or the interop venv): 2 FSDP2 ranks, Shard(0) chunks, AdamW state in f32."""
+    if os.path.exists(os.path.join(outs["train"], "latest_checkpointed_iteration.txt")):
+        return
+    python = os.environ.get("MM_CONVERT_PYTHON") or os.path.expanduser("~/.cache/mm-convert-venv/bin/python")
+    subprocess.run([python, os.path.join(ROOT, "tools", "make_train_dcp.py"), hf, outs["train"], "--prefix", "model."], check=True)
+
+
 def pp(tp, llm, vit, *more):
     return ["--cfg.parallel_config.tp_size", str(tp), "--cfg.parallel_config.llm_pp_layers", llm,
             "--cfg.parallel_config.vit_pp_layers", vit] + list(more)
@@ -97,6 +118,10 @@ CASES = {
                                           ["--cfg.parallel_config.tp_size", "2"])},
     "videoalign-2b": {"sample": ("videoalign", "2b"), "title": "VideoAlign on Qwen2-VL-2B shape", "tensors": True,
                       "steps": round_trip_steps("VideoAlignConverter", pp(2, "[[4,8,8,8]]", "[[32,0,0,0]]"), ["--cfg.parallel_config.tp_size", "2"])},
+    # DCP (FSDP2): hf_to_dcp, and dcp_to_hf of a training checkpoint (2 ranks' chunks + optimizer
+    # state, about 5x the model bytes) of which only the model's entries may be read.
+    "dcp-2b": {"sample": ("qwen3vl", "2b"), "title": "Qwen3-VL-2B shape, DCP (Qwen3VLConverter)", "tensors": False,
+               "identical": True, "steps": dcp_steps, "prepare": prepare_train, "back": "dcp_to_hf"},
     "deepseekvl2-small": {"sample": ("deepseekvl2", "small"), "title": "DeepSeek-VL2-Small shape (64 experts over EP 8)", "tensors": True,
                           "steps": round_trip_steps("DeepSeekVLConverter", pp(1, "[[13,14]]", "[[27,0]]", "--cfg.parallel_config.ep_size", "8"))},
 }
@@ -167,6 +192,25 @@ def touch_free_memory():
     subprocess.run([sys.executable, "-c", f"b = bytearray({n})\nfor i in range(0, {n}, 4096): b[i] = 1"], check=True)
 
 
+def cold_read(case, runs, back_step, hf, outs, drop):
+    """What the way back reads from disk, cache dropped first: the model's entries of the training
+    checkpoint only, never its optimizer state (rusage's block inputs, 512-byte units)."""
+    name, cmd, target, source = next(r for r in runs if r[0] == back_step)
+    shutil.rmtree(target, ignore_errors=True)
+    if not reset_cache(drop):
+        print(f"\n{back_step} from a cold cache: not measured (dropping the page cache needs root)")
+        return
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr}")
+    read = int(re.search(r"File system inputs: (\d+)", p.stderr).group(1)) * 512
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) * 1024
+    model, total = du(hf), du(source)
+    print(f"\n{back_step} from a cold cache: read {read / 1e9:.2f} GB from disk; the checkpoint holds {total / 1e9:.2f} GB, "
+          f"its model entries {model / 1e9:.2f} GB (optimizer state and the rest {(total - model) / 1e9:.2f} GB); "
+          f"peak RSS {rss / 1e6:.0f} MB; optimizer bytes read: {'none' if read < 1.1 * model else 'SOME'}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", default="2b", choices=sorted(CASES),
@@ -188,17 +232,25 @@ def main():
     if not os.path.exists(os.path.join(hf, "config.json")):
         family, sample_size = case["sample"]
         subprocess.run([BIN, "sample", family, hf, "--size", sample_size, "--quiet"], check=True)
-    outs = {k: os.path.join(a.work, k) for k in ["copy", "mm", "hf-back", "mm-resplit"]}
+    outs = {k: os.path.join(a.work, k) for k in ["copy", "mm", "hf-back", "mm-resplit", "dcp"]}
     for p in outs.values():
         shutil.rmtree(p, ignore_errors=True)
+    # Inputs made once and kept, like the sample.
+    outs["train"] = os.path.join(a.work, f"train-{a.size}")
+    if "prepare" in case:
+        case["prepare"](hf, outs)
+    back_step = case.get("back", "mm_to_hf")
+    identical = case["tensors"] or case.get("identical", False)
+    targets = {"hf_to_mm": outs["mm"], "mm_to_hf": outs["hf-back"], "resplit": outs["mm-resplit"],
+               "hf_to_dcp": outs["dcp"], "dcp_to_hf": outs["hf-back"]}
+    sources = {"hf_to_mm": hf, "hf_to_dcp": hf, "dcp_to_hf": outs["train"]}
     size = du(hf)
     # Each step: name, command, the directory it writes, the directory it reads (warmed before it runs).
     runs = [
         # The baseline writes the same bytes durably, as mm-convert does (it syncs every file
         # before renaming its output into place): copy, then fsync the copies.
         ("copy", ["sh", "-c", f'cp -r "{hf}" "{outs["copy"]}" && sync "{outs["copy"]}"/*'], outs["copy"], hf),
-    ] + [(name, cmd, target, hf if name == "hf_to_mm" else outs["mm"]) for name, cmd in case["steps"](hf, outs)
-         for target in [{"hf_to_mm": outs["mm"], "mm_to_hf": outs["hf-back"], "resplit": outs["mm-resplit"]}[name]]]
+    ] + [(name, cmd, targets[name], sources.get(name, outs["mm"])) for name, cmd in case["steps"](hf, outs)]
     # Each round times every step once; the figures are the medians over rounds, so one slow
     # moment of the disk does not decide a ratio. Before each step the page cache is reset to the
     # same state (when allowed: dropped, then the step's input read back in), because a cache
@@ -227,10 +279,10 @@ def main():
                 counts[target] = tensor_count(target)
             if a.lean and name == "copy":
                 shutil.rmtree(outs["copy"], ignore_errors=True)
-            if a.lean and name == "mm_to_hf":
+            if a.lean and name == back_step:
                 back = subprocess.run([BIN, "verify", hf, outs["hf-back"], "--quiet"], capture_output=True, text=True)
                 lean_verified = lean_verified and back.returncode == 0
-                if case["tensors"]:
+                if identical:
                     same = subprocess.run(["diff", "-r", "-q", hf, outs["hf-back"]], capture_output=True, text=True)
                     lean_identical = lean_identical and same.returncode == 0
                 shutil.rmtree(outs["hf-back"], ignore_errors=True)
@@ -259,11 +311,13 @@ def main():
             med = statistics.median(walls[name])
             print(f"{name:<10} {counts[source]:11d} {counts[target]:12d} {med:9.2f} {med / n * 1e6:10.1f} {(med - med_base) / n * 1e6:10.1f}"
                   f" {statistics.median(cpus[name]):6.2f}")
+    if "prepare" in case:
+        cold_read(case, runs, back_step, hf, outs, a.drop_caches)
     # Checks: parallel output equals a one-worker run; mm_to_hf gives back the input exactly.
     if a.lean:
-        print("mm_to_hf reproduces the input:", "yes" if lean_verified else "NO")
-        if case["tensors"]:
-            print("mm_to_hf output is byte-identical to the input (every file):", "yes" if lean_identical else "NO")
+        print(f"{back_step} reproduces the input:", "yes" if lean_verified else "NO")
+        if identical:
+            print(f"{back_step} output is byte-identical to the input (every file):", "yes" if lean_identical else "NO")
         for p in outs.values():
             shutil.rmtree(p, ignore_errors=True)
         return
@@ -276,10 +330,10 @@ def main():
         print(f"{name}: parallel output == one-worker output:", "yes" if same.returncode == 0 else "NO\n" + same.stdout)
         shutil.rmtree(single, ignore_errors=True)
     back = subprocess.run([BIN, "verify", hf, outs["hf-back"], "--quiet"], capture_output=True, text=True)
-    print("mm_to_hf reproduces the input:", "yes" if back.returncode == 0 else "NO\n" + back.stdout + back.stderr)
-    if case["tensors"]:
+    print(f"{back_step} reproduces the input:", "yes" if back.returncode == 0 else "NO\n" + back.stdout + back.stderr)
+    if identical:
         same = subprocess.run(["diff", "-r", "-q", hf, outs["hf-back"]], capture_output=True, text=True)
-        print("mm_to_hf output is byte-identical to the input (every file):", "yes" if same.returncode == 0 else "NO\n" + same.stdout)
+        print(f"{back_step} output is byte-identical to the input (every file):", "yes" if same.returncode == 0 else "NO\n" + same.stdout)
     if not a.keep:
         for p in outs.values():
             shutil.rmtree(p, ignore_errors=True)

@@ -197,4 +197,24 @@ final class DCPConverterTests: XCTestCase {
         }
         XCTAssertGreaterThan(checked, 0)
     }
+
+    // MARK: - TTS converters
+
+    /// D10: MOSS-TTS / Qwen3-TTS dcp_to_hf write the original's shards and index with the
+    /// converted weights only (the reference copies the whole assets directory, stale shards
+    /// included, and adds model.safetensors beside them); hf_to_dcp works (D15: the reference's
+    /// does nothing or fails). A custom voice needs the speaker encoder: refused, nothing written.
+    func testTTSConvertersWriteOnlyTheConvertedWeights() throws {
+        let hf = fixture("ref_generic_qwen2vl/hf")
+        for converter in ["MOSSTTSConverter", "Qwen3TTSConverter"] {
+            run([converter, "dcp_to_hf", "--load_dir", fixture("ref_generic_qwen2vl/dcp"), "--save_dir", out(converter), "--model_assets_dir", hf])
+            try assertSameFiles(hf, out(converter))
+            run([converter, "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out(converter + "-dcp")])
+            try assertSameEntries(out(converter + "-dcp"), "ref_generic_qwen2vl")
+        }
+        let err = fails(["Qwen3TTSConverter", "dcp_to_hf", "--load_dir", fixture("ref_generic_qwen2vl/dcp"), "--save_dir", out("voice"),
+                         "--model_assets_dir", hf, "--speaker_name", "amy", "--speaker_audio_path", "amy.wav"])
+        XCTAssertTrue(err.contains("speaker encoder"), err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out("voice")))
+    }
 }

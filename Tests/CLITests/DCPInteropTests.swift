@@ -111,4 +111,67 @@ final class DCPInteropTests: XCTestCase {
         let loaded = try load(out + "/release", fsdp2: true)
         for view in ["empty", "prealloc", "torch_save", "fsdp2"] { assertSameTensors(ours, try XCTUnwrap(loaded.views[view]).tensors, view) }
     }
+
+    // MARK: - The converters
+
+    /// Qwen3VLConverter hf_to_dcp: torch loads our output every way (FSDP2 Shard(0) DTensors
+    /// included) with exactly the reference's tensors (`ref_qwen3vl_moe.expected.json`).
+    func testQwen3VLHFToDCPLoadsInTorchAsTheReference() throws {
+        let fixture = InspectFixtures.fixture("dcp/ref_qwen3vl_moe")
+        let out = dir.path("dcp")
+        XCTAssertEqual(CLIRun(["Qwen3VLConverter", "hf_to_dcp", "--hf_dir", fixture + "/hf", "--dcp_dir", out, "--quiet"]).status, 0)
+        let expected = try JSONReader.parse(contentsOf: fixture + ".expected.json")
+        guard case let .list(entries)? = expected["entries"] else { return XCTFail("no entries") }
+        var reference: [String: LibraryDescription.Entry] = [:]
+        for e in entries {
+            guard case .string("tensor")? = e["kind"], case let .list(path)? = e["planner_path"], case let .string(dtype)? = e["dtype"],
+                  case let .list(shape)? = e["shape"], case let .string(sha)? = e["sha256"] else { continue }
+            let key = path.map { if case let .string(s) = $0 { return s } else { return "?" } }.joined(separator: "/")
+            reference[key] = LibraryDescription.Entry(dtype: dtype, shape: shape.compactMap { if case let .int(i) = $0 { return i } else { return nil } }, sha256: sha)
+        }
+        XCTAssertEqual(reference.count, 64)
+        let loaded = try load(out + "/release", fsdp2: true)
+        for view in ["empty", "prealloc", "torch_save", "fsdp2"] {
+            assertSameTensors(reference, try XCTUnwrap(loaded.views[view]).tensors, "\(view) (torch \(loaded.torch))")
+        }
+        XCTAssertEqual(loaded.views["empty"]?.leaves["checkpoint_version"], ["float", "3.0"])
+    }
+
+    /// dcp_to_hf of a training checkpoint torch wrote from our DCP: 2 processes, Shard(0) chunks
+    /// (uneven, some empty), AdamW state, root with a tracker (tools/make_train_dcp.py). bf16: the original back byte for
+    /// byte. Trained in f32: f32 shards with a recomputed total_size (D11), and with --to_bf16
+    /// the original again.
+    func testTrainingCheckpointBackToHF() throws {
+        let fixture = InspectFixtures.fixture("dcp/ref_qwen3vl_moe/hf")
+        let dcp = dir.path("dcp")
+        XCTAssertEqual(CLIRun(["Qwen3VLConverter", "hf_to_dcp", "--hf_dir", fixture, "--dcp_dir", dcp, "--quiet"]).status, 0)
+        for cast in [nil, "float32"] {
+            let train = dir.path("train-\(cast ?? "bf16")")
+            _ = try InteropPython.script("../../tools/make_train_dcp.py", [dcp + "/release", train] + (cast.map { ["--cast", $0] } ?? []), timeout: 300)
+            let ckpt = try DCPCheckpoint.load(train)
+            XCTAssertTrue(ckpt.entries.contains { $0.fqn.hasPrefix("optimizer.state.") }, "optimizer state written")
+            XCTAssertTrue(ckpt.entries.contains { ($0.tensor?.chunks.count ?? 0) > 1 }, "sharded chunks written")
+            let back = dir.path("back-\(cast ?? "bf16")")
+            let run = CLIRun(["Qwen3VLConverter", "dcp_to_hf", "--load_dir", train, "--save_dir", back, "--model_assets_dir", fixture, "--quiet"])
+            XCTAssertEqual(run.status, 0, run.errText)
+            let original = try HFCheckpoint.load(fixture), ours = try HFCheckpoint.load(back)
+            XCTAssertEqual(ours.tensors.names.sorted(), original.tensors.names.sorted())
+            if cast == nil {
+                for name in try FileManager.default.contentsOfDirectory(atPath: fixture) {
+                    XCTAssertEqual(FileManager.default.contents(atPath: back + "/" + name), FileManager.default.contents(atPath: fixture + "/" + name), name)
+                }
+            } else {
+                XCTAssertTrue(ours.tensors.allSatisfy { $0.tensor.dtype == .f32 })
+                XCTAssertEqual(ours.index?.metadata.first { $0.0 == "total_size" }?.1, .int(ours.tensors.totalBytes))
+                XCTAssertEqual(ours.tensors.totalBytes, 2 * original.tensors.totalBytes)
+                let bf16 = dir.path("back-to-bf16")
+                let r = CLIRun(["Qwen3VLConverter", "dcp_to_hf", "--load_dir", train, "--save_dir", bf16, "--model_assets_dir", fixture,
+                                "--to_bf16", "true", "--quiet"])
+                XCTAssertEqual(r.status, 0, r.errText)
+                for name in try FileManager.default.contentsOfDirectory(atPath: fixture) {
+                    XCTAssertEqual(FileManager.default.contents(atPath: bf16 + "/" + name), FileManager.default.contents(atPath: fixture + "/" + name), name)
+                }
+            }
+        }
+    }
 }

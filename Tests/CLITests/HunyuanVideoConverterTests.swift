@@ -196,6 +196,22 @@ final class HunyuanVideoConverterTests: XCTestCase {
         _ = try SafetensorsWriter.write(t, metadata: nil, to: src)
         let out = s.path("mm")
         try Self.run("source_to_mm", src, out, version: "i2v-lora")
+        // merge_lora_to_base into an i2v base split over TP 2: every LoRA layer merged (28
+        // modules, linear1 as linear1_qkv and linear1_mlp: 30 base tensors changed), written at TP 2.
+        let baseSrc = s.path("i2v") + ".pt"
+        try Self.writeModelStates(try Self.tensors(i2v: true), to: baseSrc)
+        let base = s.path("base"), base1 = s.path("base1"), merged = s.path("merged")
+        try Self.run("source_to_mm", baseSrc, base, version: "i2v", Self.tp(2))
+        try Self.run("source_to_mm", baseSrc, base1, version: "i2v")
+        try Self.run("merge_lora_to_base", base, merged, version: "i2v", ["--cfg.lora_path", out, "--lora_alpha", "2", "--lora_rank", "2"] + Self.tp(2))
+        let back = s.path("merged-tp1")
+        try Self.run("resplit", merged, back, version: "i2v")
+        let before = try MMCheckpointReader.load(base1).ranks[0].chunks[0], after = try MMCheckpointReader.load(back).ranks[0].chunks[0]
+        var changed: [String] = []
+        for (name, t) in before where try after[name]!.sha256() != t.sha256() { changed.append(name) }
+        XCTAssertEqual(changed.count, 30, changed.sorted().joined(separator: " "))
+        XCTAssertTrue(changed.contains("single_blocks.1.linear1_mlp.weight") && changed.contains("proj_out.weight"))
+        XCTAssertFalse(changed.contains { $0.hasSuffix(".bias") })
         let mm = try MMCheckpointReader.load(out).ranks[0].chunks[0]
         XCTAssertEqual(mm.count, (2 * 10 + 3 * 2 + 2) * 2 + 2 * 2)
         XCTAssertEqual(try mm["double_blocks.0.txt_mod.linear.lora_B.default.weight"].map(sha), try sha(t[k + "double_blocks_0_txt_mod_linear.lora_up.weight"]!))

@@ -259,4 +259,58 @@ final class WanConverterTests: XCTestCase {
             XCTAssertTrue(help.contains(option), option)
         }
     }
+
+    /// merge_lora_to_base: base and LoRA read from their own PP / VPP layouts, every targeted pair
+    /// merged as W + alpha / rank * B @ A (f32, rounded once to bf16), others unchanged, written to
+    /// the target layout. One tensor is recomputed here element by element.
+    func testMergeLoRAToBase() throws {
+        let s = Converters.Scratch()
+        let input = Self.sora("wan_t2v_vpp2/input")
+        let pool = RandomPool(dtype: .bf16, bytes: 1 << 14, seed: 11)
+        var lora = TensorMap()
+        for l in 0..<4 {
+            for m in ["self_attn.q", "self_attn.o", "cross_attn.v", "ffn.0", "ffn.2"] {
+                let (out, inp) = m == "ffn.0" ? (32, 16) : m == "ffn.2" ? (16, 32) : (16, 16)
+                lora["blocks.\(l).\(m).lora_A.default.weight"] = try pool.tensor("\(l)\(m)A", [2, inp])
+                lora["blocks.\(l).\(m).lora_B.default.weight"] = try pool.tensor("\(l)\(m)B", [out, 2])
+            }
+        }
+        let loraDir = s.path("lora")
+        try FileManager.default.createDirectory(atPath: loraDir, withIntermediateDirectories: true)
+        _ = try SafetensorsWriter.write(lora, metadata: nil, to: loraDir + "/adapter.safetensors")
+        let loraMM = s.path("lora-mm"), base = s.path("base"), merged = s.path("merged"), direct = s.path("direct")
+        try Self.run("lora_hf_to_mm", loraDir, loraMM, Self.pp("[3,1]"))
+        try Self.run("hf_to_mm", input, base, Self.pp("[[1,1],[1,1]]"))
+        try Self.run("hf_to_mm", input, direct)
+        try Self.run("merge_lora_to_base", base, merged, ["--cfg.lora_path", loraMM, "--lora_alpha", "4", "--lora_rank", "2", "--use_npu", "false"])
+        let out = try MMCheckpointReader.load(merged).ranks[0].chunks[0]
+        let orig = try MMCheckpointReader.load(direct).ranks[0].chunks[0]
+        XCTAssertEqual(Set(out.names), Set(orig.names))
+        var changed = 0
+        for (name, t) in orig where try out[name]!.sha256() != t.sha256() { changed += 1; XCTAssertTrue(name.contains("proj_q") || name.contains("proj_out") || name.contains("proj_v") || name.contains("ffn."), name) }
+        XCTAssertEqual(changed, 4 * 5)
+        // blocks.1.self_attn.proj_q.weight by hand: bf16(f32(W) + 2 * B @ A).
+        func floats(_ t: Tensor) throws -> [Float] {
+            let d = try Converters.content(t)
+            return stride(from: 0, to: d.count, by: 2).map { Float(bitPattern: UInt32(UInt16(d[$0]) | UInt16(d[$0 + 1]) << 8) << 16) }
+        }
+        let w = try floats(orig["blocks.1.self_attn.proj_q.weight"]!), a = try floats(lora["blocks.1.self_attn.q.lora_A.default.weight"]!)
+        let b = try floats(lora["blocks.1.self_attn.q.lora_B.default.weight"]!), got = try floats(out["blocks.1.self_attn.proj_q.weight"]!)
+        for i in 0..<16 {
+            for j in 0..<16 {
+                let ba = b[i * 2] * a[j] + b[i * 2 + 1] * a[16 + j]
+                let exact = w[i * 16 + j] + 2 * ba
+                // Rounded once to bf16 (nearest even): within half a bf16 ulp of the f32 result.
+                let ulp = Float(bitPattern: (exact.bitPattern & 0x7f80_0000)) * Float(1.0 / 128.0)
+                XCTAssertLessThanOrEqual(abs(got[i * 16 + j] - exact), ulp / 2 + 1e-12, "(\(i), \(j))")
+            }
+        }
+        // The output layout is the target's; --lora_rank 0 is refused.
+        let pp2 = s.path("merged-pp2")
+        try Self.run("merge_lora_to_base", base, pp2, ["--cfg.lora_path", loraMM] + Self.pp("[2,2]"))
+        XCTAssertEqual(try MMCheckpointReader.load(pp2).ppSize, 2)
+        let r = Converters.runFailing([Self.converter, "merge_lora_to_base", "--cfg.source_path", base, "--cfg.target_path", s.path("x"), "--cfg.lora_path", loraMM, "--lora_rank", "0"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.text.contains("--lora_rank must be > 0"), r.text)
+    }
 }

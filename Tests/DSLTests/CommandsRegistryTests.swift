@@ -59,13 +59,13 @@ final class CommandsRegistryTests: XCTestCase {
         XCTAssertEqual(r.order, [
             "load hf", "load mm", "load config", "load pt", "load dcp", "add hf", "save hf", "save dcp", "save pt", "save mm",
             "rename", "merge glu", "merge qkv", "merge zerok", "merge cat", "relocate qkv", "split qkv", "tie", "retie",
-            "pad", "zeros", "experts", "flatten", "transpose", "drop", "refuse", "keep", "cast",
+            "pad", "zeros", "experts", "experts merge", "experts split", "merge lora", "flatten", "transpose", "drop", "refuse", "keep", "cast",
             "shard", "unshard", "ep", "stage", "unstage", "ls", "show", "plan",
         ])
         XCTAssertEqual(r.tableKinds.keys.sorted(), ["shard", "stages"])
         let revertible = r.order.filter { r.commands[$0]?.revert != nil }
         XCTAssertEqual(revertible, ["rename", "merge glu", "merge qkv", "merge zerok", "merge cat", "relocate qkv", "split qkv",
-                                    "tie", "pad", "zeros", "experts", "flatten", "transpose", "cast"])
+                                    "tie", "pad", "zeros", "experts", "experts merge", "experts split", "flatten", "transpose", "cast"])
     }
 
     func testRenameReverts() throws {

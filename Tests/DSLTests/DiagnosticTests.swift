@@ -40,7 +40,7 @@ final class DiagnosticTests: XCTestCase {
             ("param a: flaot", "unknown type 'flaot' (types are int, float, bool, str, path, dir, [T], {T} and T?); did you mean 'float'?", 1, 10),
             ("param a: int > x", "expected a number after '>' in the bound, found 'x'", 1, 16),
             ("param a: int = 1 = 2", "expected '= default', a \"doc string\" or 'ignored' in the parameter declaration, found '='", 1, 18),
-            ("recipe Foo \"doc\"", "expected '.' between converter and operation (recipe Converter.operation \"doc\"), found string", 1, 12),
+            ("recipe Foo hf_to_mm \"doc\"", "expected '.' between converter and operation (recipe Converter.operation \"doc\", or recipe name \"doc\"), found 'hf_to_mm'", 1, 12),
             ("use layout", "expected a file name in quotes after 'use', found 'layout'", 1, 5),
             ("rename \"a\" -> { }", "expected a value, found '{'", 1, 15),
             ("drop \"a\" { }", "unexpected '{': only 'if', 'map' and table declarations ('KIND NAME {') take a block", 1, 10),

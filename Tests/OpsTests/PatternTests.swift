@@ -47,6 +47,21 @@ final class PatternTests: XCTestCase {
         XCTAssertNil(p.match("visual.blocks.7.attn.pro"))
     }
 
+    /// A `*` inside a pattern takes any non-empty text (the longest that lets the rest match) and
+    /// carries it into the output: PEFT's LoRA keys in the trainer's layout.
+    func testInnerStarCarriesTheMiddle() throws {
+        let p = try NamePattern("base_model.*.weight")
+        XCTAssertFalse(p.isPrefix)
+        let caps = try XCTUnwrap(p.match("base_model.model.layers.0.q_proj.lora_A.weight"))
+        XCTAssertEqual(caps, ["*": "model.layers.0.q_proj.lora_A"])
+        XCTAssertEqual(try NamePattern("base_model.model.*.default.weight").render(caps), "base_model.model.model.layers.0.q_proj.lora_A.default.weight")
+        XCTAssertNil(p.match("base_model..weight"))        // not empty
+        XCTAssertNil(p.match("base_model.x.weight.bias"))  // anchored at the end
+        XCTAssertEqual(try NamePattern("layers.{L}.*.weight").match("layers.3.mlp.fc.weight"), ["L": "3", "*": "mlp.fc"])
+        XCTAssertEqual(try NamePattern("base_model.model.*.default.weight").description, "base_model.model.*.default.weight")
+        XCTAssertEqual(try NamePattern("base_model.*.weight").captureNames, ["*"])
+    }
+
     func testRegex() throws {
         let p = try NamePattern(#"re:talker\..*|token2wav\..*"#)
         XCTAssertTrue(p.isRegex)
@@ -63,7 +78,8 @@ final class PatternTests: XCTestCase {
     func testSyntaxErrors() {
         XCTAssertTrue(TF.errorText { _ = try NamePattern("a.{L") }.contains("unbalanced"))
         XCTAssertTrue(TF.errorText { _ = try NamePattern("a.L}") }.contains("unbalanced"))
-        XCTAssertTrue(TF.errorText { _ = try NamePattern("a.*.b") }.contains("'*'"))
+        XCTAssertTrue(TF.errorText { _ = try NamePattern("a.*.b.*") }.contains("one '*' per pattern"))
+        XCTAssertTrue(TF.errorText { _ = try NamePattern("a.{L}*.b") }.contains("in a row"))
         XCTAssertTrue(TF.errorText { _ = try NamePattern("a.{q,,v}") }.contains("empty"))
         XCTAssertTrue(TF.errorText { _ = try NamePattern("a.{L}{E}") }.contains("in a row"))
     }

@@ -45,7 +45,7 @@ public struct ArgumentSurface {
         }
         guard i < argv.count else {
             if let (converter, operation) = try commandFromConfig(level, environment: environment, usage: topUsage) {
-                return try parseConverter(converter, [operation], top: level, environment: environment)
+                return try parseConverter(converter, operation.isEmpty ? [] : [operation], top: level, environment: environment)
             }
             throw ArgumentError(usage: topUsage, message: "a command is required: one of \(commandNames.joined(separator: ", "))")
         }
@@ -87,13 +87,26 @@ public struct ArgumentSurface {
             let present = pairs.map(\.0).filter { names.contains($0) }
             return present.count == 1 ? present[0] : nil
         }
-        guard let converter = choose(doc.value, among: converters),
-              let section = doc.value[converter],
+        guard let converter = choose(doc.value, among: converters) else { return nil }
+        if let function = self.function(converter) { return (converter, function.operation) }
+        guard let section = doc.value[converter],
               let operation = choose(section, among: operations(of: converter).map(\.operation)) else { return nil }
         return (converter, operation)
     }
 
+    /// The recipe of a command declared without an operation (`moe_expert`), if `converter` is one.
+    func function(_ converter: String) -> RecipeInfo? {
+        let ops = operations(of: converter)
+        return ops.count == 1 && ops[0].operation.isEmpty ? ops[0] : nil
+    }
+
     private func parseConverter(_ converter: String, _ argv: [String], top: LevelOptions, environment: [String: String]) throws -> ParsedCommand {
+        if let recipe = function(converter) {
+            // Options follow the name directly (a jsonargparse function, no operation level).
+            if argv.contains("-h") || argv.contains("--help") { return .help(operationHelp(recipe, environment: environment)) }
+            var run = OperationRun(surface: self, recipe: recipe, environment: environment)
+            return try run.parse(argv, top: top, converterLevel: LevelOptions())
+        }
         var level = LevelOptions()
         var i = 0
         let usage = converterUsage(converter)

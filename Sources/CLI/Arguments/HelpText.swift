@@ -22,7 +22,7 @@ extension ArgumentSurface {
         if recipe.params.contains(where: { !$0.isRequired || $0.ignored }) {
             parts.append("[--OPTION VALUE ...]")
         }
-        return HelpLayout.usage(program: "\(program) \(recipe.converter) \(recipe.operation)", parts: parts)
+        return HelpLayout.usage(program: "\(program) \(recipe.commandLine)", parts: parts)
     }
 
     static let helpHelp = "Show this help message and exit."
@@ -53,7 +53,10 @@ extension ArgumentSurface {
         ).joined(separator: "\n") + "\n"
         out += "\nconverters (\(program) CONVERTER OPERATION [options]; add -h after either for details):\n"
         for c in converters {
-            out += HelpLayout.entry([c], help: operations(of: c).map(\.operation).joined(separator: ", ")) + "\n"
+            let ops = operations(of: c)
+            // A command without operations (moe_expert) shows its summary instead.
+            let help = ops.count == 1 && ops[0].operation.isEmpty ? Self.firstParagraph(ops[0].doc) : ops.map(\.operation).joined(separator: ", ")
+            out += HelpLayout.entry([c], help: help) + "\n"
         }
         if !extraCommands.isEmpty {
             out += "\nother commands:\n"
@@ -86,7 +89,7 @@ extension ArgumentSurface {
     /// default (or "required"), grouped by sub-tree; environment variable names when enabled.
     public func operationHelp(_ recipe: RecipeInfo, environment: [String: String] = [:]) -> String {
         let env = EnvironmentNames.isEnabled(environment)
-        let commands = [recipe.converter, recipe.operation]
+        let commands = recipe.commands
         func envName(_ option: String) -> String? {
             env ? EnvironmentNames.variable(program: program, commands: commands, option: option) : nil
         }

@@ -22,7 +22,7 @@ struct OperationRun {
         usage = surface.operationUsage(recipe)
     }
 
-    var commands: [String] { [recipe.converter, recipe.operation] }
+    var commands: [String] { recipe.commands }
 
     mutating func parse(_ argv: [String], top: LevelOptions, converterLevel: LevelOptions) throws -> ParsedCommand {
         do {
@@ -71,6 +71,17 @@ struct OperationRun {
                 }
                 value = argv[i + 1]
                 i += 2
+                // A command without an operation stands for one of the reference's argparse
+                // scripts: a list of strings may also be written as several words
+                // (`--lora_target_modules q_proj v_proj`, argparse's nargs='+').
+                if recipe.operation.isEmpty, let spec = table.param(bare), !spec.ignored,
+                   case .list(.str) = ParamCoercion.base(spec.type), !value.hasPrefix("[") {
+                    var words = [value]
+                    while i < argv.count, !argv[i].hasPrefix("-") { words.append(argv[i]); i += 1 }
+                    try setFromText(bare, YAMLWriter.flow(.list(words.map { .string($0) }), inFlow: false),
+                                    source: ValueSource(kind: .option(name)), append: append)
+                    continue
+                }
             }
             if name == "--config" {
                 try applyConfig(value, nesting: [], option: "--config")
@@ -125,7 +136,7 @@ struct OperationRun {
                                      "expected a mapping with \(nesting[depth...].joined(separator: ": ")): ..., got \(ParamCoercion.shown(node))")
             }
             // `subcommand:` is how jsonargparse records the chosen command in a config file.
-            let allowed = ["subcommand"] + (nesting.count - depth == 2 ? surface.converters : surface.operations(of: recipe.converter).map(\.operation))
+            let allowed = ["subcommand"] + (nesting.count - depth == commands.count ? surface.converters : surface.operations(of: recipe.converter).map(\.operation))
             for (k, _) in pairs where !allowed.contains(k) {
                 let keyPath = fileKey.isEmpty ? k : fileKey + "." + k
                 var hint = OptionSuggestions.note(for: k, among: allowed)
@@ -145,7 +156,8 @@ struct OperationRun {
     /// sub-tree files (`...__CFG`, `...__CFG__PARALLEL_CONFIG`), then single options.
     private mutating func applyEnvironment() throws {
         let program = surface.program
-        let levels: [([String], [String])] = [([], commands), ([recipe.converter], [recipe.operation]), (commands, [])]
+        let levels: [([String], [String])] = recipe.operation.isEmpty ? [([], commands), (commands, [])]
+            : [([], commands), ([recipe.converter], [recipe.operation]), (commands, [])]
         for (cmds, nesting) in levels {
             let name = EnvironmentNames.variable(program: program, commands: cmds, option: "config")
             if let v = environment[name] { try applyConfig(v, nesting: nesting, option: name, fromEnvironment: true) }
@@ -172,7 +184,7 @@ struct OperationRun {
         let set = state.explicitlySet
         let missing = recipe.params.filter { $0.isRequired && !$0.ignored && !set.contains($0.name) }
         guard let first = missing.first else { return }
-        let command = "\(surface.program) \(recipe.converter) \(recipe.operation)"
+        let command = "\(surface.program) \(recipe.commandLine)"
         if missing.count == 1 {
             let parts = first.name.split(separator: ".").map(String.init)
             let under = parts.dropLast().map { $0 + ":" }.joined(separator: " ")

@@ -52,7 +52,7 @@ enum PrintConfig {
         var header: String?
         if flags.comments {
             let summary = recipe.doc.split(separator: "\n").first.map(String.init) ?? ""
-            header = "\(recipe.converter) \(recipe.operation)" + (summary.isEmpty ? "" : ": " + summary)
+            header = recipe.commandLine + (summary.isEmpty ? "" : ": " + summary)
         }
         return YAMLWriter.write(root.value, comments: comments, header: header)
     }

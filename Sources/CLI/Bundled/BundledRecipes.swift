@@ -480,6 +480,8 @@ use "family.recipe"
 let blocks = null
 let src_tp = 1
 let has_lora_input = false
+# The layers merge_lora_to_base merges (substrings of the LoRA's layer names; the reference's lists).
+let lora_targets = []
 # The target layout (sora_target_params.recipe sets them where a direction writes MindSpeed-MM).
 let tp = 1
 let layers = []
@@ -532,6 +534,28 @@ use "sora_target_params.recipe"
 load hf cfg.source_path
 apply lora
 if len(layers) > 0 { stage pp dit=layers }
+save mm cfg.target_path version="vpp"
+
+"""###,
+        "common/sora_merge_lora_to_base.recipe": ###"""
+# MindSpeed-MM base + MindSpeed-MM LoRA (lora_hf_to_mm's output) -> MindSpeed-MM base with the
+# LoRA merged in (sora.md §8.2), for any video family with `lora_targets` (its traits): both read
+# and merged from their PP / VPP / TP layouts, every targeted pair merged as W + alpha / rank * B @ A
+# in f32, rounded once (the shared `merge lora`), on the CPU; then split to the target layout.
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the MindSpeed-MM base checkpoint"
+param cfg.lora_path: dir "the MindSpeed-MM LoRA checkpoint (lora_hf_to_mm's output; no TP)"
+param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
+param lora_rank: int = 8 "the LoRA rank r: the merge scales B @ A by lora_alpha / lora_rank"
+param lora_alpha: int = 16 "the LoRA alpha"
+param use_npu: bool = true ignored "accepted for compatibility: the merge runs on the CPU, no accelerator is used"
+apply traits
+assert lora_rank > 0 "--lora_rank must be > 0, not " + str(lora_rank)
+use "sora_target_params.recipe"
+use "sora_unstage.recipe"
+merge lora cfg.lora_path scaling=lora_alpha / lora_rank targets=lora_targets stages=pp
+use "sora_stage.recipe"
 save mm cfg.target_path version="vpp"
 
 """###,
@@ -673,9 +697,13 @@ unshard tp tp=src_tp
 # (target -> source), the fused expert tensors viewed 2-D, the expert count of config.json.
 let ties = null
 let fused = null
+let hf_key_prefix = ""
+let dcp_key_prefix = ""
 let num_experts = 0
-# dcp_to_hf: cast every f32/f16 tensor to bf16 (--to_bf16).
-let to_bf16 = false
+# dcp_to_hf: cast every f32/f16 tensor to bf16 (--to_bf16); tensors taken from the original when
+# the checkpoint has none of them (Qwen3.5's MTP layers with --keep_origin_mtp_weights).
+let cast_to_bf16 = false
+let keep_original = []
 
 # The expert count: text_config.num_experts, else thinker_config.text_config.num_experts, else
 # num_experts; 0 when config.json names none (dense).
@@ -689,15 +717,30 @@ map dcp_config {
   }
 }
 
-# Ties (a second name for the same tensor), then fused experts `[E, a, b]` viewed `[E*a, b]`:
-# only 3-D tensors named exactly `...experts.<name>` (the reference takes any name containing it,
-# dcp.md §3 D2, D4).
-map dcp_ties_and_experts {
+# Ties: a second name for a tensor (target -> source).
+map dcp_ties {
   if ties != null {
     for name in ties { tie ties[name] -> name }
   }
+}
+
+# Fused experts `[E, a, b]` viewed `[E*a, b]`: only 3-D tensors named exactly `...experts.<name>`
+# (the reference takes any name containing it, dcp.md §3 D2, D4).
+map dcp_fused_view {
   if fused != null {
     for name in fused { flatten "re:(.*\\.)?experts\\." + name experts=num_experts optional=true }
+  }
+}
+
+# The generic prefixes (GenericDCPConverter, Qwen35Converter): `hf_prefix` replaced by `dcp_prefix`
+# at the start of a key (keys without it are kept as they are), or `dcp_prefix` + key when no
+# hf_prefix is given. The reference replaces the first occurrence anywhere in the key; at the start
+# only, the way back is exact.
+map dcp_prefixes {
+  if hf_key_prefix != "" {
+    rename optional=true hf_key_prefix + "*" -> dcp_key_prefix + "*"
+  } else if dcp_key_prefix != "" {
+    rename "*" -> dcp_key_prefix + "*"
   }
 }
 
@@ -712,13 +755,60 @@ apply dcp_config
 # Only the model's entries are read (never the optimizer state of a training checkpoint).
 load dcp checkpoint
 revert dcp_layout
-if to_bf16 {
+if len(keep_original) > 0 { add hf original keep_original optional=true unless=keep_original }
+if cast_to_bf16 {
   cast bf16 from=f32 revertible=false
   cast bf16 from=f16 revertible=false
 }
 # The original's shards, index (total_size recomputed) and side files, byte for byte; every tensor
 # of its index must come from the checkpoint (dcp.md §3 D1); a tied copy it has no place for is left out.
 save hf target like=original copies=true
+
+"""###,
+        "dcp/expert_merge_dcp_to_hf.recipe": ###"""
+recipe ExpertMergeDcpConverter.dcp_to_hf "Convert a DCP checkpoint with fused experts of MindSpeed-MM's FSDP2 trainer back to the original Hugging Face checkpoint's per-expert layout, shards, index and side files."
+param hf_dir: dir "the original Hugging Face checkpoint (per-expert weights): config.json, index, shards and side files are followed"
+param dcp_dir: dir "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
+param save_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param dcp_prefix: str = "model." "prefix of the keys in the trainer's model dict, as given to hf_to_dcp"
+param hf_prefix: str = "" "HF key prefix, as given to hf_to_dcp"
+use "expert_merge_layout.recipe"
+let checkpoint = dcp_dir
+let original = hf_dir
+let target = save_dir
+let hf_key_prefix = hf_prefix
+let dcp_key_prefix = dcp_prefix
+use "dcp_to_hf.recipe"
+
+"""###,
+        "dcp/expert_merge_hf_to_dcp.recipe": ###"""
+recipe ExpertMergeDcpConverter.hf_to_dcp "Convert a Hugging Face MoE checkpoint with per-expert weights (InternVL-3.5 MoE, Qwen3-Omni-MoE, GLM-4.5V) to a DCP checkpoint with fused experts for MindSpeed-MM's FSDP2 trainer."
+param hf_dir: dir "the Hugging Face checkpoint (per-expert weights)"
+param save_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+param dcp_prefix: str = "model." "prefix of the keys in the trainer's model dict"
+param hf_prefix: str = "" "prefix of the HF keys replaced by dcp_prefix (keys without it are kept as they are)"
+use "expert_merge_layout.recipe"
+let source = hf_dir
+let target = save_dir
+let hf_key_prefix = hf_prefix
+let dcp_key_prefix = dcp_prefix
+use "hf_to_dcp.recipe"
+
+"""###,
+        "dcp/expert_merge_layout.recipe": ###"""
+# ExpertMergeDcpConverter (InternVL-3.5 MoE, Qwen3-Omni-MoE thinker, GLM-4.5V; dcp.md §2.6): the
+# Hugging Face checkpoint's per-expert weights fused as `moe_expert --style merge` fuses them
+# (the model told by config.json), then the prefixes (default FQN `model.model.<key>`). The way
+# back splits them again and writes the original's shards, index and side files (the reference
+# re-cuts the shards at 4 GB and writes a new index).
+use "common.recipe"
+use "../moe_expert/layout.recipe"
+map dcp_layout {
+  apply moe_experts_config
+  experts merge experts_module n=experts_n layers=experts_layers flat=experts_flat
+  if experts_thinker { rename "thinker.*" -> "*" }
+  apply dcp_prefixes
+}
 
 """###,
         "dcp/generic_dcp_to_hf.recipe": ###"""
@@ -735,6 +825,8 @@ let checkpoint = load_dir
 let original = model_assets_dir
 let target = save_dir
 let fused = fused_linear_names
+let hf_key_prefix = hf_prefix
+let dcp_key_prefix = dcp_prefix
 use "dcp_to_hf.recipe"
 
 """###,
@@ -751,23 +843,19 @@ let source = hf_dir
 let target = dcp_dir
 let ties = tie_weight_mapping
 let fused = fused_linear_names
+let hf_key_prefix = hf_prefix
+let dcp_key_prefix = dcp_prefix
 use "hf_to_dcp.recipe"
 
 """###,
         "dcp/generic_layout.recipe": ###"""
-# GenericDCPConverter (dcp.md §2.3): FQN `model.` + the HF key with `hf_prefix` replaced by
-# `dcp_prefix` (keys without hf_prefix are kept as they are), or `dcp_prefix` + key when no
-# hf_prefix is given; fused expert tensors optionally viewed 2-D. The prefix is replaced at the
-# start of the key only (the reference replaces its first occurrence anywhere), so the way back
-# is exact.
+# GenericDCPConverter (dcp.md §2.3): ties, fused expert tensors optionally viewed 2-D, and the
+# prefixes; FQN `model.` + the key.
 use "common.recipe"
 map dcp_layout {
-  apply dcp_ties_and_experts
-  if hf_prefix != "" {
-    rename optional=true hf_prefix + "*" -> dcp_prefix + "*"
-  } else if dcp_prefix != "" {
-    rename "*" -> dcp_prefix + "*"
-  }
+  apply dcp_ties
+  apply dcp_fused_view
+  apply dcp_prefixes
 }
 
 """###,
@@ -781,16 +869,246 @@ apply dcp_layout
 save dcp target
 
 """###,
+        "dcp/lora_hf_to_dcp.recipe": ###"""
+# A PEFT LoRA adapter (adapter_model.safetensors) -> DCP for the FSDP2 trainer (Qwen3VLConverter,
+# Mistral3Converter; dcp.md §2.4): `base_model.<rest>.weight` -> FQN
+# `model.base_model.model.<rest>.default.weight` (PEFT's adapter name `default`). The converter
+# binds `source` and `target`.
+map lora_dcp_layout {
+  rename "base_model.*.weight" -> "base_model.model.*.default.weight"
+}
+load hf source
+apply lora_dcp_layout
+save dcp target
+
+"""###,
+        "dcp/merge_mm_lora_dcp_weight_to_base_hf.recipe": ###"""
+# A LoRA run's DCP checkpoint merged into its base Hugging Face checkpoint (Qwen3VLConverter,
+# Mistral3Converter; dcp.md §2.8): every pair `base_model.model.model.<layer>.lora_{A,B}.default.weight`
+# whose layer contains a target module gives `<layer>.weight` + scaling * B @ A, computed in f32
+# and rounded once to the base's dtype; the base's shards, index and side files are kept. The
+# converter binds `base`, `lora_checkpoint`, `targets` (a comma list, empty: every pair),
+# `lora_scaling` and `merged`. (The reference's Qwen3VLConverter crashes here, §3 D7.)
+let target_list = null
+if targets != "" { let target_list = split(targets, ",") }
+load hf base
+merge lora lora_checkpoint scaling=lora_scaling targets=target_list strip="base_model.model.model."
+save hf merged like=base
+
+"""###,
+        "dcp/mistral3_dcp_to_hf.recipe": ###"""
+recipe Mistral3Converter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 Mistral-Small-3 trainer back to the Hugging Face layout of the original checkpoint (its key layout, older or newer)."
+param load_dir: dir "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
+param save_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param model_assets_dir: dir "the original Hugging Face checkpoint: config.json, index, shards, side files and key layout are followed"
+use "mistral3_layout.recipe"
+let checkpoint = load_dir
+let original = model_assets_dir
+let target = save_dir
+let prefix = "model."
+use "dcp_to_hf.recipe"
+
+"""###,
+        "dcp/mistral3_hf_to_dcp.recipe": ###"""
+recipe Mistral3Converter.hf_to_dcp "Convert a Hugging Face Mistral-Small-3 / Magistral checkpoint (older or newer key layout) to a DCP checkpoint for MindSpeed-MM's FSDP2 trainer: FQN model.model.<newer key>."
+param hf_dir: dir "the Hugging Face checkpoint"
+param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+param tie_weight: bool = false "also write the embedding as lm_head.weight (tied models)"
+param is_lora_base: bool = false "the base model of a LoRA run: FQN model.base_model.model.model.<key>"
+use "mistral3_layout.recipe"
+let source = hf_dir
+let target = dcp_dir
+let prefix = "model."
+if is_lora_base { let prefix = "base_model.model.model." }
+let tie = tie_weight
+use "hf_to_dcp.recipe"
+
+"""###,
+        "dcp/mistral3_layout.recipe": ###"""
+# Mistral3Converter (Mistral-Small-3.x, Magistral; dcp.md §2.6): FQN `model.model.` + the key in
+# transformers' newer layout (`model.base_model.model.model.` for a LoRA base). A checkpoint in the
+# older Hub layout (language_model.model.*, vision_tower.*, multi_modal_projector.*,
+# language_model.lm_head.weight) is renamed to it, and dcp_to_hf renames back exactly when the
+# original is in that layout: the reference always renames back to the older one (§3 D5). With
+# `tie` the embedding is also written as lm_head.weight, after the rename and over the whole
+# checkpoint (the reference looks it up per HF shard under the newer name only, §3 D9).
+use "common.recipe"
+let fused = ["gate_up_proj", "down_proj"]
+let tie = false
+map mistral3_old_layout {
+  rename optional=true "language_model.model.*" -> "model.language_model.*" \
+    "vision_tower.*" -> "model.vision_tower.*" \
+    "multi_modal_projector.*" -> "model.multi_modal_projector.*" \
+    "language_model.lm_head.*" -> "lm_head.*"
+}
+map dcp_layout {
+  if has(weight_map, "language_model.model.embed_tokens.weight") { apply mistral3_old_layout }
+  if tie { tie "model.language_model.embed_tokens.weight" -> "lm_head.weight" }
+  apply dcp_fused_view
+  rename "*" -> prefix + "*"
+}
+
+"""###,
+        "dcp/mistral3_lora_hf_to_dcp.recipe": ###"""
+recipe Mistral3Converter.lora_hf_to_dcp "Convert a PEFT LoRA adapter (adapter_model.safetensors) to a DCP checkpoint for MindSpeed-MM's FSDP2 trainer: FQN model.base_model.model.<key>.default.weight."
+param hf_dir: dir "the LoRA adapter directory (adapter_model.safetensors)"
+param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+let source = hf_dir
+let target = dcp_dir
+use "lora_hf_to_dcp.recipe"
+
+"""###,
+        "dcp/mistral3_merge_mm_lora_dcp_weight_to_base_hf.recipe": ###"""
+recipe Mistral3Converter.merge_mm_lora_dcp_weight_to_base_hf "Merge the LoRA weights of a DCP checkpoint of MindSpeed-MM's FSDP2 Mistral-Small-3 LoRA training into the base Hugging Face checkpoint: W + scaling * B @ A in f32, rounded once."
+param base_hf_dir: dir "the base Hugging Face checkpoint (its shards, index and side files are kept)"
+param lora_dcp_dir: dir "the LoRA run's DCP checkpoint: the root or the checkpoint directory"
+param lora_target_modules: str = "" "comma-separated modules to merge (e.g. q_proj,v_proj); empty: every LoRA pair"
+param save_merged_hf_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param scaling: float = 1.0 "the factor of B @ A (lora_alpha / r)"
+let base = base_hf_dir
+let lora_checkpoint = lora_dcp_dir
+let targets = lora_target_modules
+let lora_scaling = scaling
+let merged = save_merged_hf_dir
+use "merge_mm_lora_dcp_weight_to_base_hf.recipe"
+
+"""###,
+        "dcp/moss_tts_dcp_to_hf.recipe": ###"""
+recipe MOSSTTSConverter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 MOSS-TTS trainer back to the Hugging Face layout of the original checkpoint."
+param load_dir: dir "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
+param save_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param model_assets_dir: dir "the original Hugging Face checkpoint: config.json, index, shards and side files are followed"
+use "tts_layout.recipe"
+let checkpoint = load_dir
+let original = model_assets_dir
+let target = save_dir
+use "dcp_to_hf.recipe"
+
+"""###,
+        "dcp/moss_tts_hf_to_dcp.recipe": ###"""
+recipe MOSSTTSConverter.hf_to_dcp "Convert a Hugging Face MOSS-TTS checkpoint to a DCP checkpoint for MindSpeed-MM's FSDP2 trainer: FQN model.<key>."
+param hf_dir: dir "the Hugging Face checkpoint"
+param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+use "tts_layout.recipe"
+let source = hf_dir
+let target = dcp_dir
+use "hf_to_dcp.recipe"
+
+"""###,
+        "dcp/qwen35_dcp_to_hf.recipe": ###"""
+recipe Qwen35Converter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 Qwen3.5 / Qwen3.6 trainer back to the Hugging Face layout of the original checkpoint (MTP experts per expert again)."
+param dcp_dir: dir "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
+param save_hf_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param origin_hf_dir: dir "the original Hugging Face checkpoint: config.json, index, shards and side files are followed"
+param dcp_prefix: str = "" "prefix of the keys in the trainer's model dict, as given to hf_to_dcp"
+param hf_prefix: str = "" "HF key prefix, as given to hf_to_dcp"
+param fused_linear_names: [str]? "fused expert tensors viewed 2-D by hf_to_dcp (viewed [E, a, b] again; E from config.json)"
+param to_bf16: bool = false "cast every f32/f16 tensor to bf16 (a checkpoint trained in f32); the index's total_size is recomputed"
+param keep_origin_mtp_weights: bool = false "when the checkpoint has no MTP layers (trained without them), take mtp.* from the original"
+param trust_remote_code: bool = true ignored "accepted for compatibility: config.json is read directly, no code is run"
+param num_workers: int >= 0 = 0 ignored "accepted for compatibility: files are written in parallel by --workers"
+use "qwen35_layout.recipe"
+let checkpoint = dcp_dir
+let original = origin_hf_dir
+let cast_to_bf16 = to_bf16
+let target = save_hf_dir
+let fused = fused_linear_names
+let hf_key_prefix = hf_prefix
+let dcp_key_prefix = dcp_prefix
+let keep_original = ["mtp.*"]
+if not keep_origin_mtp_weights { let keep_original = [] }
+use "dcp_to_hf.recipe"
+
+"""###,
+        "dcp/qwen35_hf_to_dcp.recipe": ###"""
+recipe Qwen35Converter.hf_to_dcp "Convert a Hugging Face Qwen3.5 / Qwen3.6 checkpoint (dense or MoE, with MTP layers) to a DCP checkpoint for MindSpeed-MM's FSDP2 trainer: experts transposed, MTP experts fused."
+param hf_dir: dir "the Hugging Face checkpoint (*.safetensors directly in it)"
+param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+param dcp_prefix: str = "" "prefix of the keys in the trainer's model dict (e.g. model.)"
+param hf_prefix: str = "" "prefix of the HF keys replaced by dcp_prefix (keys without it are kept as they are)"
+param tie_weight_mapping: {str}? "target -> source: the target is written as a copy of the source"
+param fused_linear_names: [str]? "fused expert tensors [E, a, b] named ...experts.<name> are viewed [E*a, b]"
+param num_workers: int >= 0 = 0 ignored "accepted for compatibility: files are written in parallel by --workers"
+use "qwen35_layout.recipe"
+let source = hf_dir
+let target = dcp_dir
+let ties = tie_weight_mapping
+let fused = fused_linear_names
+let hf_key_prefix = hf_prefix
+let dcp_key_prefix = dcp_prefix
+use "hf_to_dcp.recipe"
+
+"""###,
+        "dcp/qwen35_layout.recipe": ###"""
+# Qwen35Converter (Qwen3.5 / Qwen3.6, dense or MoE, with MTP layers; dcp.md §2.5). The trainer keeps
+# fused experts transposed: the Hub's `gate_up_proj [E, 2I, H]` / `down_proj [E, H, I]` become
+# `[E, H, 2I]` / `[E, I, H]`. The MTP layers' experts, per expert on the Hub
+# (`mtp.layers.L.mlp.experts.E.{gate,up,down}_proj.weight`), are stacked into that fused layout
+# (gate_up = stack over E of [gate; up] transposed, down = stack of down transposed). Then ties,
+# the optional 2-D view (not of the stacked MTP experts, as the reference) and the prefixes.
+# The way back undoes each step on the un-prefixed names (the reference matches the prefixed
+# ones and leaves experts transposed with any dcp_prefix, §3 D3); whether the MTP experts go back
+# per expert follows the original's index.
+use "common.recipe"
+map qwen35_mtp_stack {
+  experts "mtp.layers.{L}.mlp.experts.{gate_up_proj,down_proj}" \
+       -> "mtp.layers.{L}.mlp.experts.{E}.{gate_up_proj,down_proj}.weight" n=num_experts optional=true
+}
+map qwen35_mtp_experts {
+  merge glu optional=true "mtp.layers.{L}.mlp.experts.{E}.{gate,up}_proj.weight" -> "mtp.layers.{L}.mlp.experts.{E}.gate_up_proj.weight"
+  revert qwen35_mtp_stack
+}
+map dcp_layout {
+  apply dcp_ties
+  transpose "model.language_model.layers.{L}.mlp.experts.{gate_up_proj,down_proj}" optional=true
+  if has(weight_map, "mtp.layers.0.mlp.experts.0.gate_proj.weight") {
+    apply dcp_fused_view
+    apply qwen35_mtp_experts
+  } else {
+    transpose "mtp.layers.{L}.mlp.experts.{gate_up_proj,down_proj}" optional=true
+    apply dcp_fused_view
+  }
+  apply dcp_prefixes
+}
+
+"""###,
+        "dcp/qwen3tts_dcp_to_hf.recipe": ###"""
+recipe Qwen3TTSConverter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 Qwen3-TTS trainer back to the Hugging Face layout of the original checkpoint."
+param load_dir: dir "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
+param save_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param model_assets_dir: dir "the original Hugging Face checkpoint: config.json, index, shards and side files are followed"
+param speaker_name: str? "a custom voice's name (needs speaker_audio_path)"
+param speaker_audio_path: path? "a custom voice's reference audio"
+assert speaker_name == null and speaker_audio_path == null \
+  "a custom voice (speaker_name, speaker_audio_path) needs Qwen3-TTS's speaker encoder run on the audio, which this tool does not do: convert without them, then add the voice with the reference's script"
+use "tts_layout.recipe"
+let checkpoint = load_dir
+let original = model_assets_dir
+let target = save_dir
+use "dcp_to_hf.recipe"
+
+"""###,
+        "dcp/qwen3tts_hf_to_dcp.recipe": ###"""
+recipe Qwen3TTSConverter.hf_to_dcp "Convert a Hugging Face Qwen3-TTS checkpoint to a DCP checkpoint for MindSpeed-MM's FSDP2 trainer: FQN model.<key>."
+param hf_dir: dir "the Hugging Face checkpoint"
+param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+use "tts_layout.recipe"
+let source = hf_dir
+let target = dcp_dir
+use "hf_to_dcp.recipe"
+
+"""###,
         "dcp/qwen3vl_dcp_to_hf.recipe": ###"""
 recipe Qwen3VLConverter.dcp_to_hf "Convert a DCP checkpoint of MindSpeed-MM's FSDP2 Qwen3-VL trainer back to the Hugging Face layout of the original checkpoint."
 param load_dir: dir = "mm_save_dir/release" "the DCP checkpoint: the root (tracker + release/ or iter_*/) or the checkpoint directory itself"
 param save_dir: path = "Qwen3-VL-xxB-hf" "output directory (written atomically; refused if it exists and is not empty, unless --force)"
 param model_assets_dir: dir = "Qwen3-VL-xxB" "the original Hugging Face checkpoint: config.json, index, shards and side files are followed"
 param to_bf16: bool = false "cast every f32/f16 tensor to bf16 (a checkpoint trained in f32); the index's total_size is recomputed"
+use "qwen3vl_layout.recipe"
 let checkpoint = load_dir
 let original = model_assets_dir
+let cast_to_bf16 = to_bf16
 let target = save_dir
-use "qwen3vl_layout.recipe"
 let prefix = "model."
 # A tied lm_head.weight in the checkpoint is left out where the original has no place for it.
 let tie = false
@@ -803,9 +1121,9 @@ param hf_dir: dir = "Qwen3-VL-xxB" "the Hugging Face checkpoint"
 param dcp_dir: path = "Qwen3-VL-xxB-dcp" "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
 param tie_weight: bool = false "also write the embedding as lm_head.weight (tied models)"
 param is_lora_base: bool = false "the base model of a LoRA run: FQN model.base_model.model.model.<key>"
+use "qwen3vl_layout.recipe"
 let source = hf_dir
 let target = dcp_dir
-use "qwen3vl_layout.recipe"
 let prefix = "model."
 if is_lora_base { let prefix = "base_model.model.model." }
 let tie = tie_weight
@@ -820,8 +1138,44 @@ use "common.recipe"
 let fused = ["gate_up_proj", "down_proj"]
 map dcp_layout {
   if tie { tie "model.language_model.embed_tokens.weight" -> "lm_head.weight" }
-  apply dcp_ties_and_experts
+  apply dcp_fused_view
   rename "*" -> prefix + "*"
+}
+
+"""###,
+        "dcp/qwen3vl_lora_hf_to_dcp.recipe": ###"""
+recipe Qwen3VLConverter.lora_hf_to_dcp "Convert a PEFT LoRA adapter (adapter_model.safetensors) to a DCP checkpoint for MindSpeed-MM's FSDP2 trainer: FQN model.base_model.model.<key>.default.weight."
+param hf_dir: dir "the LoRA adapter directory (adapter_model.safetensors)"
+param dcp_dir: path "output root: latest_checkpointed_iteration.txt (release) and release/ (written atomically)"
+let source = hf_dir
+let target = dcp_dir
+use "lora_hf_to_dcp.recipe"
+
+"""###,
+        "dcp/qwen3vl_merge_mm_lora_dcp_weight_to_base_hf.recipe": ###"""
+recipe Qwen3VLConverter.merge_mm_lora_dcp_weight_to_base_hf "Merge the LoRA weights of a DCP checkpoint of MindSpeed-MM's FSDP2 Qwen3-VL LoRA training into the base Hugging Face checkpoint: W + scaling * B @ A in f32, rounded once."
+param base_hf_dir: dir "the base Hugging Face checkpoint (its shards, index and side files are kept)"
+param lora_dcp_dir: dir "the LoRA run's DCP checkpoint: the root or the checkpoint directory"
+param lora_target_modules: str = "" "comma-separated modules to merge (e.g. q_proj,v_proj); empty: every LoRA pair"
+param save_merged_hf_dir: path "output directory (written atomically; refused if it exists and is not empty, unless --force)"
+param scaling: float = 1.0 "the factor of B @ A (lora_alpha / r)"
+let base = base_hf_dir
+let lora_checkpoint = lora_dcp_dir
+let targets = lora_target_modules
+let lora_scaling = scaling
+let merged = save_merged_hf_dir
+use "merge_mm_lora_dcp_weight_to_base_hf.recipe"
+
+"""###,
+        "dcp/tts_layout.recipe": ###"""
+# The TTS converters (Qwen3TTSConverter, MOSSTTSConverter; dcp.md §2.6): the trainer's model dict
+# holds the Hugging Face keys as they are (FQN `model.<key>`). dcp_to_hf writes the original's
+# shards, index and side files, with only the converted weights (the reference copies the whole
+# assets directory, stale shards and index included, and adds model.safetensors beside them, §3
+# D10). The reference's hf_to_dcp does nothing (Qwen3-TTS) or fails (MOSS-TTS, §3 D15); here it
+# is the generic one.
+use "common.recipe"
+map dcp_layout {
 }
 
 """###,
@@ -1112,6 +1466,7 @@ map hunyuan_traits {
   let model_name = "HunyuanVideo"
   let tp_ok = version != "i2v-lora"
   let has_lora_input = version == "i2v-lora"
+  let lora_targets = ["linear", "fc1", "fc2", "img_attn_qkv", "img_attn_proj", "txt_attn_qkv", "txt_attn_proj", "linear1_qkv", "linear1_mlp", "linear2", "proj_out"]
   assert version == "t2v" or version == "i2v" or version == "i2v-lora" \
     "--version " + version + ": HunyuanVideoConverter converts t2v, i2v and i2v-lora checkpoints (the reference has no operation for t2v-lora either)"
 }
@@ -1226,6 +1581,13 @@ family hunyuan extends sora {
     checks = hunyuan_checks
   }
 }
+
+"""###,
+        "hunyuan/merge_lora_to_base.recipe": ###"""
+recipe HunyuanVideoConverter.merge_lora_to_base "Merge a MindSpeed-MM HunyuanVideo LoRA checkpoint (from --version i2v-lora source_to_mm) into a MindSpeed-MM HunyuanVideo base checkpoint (W + alpha / rank * B @ A, in f32, rounded once)."
+use "layout.recipe"
+family hunyuan
+use "../common/sora_merge_lora_to_base.recipe"
 
 """###,
         "hunyuan/resplit.recipe": ###"""
@@ -1385,6 +1747,78 @@ use "layout.recipe"
 family internvl
 param cfg.hf_config.hf_dir: dir "the Hugging Face checkpoint the MindSpeed-MM one was converted from: its config.json gives the ViT head count, by which InternViT splits"
 use "../common/resplit.recipe"
+
+"""###,
+        "lora/merge_lora_safetensors_to_base.recipe": ###"""
+recipe merge_lora_safetensors_to_base "Merge LoRA safetensors weights with base HF model and save as HF format: W + lora_alpha / lora_r * B @ A for every <layer>.lora_A/B.default.weight pair, computed in f32 on the CPU and rounded once to the base dtype. The base's shards, index and side files are kept."
+param base_hf_dir: dir "Path to the base HF model directory"
+param lora_safetensors: path "Path to the LoRA safetensors file (or a directory of them, or a torch .pt state dict)"
+param save_merged_hf_dir: path "Path to save the merged HF model"
+param lora_target_modules: [str]? "LoRA target modules (auto-detect if not specified): merge only layers whose name contains one of them; several words (q_proj v_proj) or a JSON list"
+param lora_alpha: int = 16 "The lora_alpha config value"
+param lora_r: int > 0 = 8 "The lora_r config value"
+param device: str = "cpu" ignored "accepted for compatibility (cpu or npu): the merge always runs on the CPU"
+
+load hf base_hf_dir
+merge lora lora_safetensors scaling=lora_alpha / lora_r targets=lora_target_modules
+save hf save_merged_hf_dir like=base_hf_dir
+
+"""###,
+        "moe_expert/layout.recipe": ###"""
+# Per-expert <-> fused MoE experts of the models MindSpeed-MM trains with fused experts on its
+# FSDP2 backend (`moe_expert`, ExpertMergeDcpConverter): which config.json fields give the layers
+# and experts, and where the experts are. Applying the map binds:
+#   experts_module  one expert's MLP, with {L} and {E}
+#   experts_layers  the layers that have experts
+#   experts_n       experts per layer
+#   experts_flat    true: fused tensors are the 2-D views [E*H, 2I] / [E*I, H] (InternVL, GLM)
+#   experts_thinker true: Qwen3-Omni, whose fused checkpoint drops the `thinker.` prefix
+# The model is told by config.json's model_type (the class AutoConfig would pick).
+map moe_experts_config {
+  let kind = get(config, "model_type", "")
+  if kind == "internvl_chat" {
+    let experts_module = "language_model.model.layers.{L}.mlp.experts.{E}"
+    let experts_layers = range(config.llm_config.num_hidden_layers)
+    let experts_n = config.llm_config.num_experts
+    let experts_flat = true
+    let experts_thinker = false
+  } else if kind == "qwen3_omni_moe" {
+    let experts_module = "thinker.model.layers.{L}.mlp.experts.{E}"
+    let experts_layers = range(config.thinker_config.text_config.num_hidden_layers)
+    let experts_n = config.thinker_config.text_config.num_experts
+    let experts_flat = false
+    let experts_thinker = true
+  } else if kind == "glm4v_moe" {
+    let experts_module = "model.language_model.layers.{L}.mlp.experts.{E}"
+    let experts_layers = range(config.text_config.first_k_dense_replace, config.text_config.num_hidden_layers)
+    let experts_n = config.text_config.n_routed_experts
+    let experts_flat = true
+    let experts_thinker = false
+  } else {
+    assert false "not a supported MoE model: config.json has model_type '" + str(kind) + "'; supported are InternVL-Chat (internvl_chat), Qwen3-Omni-MoE (qwen3_omni_moe) and GLM-4V-MoE (glm4v_moe)"
+  }
+}
+
+"""###,
+        "moe_expert/moe_expert.recipe": ###"""
+recipe moe_expert "Merge Mixtral-style MoE experts (one parameter per expert) into fused parameters, or split fused ones back (Hugging Face -> Hugging Face): InternVL-3.5 MoE, Qwen3-Omni-MoE, GLM-4.5V. Every non-safetensors file of hf_dir is copied; shards are cut anew by max_shard_size."
+param style: str "merge (per-expert -> fused) or split (fused -> per-expert)"
+param hf_dir: dir "pretrained weight directory from huggingface"
+param save_dir: path "merged or split experts weight saved directory"
+param max_shard_size: str = "4GB" "shard file by max size (KB, MB, GB, TB; decimal)"
+use "layout.recipe"
+
+assert style == "merge" or style == "split" "--style must be merge or split, got '" + style + "'"
+load hf hf_dir
+apply moe_experts_config
+if style == "merge" {
+  experts merge experts_module n=experts_n layers=experts_layers flat=experts_flat
+  if experts_thinker { rename "thinker.*" -> "*" }
+} else {
+  if experts_thinker { rename "*" -> "thinker.*" }
+  experts split experts_module n=experts_n layers=experts_layers flat=experts_flat
+}
+save hf save_dir max_shard_size=max_shard_size copy=hf_dir
 
 """###,
         "qwen2_5omni/hf_to_mm.recipe": ###"""
@@ -2466,6 +2900,7 @@ use "../common/sora_family.recipe"
 map wan_traits {
   let model_name = "Wan"
   let tp_ok = false
+  let lora_targets = ["proj_q", "proj_k", "proj_v", "proj_out", "ffn.0", "ffn.2"]
 }
 
 map wan_config {
@@ -2530,7 +2965,7 @@ stages wan_pp {
 # DiffSynth-Studio LoRA (original Wan names) -> MindSpeed-MM (§7.1.3): only the attention
 # projections differ; ffn.0 / ffn.2 already match.
 map wan_lora {
-  rename "blocks.{L}.{self_attn,cross_attn}.{q,k,v,o}.*" -> "blocks.{L}.{self_attn,cross_attn}.proj_{q,k,v,out}.*"
+  rename optional=true "blocks.{L}.{self_attn,cross_attn}.{q,k,v,o}.*" -> "blocks.{L}.{self_attn,cross_attn}.proj_{q,k,v,out}.*"
 }
 
 family wan extends sora {
@@ -2548,6 +2983,13 @@ recipe WanConverter.lora_hf_to_mm "Convert a DiffSynth-Studio Wan LoRA folder to
 use "layout.recipe"
 family wan
 use "../common/sora_lora_hf_to_mm.recipe"
+
+"""###,
+        "wan/merge_lora_to_base.recipe": ###"""
+recipe WanConverter.merge_lora_to_base "Merge a MindSpeed-MM Wan LoRA checkpoint into a MindSpeed-MM Wan base checkpoint (W + alpha / rank * B @ A, in f32, rounded once)."
+use "layout.recipe"
+family wan
+use "../common/sora_merge_lora_to_base.recipe"
 
 """###,
         "wan/mm_to_dcp.recipe": ###"""

@@ -41,25 +41,41 @@ extension ConversionCommands {
         })
         r.register(TensorCommand("add hf", signature: CommandSignature(positional: [slot("path", .string)],
                                                                      variadic: slot("pattern", .strings, doc: "names of the tensors to add"),
-                                                                     keywords: [slot("optional", .bool, required: false, doc: "true: a pattern matching nothing is not an error")]),
+                                                                     keywords: [slot("optional", .bool, required: false, doc: "true: a pattern matching nothing is not an error"),
+                                                                                slot("unless", .strings, required: false, doc: "patterns: nothing is added when a tensor of the model matches one of them")]),
                                  doc: "add the matching tensors of another Hugging Face directory the model lacks (mm_to_hf: parts a MindSpeed-MM checkpoint does not hold, from the original)") { call, ctx in
             let dir = try ctx.state.path(call, default: "input")
             let presence: Presence = try call.bool("optional", default: false) ? .optional : .required
-            try call.attempt { try ctx.state.addHF(dir, patterns: try call.strings("pattern"), presence: presence) }
+            let unless = try call.keywordStrings("unless")
+            try call.attempt {
+                if !unless.isEmpty {
+                    let matchers = try unless.map { try NamePattern($0) }
+                    if try ctx.state.model(for: "`add hf`").names.contains(where: { n in matchers.contains { $0.matches(n) } }) { return }
+                }
+                try ctx.state.addHF(dir, patterns: try call.strings("pattern"), presence: presence)
+            }
         })
         r.register(TensorCommand("save hf", signature: CommandSignature(positional: [path], keywords: [
             slot("like", .optional(.string), required: false, doc: "HF directory whose shards, index and side files to follow"),
             slot("optional", .list(.string), required: false, doc: "tensors written only where the template's index has a place for them"),
             slot("copies", .bool, required: false, doc: "true: a tensor the template has no place for is left out when it is a copy (same bytes) of one it has"),
+            slot("max_shard_size", .string, required: false, doc: "cut new shards by this size (\"4GB\", \"500MB\", or bytes) instead of following a template; the index is always written"),
+            slot("copy", .string, required: false, doc: "with max_shard_size: copy every file of this directory except *.safetensors (config, tokenizer, ...)"),
         ]), doc: "write a Hugging Face checkpoint (atomically)") { call, ctx in
             let dir = try ctx.state.path(call, default: "output")
             let like = call.arguments.string("like")
+            let maxShard = try call.arguments.string("max_shard_size").map { text in
+                try call.attempt { try ShardSize.parse(text) }
+            }
+            let copy = call.arguments.string("copy")
+            if maxShard == nil, copy != nil { throw call.error("copy= goes with max_shard_size= (a template given by like= brings its own side files)", at: "copy") }
+            if maxShard != nil, like != nil { throw call.error("give like= (follow a template's shards) or max_shard_size= (cut new shards), not both", at: "max_shard_size") }
             var optional: Set<String> = []
             if case let .list(items)? = call.arguments.value("optional") {
                 optional = Set(items.compactMap { if case let .string(s) = $0 { return s } else { return nil } })
             }
             let copies = try call.bool("copies", default: false)
-            try call.attempt { try ctx.state.saveHF(dir, like: like, optional: optional, dropCopies: copies) }
+            try call.attempt { try ctx.state.saveHF(dir, like: like, optional: optional, dropCopies: copies, maxShardSize: maxShard, copyFrom: copy) }
             ctx.state.report("saved \(dir)")
         })
         r.register(TensorCommand("save dcp", signature: CommandSignature(positional: [path], keywords: [

@@ -109,25 +109,29 @@ extension ConversionCommands {
     }
 
     /// The stage schemas of a `stages` table with the layer lists given (or inferred).
-    static func pipeline(_ call: CommandCall, _ ctx: RecipeContext<Workspace>, inferMissing: Bool) throws -> (PipelineLayout, Int) {
-        guard let t = call.arguments.table("table") else { throw call.error("needs a stages table") }
-        var mods: [PipelineModule] = []
-        var pp: Int?
-        for e in t.entries {
-            let schema: StageSchema
+    /// The stage schema of each entry of a `stages` table.
+    static func schemas(of t: TableData) throws -> [StageSchema] {
+        try t.entries.map { e in
             if let preset = e.arguments.string("preset") {
                 guard let s = StageSchema.presets[preset] else {
                     throw RecipeError(Suggestions.message("unknown stage preset '\(preset)'", for: preset, in: Array(StageSchema.presets.keys)), at: e.arguments.location)
                 }
-                schema = StageSchema(name: e.word, layerPrefix: s.layerPrefix, first: s.first, last: s.last, everywhere: s.everywhere)
-            } else {
-                guard let prefix = e.arguments.string("layers") else { throw RecipeError("stages \(t.name) \(e.word): give the per-layer prefix or preset=", at: e.arguments.location) }
-                func list(_ k: String) -> [String] {
-                    if case let .list(l)? = e.arguments.value(k) { return l.compactMap { if case let .string(s) = $0 { return s } else { return nil } } }
-                    return []
-                }
-                schema = StageSchema(name: e.word, layerPrefix: prefix, first: list("first"), last: list("last"), everywhere: list("all"))
+                return StageSchema(name: e.word, layerPrefix: s.layerPrefix, first: s.first, last: s.last, everywhere: s.everywhere)
             }
+            guard let prefix = e.arguments.string("layers") else { throw RecipeError("stages \(t.name) \(e.word): give the per-layer prefix or preset=", at: e.arguments.location) }
+            func list(_ k: String) -> [String] {
+                if case let .list(l)? = e.arguments.value(k) { return l.compactMap { if case let .string(s) = $0 { return s } else { return nil } } }
+                return []
+            }
+            return StageSchema(name: e.word, layerPrefix: prefix, first: list("first"), last: list("last"), everywhere: list("all"))
+        }
+    }
+
+    static func pipeline(_ call: CommandCall, _ ctx: RecipeContext<Workspace>, inferMissing: Bool) throws -> (PipelineLayout, Int) {
+        guard let t = call.arguments.table("table") else { throw call.error("needs a stages table") }
+        var mods: [PipelineModule] = []
+        var pp: Int?
+        for (e, schema) in zip(t.entries, try schemas(of: t)) {
             if let layers = try call.layers(e.word) {
                 if e.word == "llm" || e.word == "dit" || pp == nil { pp = layers.first?.count }
                 mods.append(try call.attempt { try PipelineModule(schema, layers: layers) })

@@ -101,11 +101,35 @@ extension ConversionCommands {
                                    dtype: try call.dtype("dtype") ?? .bf16)
         }
         transform(r, "experts", CommandSignature(positional: [arrow], keywords: [
-            slot("n", .int, doc: "number of experts"), slot("transpose", .bool, required: false), optional,
+            slot("n", .int, doc: "number of experts"), slot("transpose", .bool, required: false),
+            slot("flat", .bool, required: false, doc: "true: the fused tensor is the 2-D view [E*a, b]"), optional,
         ]), doc: "fused experts [E, a, b] -> one tensor per expert ({E} in the output), transposed by default") { call, _ in
             let (a, b) = try call.arrow()
-            return try ExpertSplit(a, b, numExperts: try call.int("n"), transpose: try call.bool("transpose", default: true), presence: try presence(call))
+            return try ExpertSplit(a, b, numExperts: try call.int("n"), transpose: try call.bool("transpose", default: true),
+                                   flat: try call.bool("flat", default: false), presence: try presence(call))
         }
+        registerExpertFuse(r)
+        r.register(TensorCommand("merge lora", signature: CommandSignature(positional: [slot("path", .string, doc: "the LoRA adapter: a .safetensors file, a directory of them, a torch .pt state dict, or a DCP checkpoint (its model entries)")], keywords: [
+            slot("scaling", .number, doc: "the factor of B @ A (lora_alpha / lora_r)"),
+            slot("targets", .optional(.list(.string)), required: false, doc: "merge only layers whose name contains one of these (default: every lora_A/lora_B pair)"),
+            slot("strip", .string, required: false, doc: "a prefix taken off the adapter's names first (a LoRA DCP's base_model.model.model.)"),
+            ArgumentSlot("stages", .table("stages"), required: false, doc: "an adapter that is a MindSpeed-MM checkpoint: the stages table its PP / VPP stages merge by (layouts read from the files)"),
+        ]), doc: "merge LoRA pairs (<layer>.lora_A/B.default.weight) into <layer>.weight: W + scaling * B @ A in f32, rounded once to W's dtype (not revertible)") { call, ctx in
+            let path = call.arguments.string("path")!
+            let scaling: Double
+            switch call.arguments.value("scaling") {
+            case let .int(i)?: scaling = Double(i)
+            case let .float(f)?: scaling = f
+            default: throw call.error("scaling must be a number", at: "scaling")
+            }
+            var targets: [String]?
+            if case let .list(items)? = call.arguments.value("targets") {
+                targets = items.compactMap { if case let .string(s) = $0 { return s } else { return nil } }
+            }
+            let strip = call.arguments.string("strip") ?? ""
+            let stages = try call.arguments.table("stages").map { try ConversionCommands.schemas(of: $0) }
+            try call.attempt { try ctx.state.mergeLoRA(path, scaling: scaling, targets: targets, stripPrefix: strip, mmStages: stages) }
+        })
         let patterns = slot("pattern", .strings, doc: "tensor name patterns (each a string, or a list of them)")
         transform(r, "flatten", CommandSignature(variadic: patterns, keywords: [slot("experts", .int, required: false, doc: "number of experts (0 or absent: taken from each tensor; the revert needs it)"), optional]),
                   doc: "view fused expert tensors [E, a, b] as [E*a, b] (the FSDP2 trainers' layout); revert views them 3-D again") { call, _ in
@@ -153,5 +177,43 @@ extension ConversionCommands {
             guard let to = try call.dtype("dtype"), let from = try call.dtype("from") else { throw call.error("give the target dtype and from=") }
             return try CastDType(call.arguments.string("pattern") ?? "*", from: from, to: to, keepTarget: !(try call.bool("revertible", default: true)))
         }
+    }
+}
+
+extension ConversionCommands {
+    /// `experts merge` / `experts split`: per-expert HF MLPs <-> fused experts, each the other's revert.
+    static func registerExpertFuse(_ r: CommandRegistry<Workspace>) {
+        let sig = CommandSignature(positional: [slot("module", .string, doc: "one expert's MLP, with {E} (and {L}): \"model.layers.{L}.mlp.experts.{E}\"")], keywords: [
+            slot("n", .int, doc: "number of experts"),
+            slot("layers", .list(.int), required: false, doc: "the layers (values of {L}) to convert, each with experts; other layers are left as they are"),
+            slot("flat", .bool, required: false, doc: "true: the fused tensors are the 2-D views [E*H, 2I] / [E*I, H] (InternVL, GLM); default 3-D"),
+        ])
+        func build(_ call: CommandCall) throws -> ExpertFuse {
+            var layers: [Int]?
+            if case let .list(items)? = call.arguments.value("layers") {
+                layers = try items.map { v -> Int in
+                    guard case let .int(i) = v else { throw call.error("layers must be a list of integers", at: "layers") }
+                    return i
+                }
+            }
+            return try ExpertFuse(module: call.arguments.string("module")!, numExperts: try call.int("n"), layers: layers,
+                                  flat: try call.bool("flat", default: false))
+        }
+        r.register(TensorCommand("experts merge", signature: sig,
+                                 doc: "per-expert gate/up/down_proj.weight -> fused gate_up_proj [E, H, 2I] and down_proj [E, I, H] (module without .{E}); revert splits") { call, ctx in
+            let t = try call.attempt { try build(call) }
+            try call.attempt { try ctx.state.apply(t, inverse: false) }
+        } revert: { call, ctx in
+            let t = try call.attempt { try build(call) }
+            try call.attempt { try ctx.state.apply(t, inverse: true) }
+        })
+        r.register(TensorCommand("experts split", signature: sig,
+                                 doc: "fused gate_up_proj / down_proj -> per-expert gate/up/down_proj.weight (the inverse of experts merge); revert merges") { call, ctx in
+            let t = try call.attempt { try build(call) }
+            try call.attempt { try ctx.state.apply(t, inverse: true) }
+        } revert: { call, ctx in
+            let t = try call.attempt { try build(call) }
+            try call.attempt { try ctx.state.apply(t, inverse: false) }
+        })
     }
 }

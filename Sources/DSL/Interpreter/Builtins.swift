@@ -119,6 +119,12 @@ public enum Builtins {
             guard case let .string(k) = a[1] else { throw Failure("needs a string key, not \(article(a[1]))") }
             return a[0][k] ?? a[2]
         },
+        "split": Function(arity: 2...2, doc: "split(text, \",\"): the parts of a string between separators, spaces around each trimmed, empty ones left out (\"q_proj, v_proj\" -> [\"q_proj\", \"v_proj\"])") { a in
+            guard case let .string(text) = a[0], case let .string(sep) = a[1], !sep.isEmpty else {
+                throw Failure("needs a string and a non-empty separator string")
+            }
+            return .list(text.components(separatedBy: sep).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { .string($0) })
+        },
         "keys": Function(arity: 1...1, doc: "keys(mapping): its keys, in order") { a in
             guard case let .dict(pairs) = a[0] else { throw Failure("needs a mapping, not \(article(a[0]))") }
             return .list(pairs.map { .string($0.0) })

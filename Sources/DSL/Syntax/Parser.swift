@@ -141,8 +141,14 @@ public struct Parser {
             try topLevelOnly(keyword, start)
             advance()
             let (converter, _) = try identifier("a converter name (recipe Converter.operation \"doc\")")
-            _ = try expect(.dot, "'.' between converter and operation (recipe Converter.operation \"doc\")")
-            let (operation, _) = try identifier("an operation name")
+            // `recipe name "doc"` without an operation: a command taking its options directly.
+            var operation = ""
+            if current.isPunct(.dot) {
+                advance()
+                operation = try identifier("an operation name").0
+            } else if current.identifier != nil {
+                throw expected("'.' between converter and operation (recipe Converter.operation \"doc\", or recipe name \"doc\")")
+            }
             var doc = ""
             if case let .string(s) = current.kind { doc = s; advance() }
             return Stmt(.recipe(converter: converter, operation: operation, doc: doc), at: start.location)

@@ -100,4 +100,11 @@ public struct RecipeInfo: Equatable, Sendable {
         self.doc = doc
         self.params = params
     }
+
+    /// The command words: `[Converter, operation]`, or `[name]` for a recipe declared without an
+    /// operation (`recipe moe_expert "doc"`: a command whose options follow its name directly,
+    /// like the reference's jsonargparse functions).
+    public var commands: [String] { operation.isEmpty ? [converter] : [converter, operation] }
+    /// `Converter operation`, or the function's name.
+    public var commandLine: String { commands.joined(separator: " ") }
 }

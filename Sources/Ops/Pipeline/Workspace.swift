@@ -296,3 +296,60 @@ public struct PlannedOutput {
         self.entries = entries
     }
 }
+
+extension Workspace {
+    /// Merges the LoRA adapter at `path` (one `.safetensors` file, a directory of them, or a
+    /// torch state dict `.pt` / `.pth` / `.bin`, its tensors or its `model` dict) into
+    /// the model (`LoRAMerge`): lazily, the merged tensors are computed while they are saved.
+    /// `stripPrefix` is taken off the adapter's names first (a LoRA DCP holds
+    /// `base_model.model.model.<base name>.lora_A.default.weight`).
+    /// The tensors of a MindSpeed-MM checkpoint without TP, its stages merged by `schemas`
+    /// (layer counts read from the files).
+    static func unstagedAdapter(_ path: String, schemas: [StageSchema]) throws -> TensorMap {
+        let ck = try MMCheckpointReader.load(path)
+        guard ck.tpSize == 1, ck.epSize == 1 else {
+            throw OpsError.format(path: path, message: "the LoRA checkpoint is split over \(ck.tpSize) TP / \(ck.epSize) EP ranks; merging reads a LoRA checkpoint without TP (as lora_hf_to_mm writes it)")
+        }
+        var stages = [TensorMap](repeating: TensorMap(), count: ck.ppSize * ck.vppSize)
+        for r in ck.ranks {
+            for (v, chunk) in r.chunks.enumerated() { stages[PipelineLayout.stage(rank: r.rank.pp, chunk: v, pp: ck.ppSize)] = chunk }
+        }
+        var modules: [PipelineModule] = []
+        for schema in schemas {
+            let counts = try PipelineLayout.inferLayers(stages, schema: schema)
+            if counts.contains(where: { $0 > 0 }) { modules.append(try PipelineModule(schema, flat: counts)) }
+        }
+        guard !modules.isEmpty else { return stages.count == 1 ? stages[0] : try PipelineLayout([]).unstage(stages) }
+        return try PipelineLayout(modules).unstage(stages)
+    }
+
+    public func mergeLoRA(_ path: String, scaling: Double, targets: [String]?, stripPrefix: String = "", mmStages: [StageSchema]? = nil) throws {
+        let m = try model(for: "`merge lora`")
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw OpsError.io(path: path, message: "the LoRA adapter does not exist (give a .safetensors file or a directory of them)")
+        }
+        var adapter: TensorMap
+        if let schemas = mmStages {
+            // A MindSpeed-MM LoRA checkpoint (a video model's lora_hf_to_mm output): its PP / VPP
+            // stages merged back to global layer numbers by the given schemas.
+            adapter = try Workspace.unstagedAdapter(path, schemas: schemas)
+        } else if isDir.boolValue && DCPLocation.isDCP(path) {
+            // A LoRA run's FSDP2 checkpoint: its model entries (only .metadata is read here).
+            adapter = try DCPCheckpoint.load(path).stateDict(key: "model").tensors
+        } else if isDir.boolValue {
+            adapter = try SafetensorsDirectory(directory: path).tensors
+        } else if [".pt", ".pth", ".bin"].contains(where: { path.hasSuffix($0) }) {
+            // A torch state dict (a MindSpeed-MM LoRA rank file: its `model` dict).
+            adapter = try StateDictSelection.select(try TorchCheckpoint.load(path), key: nil, path: path).tensors
+        } else {
+            adapter = try SafetensorsFile(path: path).tensors()
+        }
+        if !stripPrefix.isEmpty {
+            var renamed = TensorMap()
+            for (name, t) in adapter { renamed[name.hasPrefix(stripPrefix) ? String(name.dropFirst(stripPrefix.count)) : name] = t }
+            adapter = renamed
+        }
+        setModel(try LoRAMerge(adapter: adapter, scaling: scaling, targets: targets, source: path).apply(m))
+    }
+}

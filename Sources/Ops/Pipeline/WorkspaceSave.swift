@@ -73,11 +73,18 @@ extension Workspace {
     /// model's lm_head), instead of being an error.
     /// With `dropCopies`, a tensor the template has no place for is left out when its bytes equal
     /// those of a tensor that is placed (a tie the trainer saved twice, e.g. `lm_head.weight`).
+    ///
+    /// With `maxShardSize` (bytes) the shards are cut afresh by that size whatever was loaded, as
+    /// MindSpeed-MM's `moe_expert` writes them (`HFCheckpoint.plan(_:maxShardBytes:copyFrom:)`):
+    /// an index always, and every non-safetensors file of `copyFrom` copied.
     public func saveHF(_ directory: String, like templateDir: String?, optional: Set<String> = [], dropCopies: Bool = false,
-                       maxShardBytes: Int = 5_000_000_000) throws {
+                       maxShardBytes: Int = 5_000_000_000, maxShardSize: Int? = nil, copyFrom: String? = nil) throws {
         let tensors = try model(for: "`save hf`")
         let plan: HFWritePlan
-        if let template = try templateDir.map({ try HFCheckpoint.load($0) }) ?? hfSource {
+        if let maxShardSize {
+            guard maxShardSize > 0 else { throw OpsError.invalid("max_shard_size must be positive, got \(maxShardSize)") }
+            plan = try HFCheckpoint.plan(tensors, maxShardBytes: maxShardSize, copyFrom: copyFrom)
+        } else if let template = try templateDir.map({ try HFCheckpoint.load($0) }) ?? hfSource {
             // A converted tensor takes the original's place, so it must have its shape: a
             // difference means an option that changed it (a padded vocabulary) was not given again.
             for (name, t) in tensors {

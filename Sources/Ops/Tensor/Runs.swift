@@ -36,6 +36,8 @@ extension Tensor {
             try emitView(store: store, byteOffset: off, strides: strides, body)
         case let .cast(source):
             try emitCast(source: source, body)
+        case let .computed(c, rowStart):
+            try c.emit(rows: rowStart..<(rowStart + shape[0]), body)
         case let .concat(dim, parts):
             if dim == 0 {
                 for p in parts { try p.forEachRun(body) }
@@ -74,6 +76,8 @@ extension Tensor {
             return .zeros(dtype, newShape)
         case let .cast(source):
             return Tensor(dtype: dtype, shape: newShape, node: .cast(source: try source.dropLeadingUnit()))
+        case .computed:
+            return try computedCopy().dropLeadingUnit()
         case let .concat(dim, parts):
             if dim == 0 { return try parts[0].dropLeadingUnit() }
             return try .concat(parts.map { try $0.dropLeadingUnit() }, dim: dim - 1)
@@ -196,6 +200,7 @@ extension Tensor {
         switch node {
         case .zeros: return
         case let .cast(source): source.releaseSourcePages()
+        case let .computed(c, _): for s in c.sources { s.releaseSourcePages() }
         case let .concat(_, parts): for p in parts { p.releaseSourcePages() }
         case let .view(store, off, strides):
             guard numel > 0 else { return }

@@ -20,6 +20,9 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         case concat(dim: Int, parts: [Tensor])
         /// `source` converted element-wise to this tensor's dtype.
         case cast(source: Tensor)
+        /// Rows `rowStart ..< rowStart + shape[0]` of a 2-D matrix computed band by band when
+        /// written (a LoRA merge): the one node whose bytes are not copies of stored bytes.
+        case computed(ComputedRows, rowStart: Int)
     }
 
     init(dtype: DType, shape: [Int], node: Node) {
@@ -123,6 +126,9 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
             return .zeros(dtype, newShape)
         case let .cast(source):
             return Tensor(dtype: dtype, shape: newShape, node: .cast(source: try source.slice(dim: dim, start: start, count: count)))
+        case let .computed(c, rowStart):
+            if dim == 0 { return Tensor(dtype: dtype, shape: newShape, node: .computed(c, rowStart: rowStart + start)) }
+            return try computedCopy().slice(dim: dim, start: start, count: count)
         case let .concat(cdim, parts):
             if cdim != dim {
                 return try .concat(parts.map { try $0.slice(dim: dim, start: start, count: count) }, dim: cdim)
@@ -176,6 +182,8 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
             return .zeros(dtype, newShape)
         case let .cast(source):
             return Tensor(dtype: dtype, shape: newShape, node: .cast(source: try source.transposed(a, b)))
+        case .computed:
+            return try computedCopy().transposed(a, b)
         case let .concat(cdim, parts):
             let nd = cdim == a ? b : (cdim == b ? a : cdim)
             return try .concat(parts.map { try $0.transposed(a, b) }, dim: nd)
@@ -213,6 +221,8 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
             }
         case let .cast(source):
             return Tensor(dtype: dtype, shape: newShape, node: .cast(source: try source.reshaped(newShape)))
+        case .computed:
+            return try computedCopy().reshaped(newShape)
         case let .concat(cdim, parts):
             // Only unit dimensions may change: map the concat dim to its place in the new shape.
             let old = shape.enumerated().filter { $0.element != 1 }
@@ -293,6 +303,7 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         case let .view(store, _, _): return [store]
         case .zeros: return []
         case let .cast(source): return source.stores
+        case let .computed(c, _): return c.sources.flatMap(\.stores)
         case let .concat(_, parts):
             var seen: [ObjectIdentifier: ByteStore] = [:]
             for p in parts { for s in p.stores { seen[ObjectIdentifier(s)] = s } }

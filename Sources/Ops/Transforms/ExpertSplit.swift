@@ -7,13 +7,18 @@
 /// are numbered 0..<numExperts. The inverse needs every expert of every instance (a missing one is
 /// an error naming it) and stacks them along a new first dimension. All lazy: the transposed
 /// views are written through the blocked-transpose fast path of the run streamer.
+///
+/// With `flat: true` the fused tensor is the 2-D view `[Ne·a, b]` of `[Ne, a, b]` (the layout
+/// MindSpeed-MM's FSDP2 models and `moe_expert --style merge` use for InternVL and GLM): expert `E`
+/// is rows `E·a ..< (E+1)·a`, and the inverse concatenates the experts along dim 0.
 public struct ExpertSplit: Transform {
     public let numExperts: Int
     public let transpose: Bool
+    public let flat: Bool
     public let presence: Presence
     let pairing: PatternPairing
 
-    public init(fused: NamePattern, perExpert: NamePattern, numExperts: Int, transpose: Bool = true, presence: Presence = .required) throws {
+    public init(fused: NamePattern, perExpert: NamePattern, numExperts: Int, transpose: Bool = true, flat: Bool = false, presence: Presence = .required) throws {
         guard numExperts > 0 else { throw OpsError.invalid("expert split '\(fused)': numExperts must be > 0") }
         guard perExpert.captureNames.contains("E") else {
             throw OpsError.invalid("expert split: the per-expert pattern '\(perExpert)' needs an {E} placeholder")
@@ -21,15 +26,16 @@ public struct ExpertSplit: Transform {
         pairing = try PatternPairing(input: fused, output: perExpert, parts: 1, extraOutputCaptures: ["E"])
         self.numExperts = numExperts
         self.transpose = transpose
+        self.flat = flat
         self.presence = presence
     }
 
-    public init(_ fused: String, _ perExpert: String, numExperts: Int, transpose: Bool = true, presence: Presence = .required) throws {
-        try self.init(fused: try NamePattern(fused), perExpert: try NamePattern(perExpert), numExperts: numExperts, transpose: transpose, presence: presence)
+    public init(_ fused: String, _ perExpert: String, numExperts: Int, transpose: Bool = true, flat: Bool = false, presence: Presence = .required) throws {
+        try self.init(fused: try NamePattern(fused), perExpert: try NamePattern(perExpert), numExperts: numExperts, transpose: transpose, flat: flat, presence: presence)
     }
 
     public var description: String {
-        "expert split " + pairing.pairs.map { "'\($0.parts[0])' -> '\($0.output)'" }.joined(separator: ", ") + " experts=\(numExperts)"
+        "expert split " + pairing.pairs.map { "'\($0.parts[0])' -> '\($0.output)'" }.joined(separator: ", ") + " experts=\(numExperts)" + (flat ? " flat" : "")
     }
 
     public func forward(_ tensors: TensorMap) throws -> TensorMap {
@@ -39,14 +45,22 @@ public struct ExpertSplit: Transform {
             for (name, t) in tensors {
                 guard let caps = pair.parts[0].match(name) else { continue }
                 found = true
-                guard t.rank == 3, t.shape[0] == numExperts else {
-                    throw OpsError.tensor(name: name, message: "is \(t), expected [\(numExperts) experts, rows, cols]")
+                if flat {
+                    guard t.rank == 2, t.shape[0] % numExperts == 0 else {
+                        throw OpsError.tensor(name: name, message: "is \(t), expected [\(numExperts) experts x rows, cols] (the 2-D view of the fused experts): its rows do not divide by \(numExperts)")
+                    }
+                } else {
+                    guard t.rank == 3, t.shape[0] == numExperts else {
+                        throw OpsError.tensor(name: name, message: "is \(t), expected [\(numExperts) experts, rows, cols]")
+                    }
                 }
+                let rows = flat ? t.shape[0] / numExperts : t.shape[1], cols = t.shape[t.rank - 1]
                 var experts: [(String, Tensor)] = []
                 for e in 0..<numExperts {
                     var c = caps
                     c["E"] = String(e)
-                    var x = try t.slice(dim: 0, start: e, count: 1).reshaped([t.shape[1], t.shape[2]])
+                    var x = flat ? try t.slice(dim: 0, start: e * rows, count: rows)
+                                 : try t.slice(dim: 0, start: e, count: 1).reshaped([rows, cols])
                     if transpose { x = try x.transposed(0, 1) }
                     experts.append((try pair.output.render(c), x))
                 }
@@ -94,7 +108,7 @@ public struct ExpertSplit: Transform {
                     }
                     first = first ?? x
                     if transpose { x = try x.transposed(0, 1) }
-                    stacked.append(try x.reshaped([1] + x.shape))
+                    stacked.append(flat ? x : try x.reshaped([1] + x.shape))
                 }
                 let fusedName = try pair.parts[0].render(caps)
                 let at = firstName[key]!

@@ -11,7 +11,9 @@ import Foundation
 ///   (`expanded()`); transforms pair the groups of their input and output positionally;
 /// * a trailing `*` makes the pattern a *prefix* pattern: it matches every name that starts with
 ///   the text before it, and the rest of the name is captured under `*` and carried into an output
-///   template that also ends in `*`. Without it a pattern is anchored at both ends;
+///   template that also ends in `*`. Without it a pattern is anchored at both ends. A `*` inside a
+///   pattern captures any non-empty text (longest first) under `*` the same way
+///   (`base_model.*.weight` -> `base_model.model.*.default.weight`); one `*` per pattern;
 /// * `re:` followed by a regular expression (NSRegularExpression syntax) for what the forms above
 ///   cannot say. It is matched against the whole name (anchored at both ends; end it with `.*` for
 ///   a prefix). Numbered groups are captured as `1`, `2`, ...; named groups `(?<L>\d+)` under their
@@ -60,10 +62,19 @@ public struct NamePattern: Sendable, CustomStringConvertible, Hashable {
         while i < text.endIndex {
             let c = text[i]
             if c == "*" {
-                guard text.index(after: i) == text.endIndex else {
-                    throw OpsError.invalid("pattern '\(text)': '*' may only end a pattern (a prefix); use 're:' for anything else")
+                guard !segs.contains(.capture("*")) else {
+                    throw OpsError.invalid("pattern '\(text)': one '*' per pattern; use 're:' for anything else")
                 }
-                prefix = true
+                if text.index(after: i) == text.endIndex {
+                    prefix = true
+                } else {
+                    // Inside a pattern, `*` captures any non-empty text (`base_model.*.weight`).
+                    if !literal.isEmpty { segs.append(.literal(literal)); literal = "" }
+                    if case .capture = segs.last {
+                        throw OpsError.invalid("pattern '\(text)': two captures in a row cannot be told apart")
+                    }
+                    segs.append(.capture("*"))
+                }
                 i = text.index(after: i)
                 continue
             }
@@ -169,7 +180,7 @@ public struct NamePattern: Sendable, CustomStringConvertible, Hashable {
         for seg in segments {
             switch seg {
             case let .literal(t): s += t
-            case let .capture(n): s += "{\(n)}"
+            case let .capture(n): s += n == "*" ? "*" : "{\(n)}"
             case let .alternatives(a): s += "{" + a.joined(separator: ",") + "}"
             }
         }
@@ -222,6 +233,16 @@ public struct NamePattern: Sendable, CustomStringConvertible, Hashable {
         case let .literal(t):
             guard hasLiteral(t, bytes, pos) else { return false }
             return match(rest, bytes, pos + t.utf8.count, prefix: prefix, &caps)
+        case .capture("*"):
+            // Any non-empty text, longest first.
+            var end = bytes.count
+            while end > pos {
+                caps["*"] = String(decoding: UnsafeBufferPointer(rebasing: bytes[pos..<end]), as: UTF8.self)
+                if match(rest, bytes, end, prefix: prefix, &caps) { return true }
+                end -= 1
+            }
+            caps["*"] = nil
+            return false
         case let .capture(n):
             var end = pos
             while end < bytes.count, bytes[end] >= 48, bytes[end] <= 57 { end += 1 }

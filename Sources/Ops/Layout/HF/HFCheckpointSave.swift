@@ -21,6 +21,9 @@ public struct HFWritePlan {
     public let unplaced: [String]
     /// The source checkpoint's directory, when saving like one (the output must differ from it).
     public let sourceDirectory: String?
+    /// Whether the index file ends with a newline (transformers' `save_pretrained` writes one,
+    /// MindSpeed-MM's `moe_expert` writer does not).
+    public var indexTrailingNewline = true
 
     /// Sum of the tensors' bytes (the index's `metadata.total_size`).
     public var totalSize: Int { shards.reduce(0) { $0 + $1.tensors.totalBytes } }
@@ -120,6 +123,27 @@ extension HFCheckpoint {
         return HFWritePlan(shards: shards, index: index, copies: [], contents: contents, unplaced: [], sourceDirectory: nil)
     }
 
+    /// The plan of MindSpeed-MM's `moe_expert` / `ExpertMergeDcpConverter` writer
+    /// (huggingface_hub's `split_torch_state_dict_into_shards` + its own index): shards cut by
+    /// `maxShardBytes` in the map's order (see `shardPlan`), an index **always** (also for a
+    /// single `model.safetensors`) with `metadata.total_size`, written as
+    /// `json.dumps(indent=2, sort_keys=True)` without a trailing newline, and every file of
+    /// `copyFrom` except `*.safetensors` (recursive, byte for byte; its old index is replaced).
+    public static func plan(_ tensors: TensorMap, maxShardBytes: Int, copyFrom: String?) throws -> HFWritePlan {
+        let layout = shardPlan(tensors, maxShardBytes: maxShardBytes)
+        let shards = layout.map { file, names in (file: file, tensors: TensorMap(names.compactMap { n in tensors[n].map { (n, $0) } })) }
+        let total = shards.reduce(0) { $0 + $1.tensors.totalBytes }
+        let index = SafetensorsIndex(metadata: [("total_size", .int(total))],
+                                     weightMap: layout.flatMap { p in p.names.map { (tensor: $0, file: p.file) } })
+        var copies: [(path: String, from: String)] = []
+        if let copyFrom {
+            copies = try CheckpointFiles.listFiles(in: copyFrom).filter { !isRewritten($0) }.map { ($0, copyFrom + "/" + $0) }
+        }
+        var plan = HFWritePlan(shards: shards, index: index, copies: copies, contents: [], unplaced: [], sourceDirectory: copyFrom)
+        plan.indexTrailingNewline = false
+        return plan
+    }
+
     /// Writes a plan into `directory` (created with mode 0750 if missing; files 0640). Up to
     /// `concurrentFiles` shards are written at once (both cores: casts and gathers cost CPU);
     /// the bytes do not depend on it.
@@ -149,7 +173,9 @@ extension HFCheckpoint {
             }
         }, workers: concurrentFiles)
         if let index = plan.index {
-            try CheckpointFiles.writeFile(index.encoded(), to: directory + "/" + index.name)
+            var bytes = index.encoded()
+            if !plan.indexTrailingNewline { bytes.removeLast() }
+            try CheckpointFiles.writeFile(bytes, to: directory + "/" + index.name)
         }
         for (rel, from) in plan.copies {
             try makeParent(of: rel, in: directory)
