@@ -1821,6 +1821,90 @@ if style == "merge" {
 save hf save_dir max_shard_size=max_shard_size copy=hf_dir
 
 """###,
+        "opensoraplan/hf_to_mm.recipe": ###"""
+recipe OpenSoraPlanConverter.hf_to_mm "Convert an Open-Sora-Plan v1.2 / v1.3 folder to MindSpeed-MM (Megatron) layout, over TP (and PP / VPP for v1.3)."
+use "layout.recipe"
+family opensoraplan
+use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "opensoraplan/layout.recipe": ###"""
+# Open-Sora-Plan v1.2 / v1.3 (OpenSoraT2V, a folder of safetensors, sora.md §7.5.1): the blocks
+# become `videodit_blocks` (v1.2) or `videodit_sparse_blocks` (v1.3), attn1 / attn2 become
+# self_atten / cross_atten with proj_q/k/v/out. TP splits every block's attention and MLP (the
+# reference hard-codes 32 blocks); PP and VPP exist for v1.3 (v1.2: refused, as by the reference).
+use "../common/sora_family.recipe"
+
+param version: str = "v1.5" "v1.2 or v1.3 (hf_to_mm, resplit, mm_to_hf); v1.5 (source_to_mm) is not converted yet"
+
+map osp_traits {
+  let model_name = "Open-Sora-Plan " + version
+  let tp_ok = true
+  assert version == "v1.2" or version == "v1.3" \
+    "--version " + version + ": OpenSoraPlanConverter converts v1.2 and v1.3 folders here (v1.5's source_to_mm is not supported yet); give --version v1.3 or v1.2 before the operation"
+  let osp_blocks = "videodit_sparse_blocks."
+  if version == "v1.2" { let osp_blocks = "videodit_blocks." }
+}
+
+map osp_config {
+  let blocks = config.num_layers
+  let heads = config.num_attention_heads
+}
+
+map osp_dims {
+  if has(shapes, osp_blocks + "0.self_atten.proj_q.weight") {
+    let width = shapes[osp_blocks + "0.self_atten.proj_out.weight"][0]
+    let src_tp = width // shapes[osp_blocks + "0.self_atten.proj_q.weight"][0]
+  }
+}
+
+map opensoraplan {
+  rename optional=true "transformer_blocks.{L}.{attn1,attn2}.to_{q,k,v}.*" -> osp_blocks + "{L}.{self_atten,cross_atten}.proj_{q,k,v}.*" \
+         "transformer_blocks.{L}.{attn1,attn2}.to_out.0.*" -> osp_blocks + "{L}.{self_atten,cross_atten}.proj_out.*" \
+         "transformer_blocks.{L}.{attn1,attn2}.*" -> osp_blocks + "{L}.{self_atten,cross_atten}.*" \
+         "transformer_blocks.{L}.*" -> osp_blocks + "{L}.*"
+}
+
+map osp_checks {
+  assert version == "v1.3" or len(layers) == 0 "pp_layers " + str(layers) + ": Open-Sora-Plan v1.2 converts without pipeline parallelism (as by the reference)"
+  assert heads % tp == 0 "the " + str(heads) + " attention heads do not split over tp_size=" + str(tp)
+  refuse "transformer_blocks.*" why="an Open-Sora-Plan block tensor this converter has no MindSpeed-MM name for"
+}
+
+shard osp_tp {
+  row osp_blocks + "{L}.{self_atten,cross_atten}.proj_{q,k,v}.*" osp_blocks + "{L}.ff.net.0.proj.*"
+  col osp_blocks + "{L}.{self_atten,cross_atten}.proj_out.weight" osp_blocks + "{L}.ff.net.2.weight"
+}
+
+stages osp_pp {
+  dit osp_blocks first=["adaln_single.", "caption_projection.", "pos_embed."] last=["scale_shift_table", "proj_out."]
+}
+
+family opensoraplan extends sora {
+  traits = osp_traits
+  config = osp_config
+  dims = osp_dims
+  model = opensoraplan
+  checks = osp_checks
+  tp = osp_tp
+  pp = osp_pp
+}
+
+"""###,
+        "opensoraplan/mm_to_hf.recipe": ###"""
+recipe OpenSoraPlanConverter.mm_to_hf "Convert a MindSpeed-MM Open-Sora-Plan v1.2 / v1.3 checkpoint back to the folder it came from."
+use "layout.recipe"
+family opensoraplan
+use "../common/sora_mm_to_hf.recipe"
+
+"""###,
+        "opensoraplan/resplit.recipe": ###"""
+recipe OpenSoraPlanConverter.resplit "Re-split a MindSpeed-MM Open-Sora-Plan v1.2 / v1.3 checkpoint to another TP / PP layout."
+use "layout.recipe"
+family opensoraplan
+use "../common/sora_resplit.recipe"
+
+"""###,
         "qwen2_5omni/hf_to_mm.recipe": ###"""
 recipe Qwen2_5_OmniConverter.hf_to_mm "Convert a Hugging Face Qwen2.5-Omni checkpoint (the thinker: ViT, audio encoder, LLM) to MindSpeed-MM (Megatron) layout."
 use "layout.recipe"

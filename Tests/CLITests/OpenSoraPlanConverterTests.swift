@@ -1,0 +1,88 @@
+import Foundation
+import XCTest
+@testable import Ops
+
+/// OpenSoraPlanConverter v1.2 / v1.3 (sora.md §7.5.1) on a tiny folder with the release's names
+/// (no shared fixture): renames, TP by the reference's table, PP / VPP placement, mm_to_hf back to
+/// the input byte for byte (the reference has none), resplit (the reference concatenates copies
+/// from VPP checkpoints, §9 Q2).
+final class OpenSoraPlanConverterTests: XCTestCase {
+    static let converter = "OpenSoraPlanConverter"
+
+    static func folder(in s: Converters.Scratch) throws -> String {
+        let pool = RandomPool(dtype: .bf16, bytes: 1 << 15, seed: 13)
+        var t = TensorMap()
+        let d = 8
+        func add(_ n: String, _ shape: [Int]) throws { t[n] = try pool.tensor(n, shape) }
+        func linear(_ n: String, _ o: Int, _ i: Int) throws { try add(n + ".weight", [o, i]); try add(n + ".bias", [o]) }
+        try add("pos_embed.proj.weight", [d, 4, 2, 2]); try add("pos_embed.proj.bias", [d])
+        try linear("adaln_single.emb.timestep_embedder.linear_1", d, 16); try linear("adaln_single.emb.timestep_embedder.linear_2", d, d)
+        try linear("adaln_single.linear", 6 * d, d)
+        try linear("caption_projection.linear_1", d, 12); try linear("caption_projection.linear_2", d, d)
+        for l in 0..<4 {
+            let p = "transformer_blocks.\(l)."
+            for a in ["attn1", "attn2"] {
+                for x in ["to_q", "to_k", "to_v", "to_out.0"] { try linear(p + a + "." + x, d, d) }
+            }
+            try add(p + "norm1.weight", [d]); try add(p + "norm1.bias", [d]); try add(p + "norm2.weight", [d])
+            try linear(p + "ff.net.0.proj", 4 * d, d); try linear(p + "ff.net.2", d, 4 * d)
+            try add(p + "scale_shift_table", [6, d])
+        }
+        try add("scale_shift_table", [2, d]); try linear("proj_out", 16, d)
+        let dir = s.path("osp")
+        _ = try HFCheckpoint.save(t, to: dir, maxShardBytes: 1 << 30, sideFiles: [
+            "config.json": Array(#"{"_class_name": "OpenSoraT2V_v1_3", "num_layers": 4, "num_attention_heads": 2, "attention_head_dim": 4}"#.utf8),
+        ], diffusers: true)
+        return dir
+    }
+
+    @discardableResult
+    static func run(_ version: String, _ op: String, _ source: String, _ target: String, _ extra: [String] = []) throws -> [String] {
+        try Converters.run([converter, "--version", version, op, "--cfg.source_path", source, "--cfg.target_path", target] + extra)
+    }
+
+    func testV13TPVPPRoundTripAndResplit() throws {
+        let s = Converters.Scratch()
+        let hf = try Self.folder(in: s)
+        let mm = s.path("mm"), tp1 = s.path("tp1")
+        try Self.run("v1.3", "hf_to_mm", hf, mm, ["--cfg.target_parallel_config.tp_size", "2", "--cfg.target_parallel_config.pp_layers", "[[1,1],[1,1]]"])
+        XCTAssertEqual(try Converters.files(mm + "/release"), ["mp_rank_00_000/model_optim_rng.pt", "mp_rank_00_001/model_optim_rng.pt",
+                                                              "mp_rank_01_000/model_optim_rng.pt", "mp_rank_01_001/model_optim_rng.pt"])
+        let ck = try MMCheckpointReader.load(mm)
+        XCTAssertEqual(ck.vppSize, 2)
+        let r0 = ck.rank(MMRank(tp: 1, pp: 0))!.chunks[0], last = ck.rank(MMRank(tp: 0, pp: 1))!.chunks[1]
+        XCTAssertEqual(r0["videodit_sparse_blocks.0.self_atten.proj_q.weight"]?.shape, [4, 8])
+        XCTAssertEqual(r0["videodit_sparse_blocks.0.cross_atten.proj_out.weight"]?.shape, [8, 4])
+        XCTAssertEqual(r0["videodit_sparse_blocks.0.ff.net.0.proj.bias"]?.shape, [16])
+        XCTAssertEqual(r0["videodit_sparse_blocks.0.ff.net.2.bias"]?.shape, [8])
+        XCTAssertNotNil(r0["adaln_single.linear.weight"])
+        XCTAssertNotNil(last["proj_out.weight"]); XCTAssertNotNil(last["scale_shift_table"])
+        XCTAssertNotNil(last["videodit_sparse_blocks.0.norm1.weight"])
+        let back = s.path("back")
+        try Self.run("v1.3", "mm_to_hf", mm, back, ["--cfg.hf_dir", hf])
+        try Converters.assertSameFiles(back, hf, "mm_to_hf")
+        try Self.run("v1.3", "hf_to_mm", hf, tp1)
+        let re = s.path("re")
+        try Self.run("v1.3", "resplit", mm, re)
+        Converters.assertEqual(try Converters.summary(ofMM: re, bytes: true), try Converters.summary(ofMM: tp1, bytes: true), "resplit tp2 vpp -> tp1")
+    }
+
+    func testV12AndRefusals() throws {
+        let s = Converters.Scratch()
+        let hf = try Self.folder(in: s)
+        let mm = s.path("mm"), back = s.path("back")
+        try Self.run("v1.2", "hf_to_mm", hf, mm, ["--cfg.target_parallel_config.tp_size", "2"])
+        XCTAssertNotNil(try MMCheckpointReader.load(mm).ranks[0].chunks[0]["videodit_blocks.3.self_atten.proj_k.bias"])
+        try Self.run("v1.2", "mm_to_hf", mm, back, ["--cfg.hf_dir", hf])
+        try Converters.assertSameFiles(back, hf, "v1.2 mm_to_hf")
+        for (version, extra, message) in [("v1.2", ["--cfg.target_parallel_config.pp_layers", "[2,2]"], "v1.2 converts without pipeline parallelism"),
+                                          ("v1.3", ["--cfg.target_parallel_config.tp_size", "4"], "the 2 attention heads do not split over tp_size=4"),
+                                          ("v1.5", [], "v1.5's source_to_mm is not supported yet")] {
+            let out = s.path("bad")
+            let r = Converters.runFailing([Self.converter, "--version", version, "hf_to_mm", "--cfg.source_path", hf, "--cfg.target_path", out] + extra)
+            XCTAssertEqual(r.status, 1, r.text)
+            XCTAssertTrue(r.text.contains(message), r.text)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        }
+    }
+}
