@@ -86,3 +86,28 @@ final class OpenSoraPlanConverterTests: XCTestCase {
         }
     }
 }
+
+/// LuminaConverter (sora.md §7.6): names unchanged, `_extra_state` dropped, mm_to_hf with a
+/// transformers index (the reference needs a diffusers-named one, §9 Q8) gives the folder back.
+final class LuminaConverterTests: XCTestCase {
+    func testRoundTripWithTransformersIndex() throws {
+        let s = Converters.Scratch()
+        let pool = RandomPool(dtype: .bf16, bytes: 1 << 14, seed: 17)
+        var t = TensorMap()
+        try t["model.embed_tokens.weight"] = pool.tensor("e", [32, 8])
+        for l in 0..<2 {
+            try t["model.layers.\(l).self_attn.qkv_proj.weight"] = pool.tensor("q\(l)", [24, 8])
+            try t["model.layers.\(l).mlp.down_proj.weight"] = pool.tensor("d\(l)", [8, 16])
+        }
+        try t["model.norm.weight"] = pool.tensor("n", [8])
+        try t["lm_head.weight"] = pool.tensor("h", [32, 8])
+        let hf = s.path("lumina")
+        _ = try HFCheckpoint.save(t, to: hf, maxShardBytes: 800, sideFiles: ["config.json": Array(#"{"model_type": "chameleon"}"#.utf8)])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: hf + "/model.safetensors.index.json"))
+        let mm = s.path("mm"), back = s.path("back")
+        try Converters.run(["LuminaConverter", "hf_to_mm", "--cfg.source_path", hf, "--cfg.target_path", mm])
+        XCTAssertEqual(Set(try MMCheckpointReader.load(mm).ranks[0].chunks[0].names), Set(t.names))
+        try Converters.run(["LuminaConverter", "mm_to_hf", "--cfg.source_path", mm, "--cfg.target_path", back, "--cfg.hf_dir", hf])
+        try Converters.assertSameFiles(back, hf, "lumina")
+    }
+}

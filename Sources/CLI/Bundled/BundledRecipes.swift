@@ -490,6 +490,8 @@ shard sora_no_tp {
 }
 
 family sora extends base {
+  config = none
+  model = none
   dims = none
   tp = sora_no_tp
   lora = none
@@ -1762,6 +1764,47 @@ param device: str = "cpu" ignored "accepted for compatibility (cpu or npu): the 
 load hf base_hf_dir
 merge lora lora_safetensors scaling=lora_alpha / lora_r targets=lora_target_modules
 save hf save_merged_hf_dir like=base_hf_dir
+
+"""###,
+        "lumina/hf_to_mm.recipe": ###"""
+recipe LuminaConverter.hf_to_mm "Convert a Lumina-mGPT 2.0 folder to MindSpeed-MM (Megatron) layout (names unchanged)."
+use "layout.recipe"
+family lumina
+use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "lumina/layout.recipe": ###"""
+# Lumina-mGPT 2.0 (a transformers folder, sora.md §7.6): MindSpeed-MM keeps the names, so the
+# conversion is the layout alone (the reference drops `_extra_state` keys, as here). No TP or PP.
+use "../common/sora_family.recipe"
+
+map lumina_traits {
+  let model_name = "Lumina-mGPT"
+  let tp_ok = false
+}
+
+map lumina_checks {
+  assert len(layers) == 0 "pp_layers " + str(layers) + ": Lumina-mGPT converts without pipeline parallelism (as by the reference)"
+  drop optional=true r"re:.*_extra_state.*"
+}
+
+# One stage: every name has a place.
+stages lumina_pp {
+  dit "model.layers." first=[""]
+}
+
+family lumina extends sora {
+  traits = lumina_traits
+  checks = lumina_checks
+  pp = lumina_pp
+}
+
+"""###,
+        "lumina/mm_to_hf.recipe": ###"""
+recipe LuminaConverter.mm_to_hf "Convert a MindSpeed-MM Lumina-mGPT 2.0 checkpoint back to the folder it came from (its index, transformers' or diffusers', and shard names)."
+use "layout.recipe"
+family lumina
+use "../common/sora_mm_to_hf.recipe"
 
 """###,
         "moe_expert/layout.recipe": ###"""
