@@ -37,6 +37,7 @@ final class BundledRecipesTests: XCTestCase {
                              "CogVideoConverter": ["hf_to_mm", "mm_to_hf", "resplit", "source_to_mm"],
                              "OpenSoraPlanConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "LuminaConverter": ["hf_to_mm", "mm_to_hf"],
+                             "BagelConverter": ["hf_to_mm"],
                              "GenericDCPConverter": ["dcp_to_hf", "hf_to_dcp"],
                              "Qwen3VLConverter": ["dcp_to_hf", "hf_to_dcp", "lora_hf_to_dcp", "merge_mm_lora_dcp_weight_to_base_hf"],
                              "Qwen35Converter": ["dcp_to_hf", "hf_to_dcp"],

@@ -111,3 +111,39 @@ final class LuminaConverterTests: XCTestCase {
         try Converters.assertSameFiles(back, hf, "lumina")
     }
 }
+
+/// BagelConverter (sora.md §7.7): the table's renames (the examples of §11.1), from the file or
+/// from the release folder (its ema.safetensors; the reference fails on the folder, §9 Q17).
+final class BagelConverterTests: XCTestCase {
+    func testRenamesFromFileAndFolder() throws {
+        let s = Converters.Scratch()
+        let pool = RandomPool(dtype: .bf16, bytes: 1 << 14, seed: 19)
+        var t = TensorMap()
+        for n in ["language_model.model.embed_tokens.weight", "language_model.model.norm_moe_gen.weight", "language_model.lm_head.weight",
+                  "language_model.model.layers.30.self_attn.q_proj_moe_gen.bias", "time_embedder.mlp.2.weight", "vae2llm.weight",
+                  "vit_pos_embed.pos_embed", "latent_pos_embed.pos_embed", "connector.fc2.bias",
+                  "vit_model.vision_model.embeddings.patch_embedding.weight", "vit_model.vision_model.embeddings.position_embedding.weight",
+                  "vit_model.vision_model.post_layernorm.bias", "vit_model.vision_model.encoder.layers.1.self_attn.out_proj.bias",
+                  "vit_model.vision_model.encoder.layers.1.layer_norm2.weight", "vit_model.vision_model.encoder.layers.0.mlp.fc1.weight"] {
+            t[n] = try pool.tensor(n, [4, 2])
+        }
+        let folder = s.path("BAGEL-7B-MoT")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        _ = try SafetensorsWriter.write(t, metadata: nil, to: folder + "/ema.safetensors")
+        _ = try SafetensorsWriter.write(TensorMap([("decoder.conv_in.weight", try pool.tensor("vae", [2, 2]))]), metadata: nil, to: folder + "/ae.safetensors")
+        let a = s.path("a"), b = s.path("b")
+        try Converters.run(["BagelConverter", "hf_to_mm", "--cfg.source_path", folder + "/ema.safetensors", "--cfg.target_path", a])
+        try Converters.run(["BagelConverter", "hf_to_mm", "--cfg.source_path", folder, "--cfg.target_path", b])
+        Converters.assertEqual(try Converters.summary(ofMM: b, bytes: true), try Converters.summary(ofMM: a, bytes: true), "folder = file")
+        let mm = try MMCheckpointReader.load(a).ranks[0].chunks[0]
+        for (from, to) in [("vit_model.vision_model.encoder.layers.1.self_attn.out_proj.bias", "image_encoder.encoder.blocks.1.attn.out_proj.bias"),
+                           ("language_model.model.layers.30.self_attn.q_proj_moe_gen.bias", "mllm.decoder.layers.30.self_attn.q_proj_moe_gen.bias"),
+                           ("language_model.model.norm_moe_gen.weight", "mllm.decoder.norm_moe_gen.weight"), ("language_model.lm_head.weight", "mllm.lm_head.weight"),
+                           ("time_embedder.mlp.2.weight", "mllm.time_embedder.time_embed.2.weight"), ("connector.fc2.bias", "image_encoder.projector.linear_fc2.bias"),
+                           ("vit_model.vision_model.post_layernorm.bias", "image_encoder.encoder.norm.bias"), ("latent_pos_embed.pos_embed", "latent_pos_embed.pos_embed"),
+                           ("vit_model.vision_model.encoder.layers.1.layer_norm2.weight", "image_encoder.encoder.blocks.1.norm2.weight")] {
+            XCTAssertEqual(try mm[to]?.sha256(), try t[from]!.sha256(), "\(from) -> \(to)")
+        }
+        XCTAssertEqual(mm.count, t.count)
+    }
+}

@@ -3,6 +3,68 @@
 /// The bundled recipes, by path relative to Recipes/.
 public enum BundledRecipes {
     public static let files: [String: String] = [
+        "bagel/hf_to_mm.recipe": ###"""
+recipe BagelConverter.hf_to_mm "Convert BAGEL-7B-MoT (ema.safetensors, or the release folder holding it) to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family bagel
+use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "bagel/layout.recipe": ###"""
+# BAGEL-7B-MoT (`ema.safetensors` of the release folder, sora.md §7.7): the Qwen2 MoT language
+# model under `mllm.`, the SigLIP ViT and its connector under `image_encoder.`. The reference's
+# table lists 28 LLM and 26 ViT layers by index; here the layers are a pattern, so any depth
+# converts. No TP or PP (as by the reference).
+use "../common/sora_family.recipe"
+
+map bagel_traits {
+  let model_name = "BAGEL"
+  let tp_ok = false
+}
+
+# The release folder holds ema.safetensors beside ae.safetensors (the VAE): a folder means its
+# ema.safetensors (the reference needs the file and fails on the folder its README gives, §9 Q17).
+map bagel_locate {
+  if not endswith(source, ".safetensors") { let source = source + "/ema.safetensors" }
+}
+
+# The reference's renames are exact, applied when present; so are these (what is left of the
+# renamed families is refused below).
+map bagel {
+  rename optional=true "language_model.model.{embed_tokens,norm,norm_moe_gen}.weight" -> "mllm.decoder.{embed_tokens,norm,norm_moe_gen}.weight"
+  rename optional=true "language_model.lm_head.weight" -> "mllm.lm_head.weight"
+  rename optional=true "language_model.model.layers.{L}.*" -> "mllm.decoder.layers.{L}.*"
+  rename optional=true "time_embedder.mlp.{0,2}.*" -> "mllm.time_embedder.time_embed.{0,2}.*"
+  rename optional=true "{vae2llm,llm2vae}.*" -> "mllm.{vae2llm,llm2vae}.*"
+  rename optional=true "vit_pos_embed.pos_embed" -> "mllm.vit_pos_embed.pos_embed"
+  rename optional=true "connector.fc{1,2}.*" -> "image_encoder.projector.linear_fc{1,2}.*"
+  rename optional=true "vit_model.vision_model.embeddings.patch_embedding.*" -> "image_encoder.encoder.patch_embed.patch_embedding.*"
+  rename optional=true "vit_model.vision_model.embeddings.position_embedding.weight" -> "image_encoder.encoder.patch_embed.position_embedding.weight"
+  rename optional=true "vit_model.vision_model.post_layernorm.*" -> "image_encoder.encoder.norm.*"
+  rename optional=true "vit_model.vision_model.encoder.layers.{L}.{layer_norm1,layer_norm2}.*" -> "image_encoder.encoder.blocks.{L}.{norm1,norm2}.*"
+  rename optional=true "vit_model.vision_model.encoder.layers.{L}.mlp.{fc1,fc2}.*" -> "image_encoder.encoder.blocks.{L}.mlp.{fc1,fc2}.*"
+  rename optional=true "vit_model.vision_model.encoder.layers.{L}.self_attn.{q,k,v,out}_proj.*" -> "image_encoder.encoder.blocks.{L}.attn.{q,k,v,out}_proj.*"
+}
+
+map bagel_checks {
+  assert len(layers) == 0 "pp_layers " + str(layers) + ": BAGEL converts without pipeline parallelism (as by the reference)"
+  refuse "language_model.*" "vit_model.*" "connector.*" "time_embedder.*" \
+    why="a BAGEL tensor this converter has no MindSpeed-MM name for"
+}
+
+stages bagel_pp {
+  dit "mllm.decoder.layers." first=[""]
+}
+
+family bagel extends sora {
+  traits = bagel_traits
+  locate = bagel_locate
+  model = bagel
+  checks = bagel_checks
+  pp = bagel_pp
+}
+
+"""###,
         "cogvideox/hf_to_mm.recipe": ###"""
 recipe CogVideoConverter.hf_to_mm "Convert a diffusers CogVideoX transformer folder to MindSpeed-MM (Megatron) layout, over TP and PP."
 use "layout.recipe"
@@ -469,6 +531,7 @@ retie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_la
 # The roles of a video-model family (sora.md) and their defaults, for the directions
 # common/sora_*.recipe. A family binds:
 #   traits     binds model_name and tp_ok (whether the model splits over TP), before any load
+#   locate     hf_to_mm: rebinds `source`, the file or folder `load hf` reads
 #   config     binds blocks (the transformer blocks PP splits; null: no PP) from config.json
 #   dims       binds what the tensors' shapes say (`shapes` after a load): src_tp, the source's
 #              TP size, and the widths the TP table needs (none for a model without TP)
@@ -492,6 +555,7 @@ shard sora_no_tp {
 family sora extends base {
   config = none
   model = none
+  locate = none
   dims = none
   tp = sora_no_tp
   lora = none
@@ -510,10 +574,13 @@ use "sora_hf_to_mm.recipe"
 # sora_family.recipe.
 use "sora_family.recipe"
 use "sora_params.recipe"
-param cfg.source_path: dir "the released checkpoint folder (e.g. Wan2.1-T2V-1.3B-Diffusers/transformer): config.json and *.safetensors, with or without the index"
+param cfg.source_path: path "the released checkpoint folder (e.g. Wan2.1-T2V-1.3B-Diffusers/transformer: config.json and *.safetensors, with or without the index), or the one file of a model released as one (BAGEL's ema.safetensors)"
 param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
 apply traits
-load hf cfg.source_path
+# The file or folder to read (a family's `locate` may pick a file inside the given folder).
+let source = cfg.source_path
+apply locate
+load hf source
 apply config
 apply dims
 use "sora_target_params.recipe"
