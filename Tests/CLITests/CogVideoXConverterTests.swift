@@ -124,4 +124,25 @@ final class CogVideoXConverterTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.text.contains("model.diffusion_model.mixins.unknown.weight"), r.text)
     }
+
+    /// `mm-convert sample cogvideox`: the tiny preset is the fixture's model (names, dtypes, shapes,
+    /// config.json byte for byte; one file), and converts both ways; `5b` is CogVideoX1.5-5B's shape.
+    func testSample() throws {
+        let s = Converters.Scratch()
+        let dir = s.path("cog")
+        try Converters.run(["sample", "cogvideox", dir])
+        XCTAssertEqual(try Converters.files(dir), ["config.json", "diffusion_pytorch_model.safetensors"])
+        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/config.json"), FileManager.default.contents(atPath: Self.input + "/config.json"))
+        let mine = try HFCheckpoint.load(dir).tensors, ref = try HFCheckpoint.load(Self.input).tensors
+        XCTAssertEqual(Set(mine.names).symmetricDifference(ref.names).sorted(), [])
+        for (n, t) in ref { XCTAssertEqual(mine[n]?.shape, t.shape, n); XCTAssertEqual(mine[n]?.dtype, t.dtype, n) }
+        let mm = s.path("mm"), back = s.path("back")
+        try Self.run("hf_to_mm", dir, mm, Self.layout(tp: 2, pp: "[[10,11],[10,11]]"))
+        try Self.run("mm_to_hf", mm, back, ["--cfg.hf_dir", dir])
+        try Converters.assertSameFiles(back, dir, "sample round trip")
+        let big = try SampleFixture.tensors(.cogvideox, "5b")
+        XCTAssertEqual(big["transformer_blocks.41.norm1.linear.weight"]?.shape, [18432, 512])
+        XCTAssertEqual(big["patch_embed.proj.weight"]?.shape, [3072, 128])
+        XCTAssertEqual(big["proj_out.weight"]?.shape, [128, 3072])
+    }
 }

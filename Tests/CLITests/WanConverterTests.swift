@@ -99,6 +99,23 @@ final class WanConverterTests: XCTestCase {
         Converters.assertEqual(try Converters.summary(ofMM: toVPP), try Self.manifest("wan_t2v_vpp2"), "resplit pp [2,2] -> vpp")
     }
 
+    /// FLF2V: the image embedder's position embedding becomes img_emb.emb_pos, first stage.
+    func testFLF2VPositionEmbedding() throws {
+        let s = Converters.Scratch()
+        let i2v = try HFCheckpoint.load(Self.sora("wan_i2v_tp1/input"))
+        var tensors = i2v.tensors
+        tensors["condition_embedder.image_embedder.pos_embed"] = try RandomPool(dtype: .bf16, bytes: 1 << 12, seed: 2).tensor("pos", [1, 6, 12])
+        let src = s.path("flf2v")
+        _ = try HFCheckpoint.save(tensors, to: src, maxShardBytes: 1 << 30,
+                                  sideFiles: ["config.json": Array(try Data(contentsOf: URL(fileURLWithPath: i2v.directory + "/config.json")))], diffusers: true)
+        let mm = s.path("mm"), back = s.path("back")
+        try Self.run("hf_to_mm", src, mm, Self.pp("[2,2]"))
+        let stage0 = try MMCheckpointReader.load(mm).ranks[0].chunks[0]
+        XCTAssertEqual(try stage0["img_emb.emb_pos"]?.sha256(), try tensors["condition_embedder.image_embedder.pos_embed"]!.sha256())
+        try Self.run("mm_to_hf", mm, back, ["--cfg.hf_dir", src])
+        try Converters.assertSameFiles(back, src, "flf2v")
+    }
+
     /// A nested list with one chunk is no VPP: `model` (the reference writes `model0` +
     /// checkpoint_version, which Megatron without VPP cannot load, and cannot read back `[[4]]`, §9 Q15).
     func testOneChunkNestedListIsPlainPP() throws {

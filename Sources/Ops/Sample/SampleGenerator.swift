@@ -66,6 +66,8 @@ public struct SampleGenerator {
             try addVideoAlign(&m)
         case .wan, .wanI2V:
             try addWan(&m)
+        case .cogvideox:
+            try addCogVideoX(&m)
         }
         return m
     }
@@ -183,6 +185,8 @@ public struct SampleGenerator {
             return deepSeekVL2Config()
         case .wan, .wanI2V:
             return wanConfig()
+        case .cogvideox:
+            return cogVideoXConfig()
         }
     }
 
