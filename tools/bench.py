@@ -79,6 +79,19 @@ def round_trip_steps(converter, to_mm, back=()):
     ]
 
 
+def wan_steps(pp_layers, resplit_layers):
+    """WanConverter (the video converters' cfg: source_path / target_path): hf_to_mm with PP/VPP,
+    mm_to_hf back to the diffusers folder, resplit to another PP layout."""
+    C = [BIN, "WanConverter"]
+    return lambda hf, outs: [
+        ("hf_to_mm", C + ["hf_to_mm", "--cfg.source_path", hf, "--cfg.target_path", outs["mm"], "--quiet",
+                          "--cfg.target_parallel_config.pp_layers", pp_layers]),
+        ("mm_to_hf", C + ["mm_to_hf", "--cfg.source_path", outs["mm"], "--cfg.hf_dir", hf, "--cfg.target_path", outs["hf-back"], "--quiet"]),
+        ("resplit", C + ["resplit", "--cfg.source_path", outs["mm"], "--cfg.target_path", outs["mm-resplit"], "--quiet",
+                         "--cfg.target_parallel_config.pp_layers", resplit_layers]),
+    ]
+
+
 def dcp_steps(hf, outs):
     """Qwen3VLConverter hf_to_dcp, and dcp_to_hf of the training-style checkpoint (see prepare_train)."""
     C = [BIN, "Qwen3VLConverter"]
@@ -122,6 +135,11 @@ CASES = {
     # state, about 5x the model bytes) of which only the model's entries may be read.
     "dcp-2b": {"sample": ("qwen3vl", "2b"), "title": "Qwen3-VL-2B shape, DCP (Qwen3VLConverter)", "tensors": False,
                "identical": True, "steps": dcp_steps, "prepare": prepare_train, "back": "dcp_to_hf", "cold": True},
+    # Video: Wan2.1-T2V-14B (40 blocks of width 5120, about 28.6 GB in bf16) and the 1.3B.
+    "wan-14b": {"sample": ("wan", "14b"), "title": "Wan2.1-T2V-14B shape (diffusers transformer/)", "tensors": True,
+                "steps": wan_steps("[[10,10],[10,10]]", "[20,20]")},
+    "wan-1.3b": {"sample": ("wan", "1.3b"), "title": "Wan2.1-T2V-1.3B shape (diffusers transformer/)", "tensors": True,
+                 "steps": wan_steps("[[8,7],[8,7]]", "[15,15]")},
     "deepseekvl2-small": {"sample": ("deepseekvl2", "small"), "title": "DeepSeek-VL2-Small shape (64 experts over EP 8)", "tensors": True,
                           "steps": round_trip_steps("DeepSeekVLConverter", pp(1, "[[13,14]]", "[[27,0]]", "--cfg.parallel_config.ep_size", "8"))},
 }
@@ -216,7 +234,7 @@ def cold_read(case, runs, back_step, hf, outs, drop):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", default="2b", choices=sorted(CASES),
-                    help="2b, 7b: Qwen2-VL; moe: Qwen3-VL MoE, 48 layers x 128 experts, about 2.5 GB; glm4v-9b (20.6 GB), "
+                    help="2b, 7b: Qwen2-VL; moe: Qwen3-VL MoE, 48 layers x 128 experts, about 2.5 GB; wan-14b (28.6 GB), wan-1.3b; glm4v-9b (20.6 GB), "
                          "omni-7b (18 GB), videoalign-2b (4.4 GB), deepseekvl2-small (32 GB): one round trip per family (default 2b)")
     ap.add_argument("--work", default="/tmp/mm-convert-bench")
     ap.add_argument("--keep", action="store_true", help="keep the outputs (the generated input is always kept)")

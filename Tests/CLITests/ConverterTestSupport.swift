@@ -155,7 +155,8 @@ enum Converters {
         for (rel, value) in files {
             guard let f = value as? [String: Any], let keys = f["top_level_keys"] as? [String] else { continue }
             s.topLevelKeys[rel] = keys
-            s.checkpointVersions[rel] = 3.0  // the reference writes 3.0 (§2.2.2); checked against our files
+            // The value the reference wrote (3.0, §2.2.2; the video converters write none without VPP).
+            if let v = f["checkpoint_version"] as? [String: Any], let value = v["value"] as? Double { s.checkpointVersions[rel] = value }
             var models: [String: [String: Entry]] = [:]
             for key in keys where key.hasPrefix("model") {
                 guard let tensors = f[key] as? [String: [String: Any]] else { throw ConverterTestError("\(rel): no \(key)") }

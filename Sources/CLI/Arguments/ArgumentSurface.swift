@@ -111,9 +111,25 @@ public struct ArgumentSurface {
         var i = 0
         let usage = converterUsage(converter)
         let ops = operations(of: converter).map(\.operation)
+        // Init options (jsonargparse: the converter class's constructor parameters, e.g.
+        // `HunyuanVideoConverter --version i2v source_to_mm`): undotted parameters every operation
+        // of the converter declares, given before the operation; handed to it as its own options.
+        var initNames: Set<String> = []
+        for (k, r) in operations(of: converter).enumerated() {
+            let names = Set(r.params.map(\.name).filter { !$0.contains(".") })
+            initNames = k == 0 ? names : initNames.intersection(names)
+        }
+        var initArgs: [String] = []
         while i < argv.count, argv[i].hasPrefix("-") {
             if argv[i] == "-h" || argv[i] == "--help" { return .help(converterHelp(converter, environment: environment)) }
-            i = try level.consume(argv, at: i, usage: usage, candidates: ["--config", "--print_config", "--help"])
+            if let (name, inline) = splitOption(argv[i]), name.hasPrefix("--"), initNames.contains(String(name.dropFirst(2))) {
+                if inline != nil { initArgs.append(argv[i]); i += 1; continue }
+                guard i + 1 < argv.count else { throw ArgumentError(usage: usage, message: "argument \(name): expected one argument") }
+                initArgs += [argv[i], argv[i + 1]]
+                i += 2
+                continue
+            }
+            i = try level.consume(argv, at: i, usage: usage, candidates: ["--config", "--print_config", "--help"] + initNames.map { "--" + $0 })
         }
         guard i < argv.count else {
             throw ArgumentError(usage: usage, message: "an operation is required: one of \(ops.joined(separator: ", "))")
@@ -127,6 +143,6 @@ public struct ArgumentSurface {
             return .help(operationHelp(recipe, environment: environment))
         }
         var run = OperationRun(surface: self, recipe: recipe, environment: environment)
-        return try run.parse(rest, top: top, converterLevel: level)
+        return try run.parse(initArgs + rest, top: top, converterLevel: level)
     }
 }

@@ -3,6 +3,237 @@
 /// The bundled recipes, by path relative to Recipes/.
 public enum BundledRecipes {
     public static let files: [String: String] = [
+        "bagel/hf_to_mm.recipe": ###"""
+recipe BagelConverter.hf_to_mm "Convert BAGEL-7B-MoT (ema.safetensors, or the release folder holding it) to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family bagel
+use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "bagel/layout.recipe": ###"""
+# BAGEL-7B-MoT (`ema.safetensors` of the release folder, sora.md §7.7): the Qwen2 MoT language
+# model under `mllm.`, the SigLIP ViT and its connector under `image_encoder.`. The reference's
+# table lists 28 LLM and 26 ViT layers by index; here the layers are a pattern, so any depth
+# converts. No TP or PP (as by the reference).
+use "../common/sora_family.recipe"
+
+map bagel_traits {
+  let model_name = "BAGEL"
+  let tp_ok = false
+}
+
+# The release folder holds ema.safetensors beside ae.safetensors (the VAE): a folder means its
+# ema.safetensors (the reference needs the file and fails on the folder its README gives, §9 Q17).
+map bagel_locate {
+  if not endswith(source, ".safetensors") { let source = source + "/ema.safetensors" }
+}
+
+# The reference's renames are exact, applied when present; so are these (what is left of the
+# renamed families is refused below).
+map bagel {
+  rename optional=true "language_model.model.{embed_tokens,norm,norm_moe_gen}.weight" -> "mllm.decoder.{embed_tokens,norm,norm_moe_gen}.weight"
+  rename optional=true "language_model.lm_head.weight" -> "mllm.lm_head.weight"
+  rename optional=true "language_model.model.layers.{L}.*" -> "mllm.decoder.layers.{L}.*"
+  rename optional=true "time_embedder.mlp.{0,2}.*" -> "mllm.time_embedder.time_embed.{0,2}.*"
+  rename optional=true "{vae2llm,llm2vae}.*" -> "mllm.{vae2llm,llm2vae}.*"
+  rename optional=true "vit_pos_embed.pos_embed" -> "mllm.vit_pos_embed.pos_embed"
+  rename optional=true "connector.fc{1,2}.*" -> "image_encoder.projector.linear_fc{1,2}.*"
+  rename optional=true "vit_model.vision_model.embeddings.patch_embedding.*" -> "image_encoder.encoder.patch_embed.patch_embedding.*"
+  rename optional=true "vit_model.vision_model.embeddings.position_embedding.weight" -> "image_encoder.encoder.patch_embed.position_embedding.weight"
+  rename optional=true "vit_model.vision_model.post_layernorm.*" -> "image_encoder.encoder.norm.*"
+  rename optional=true "vit_model.vision_model.encoder.layers.{L}.{layer_norm1,layer_norm2}.*" -> "image_encoder.encoder.blocks.{L}.{norm1,norm2}.*"
+  rename optional=true "vit_model.vision_model.encoder.layers.{L}.mlp.{fc1,fc2}.*" -> "image_encoder.encoder.blocks.{L}.mlp.{fc1,fc2}.*"
+  rename optional=true "vit_model.vision_model.encoder.layers.{L}.self_attn.{q,k,v,out}_proj.*" -> "image_encoder.encoder.blocks.{L}.attn.{q,k,v,out}_proj.*"
+}
+
+map bagel_checks {
+  assert len(layers) == 0 "pp_layers " + str(layers) + ": BAGEL converts without pipeline parallelism (as by the reference)"
+  refuse "language_model.*" "vit_model.*" "connector.*" "time_embedder.*" \
+    why="a BAGEL tensor this converter has no MindSpeed-MM name for"
+}
+
+stages bagel_pp {
+  dit "mllm.decoder.layers." first=[""]
+}
+
+family bagel extends sora {
+  traits = bagel_traits
+  locate = bagel_locate
+  model = bagel
+  checks = bagel_checks
+  pp = bagel_pp
+}
+
+"""###,
+        "cogvideox/hf_to_mm.recipe": ###"""
+recipe CogVideoConverter.hf_to_mm "Convert a diffusers CogVideoX transformer folder to MindSpeed-MM (Megatron) layout, over TP and PP."
+use "layout.recipe"
+family cogvideox
+use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "cogvideox/layout.recipe": ###"""
+# CogVideoX 1.0 / 1.5 (diffusers CogVideoXTransformer3DModel, sora.md §7.3): renames, q/k/v fused
+# into `proj_qkv` ([q; k; v]), and each block's two adaptive norms' 6-chunk modulations
+# (video chunks, then text chunks) interleaved into one 12-chunk `scale_shift_table.1`
+# ([a0 a1 a2 b0 b1 b2 a3 a4 a5 b3 b4 b5]). Every fused tensor is a lazy concatenation; each
+# step has its inverse, so mm_to_hf exists (the reference has none). The depth is config.json's
+# (the reference hard-codes 42, §9 Q9).
+use "../common/sora_family.recipe"
+
+param version: str = "t2v" "t2v or i2v (the reference's option; the diffusers names of both convert alike)"
+param remove_pos_emb: bool = false "drop pos_embed.freqs_cos / freqs_sin (and pos_embed.pos_embedding for i2v) after renaming"
+
+map cog_traits {
+  let model_name = "CogVideoX"
+  let tp_ok = true
+  assert version == "t2v" or version == "i2v" "--version " + version + ": CogVideoConverter takes t2v or i2v"
+}
+
+map cog_config {
+  let class_name = get(config, "_class_name", "")
+  assert class_name == "CogVideoXTransformer3DModel" \
+    "config.json has _class_name '" + str(class_name) + "': CogVideoConverter hf_to_mm converts a diffusers CogVideoXTransformer3DModel folder"
+  let blocks = config.num_layers
+}
+
+# The width and head width from the shapes (diffusers names, or a MindSpeed-MM checkpoint's TP
+# rank 0, whose TP size they also give).
+map cog_dims {
+  if has(shapes, "transformer_blocks.0.attn1.to_q.weight") {
+    let width = shapes["transformer_blocks.0.attn1.to_q.weight"][0]
+    let head_dim = shapes["transformer_blocks.0.attn1.norm_q.weight"][0]
+  } else if has(shapes, sat + "transformer.layers.0.input_layernorm.weight") {
+    let width = shapes[sat + "transformer.layers.0.input_layernorm.weight"][0]
+    let head_dim = shapes[sat + "mixins.adaln_layer.query_layernorm_list.0.weight"][0]
+  } else {
+    let width = shapes["videodit_blocks.0.norm1.weight"][0]
+    let head_dim = shapes["videodit_blocks.0.self_atten.q_norm.weight"][0]
+    let src_tp = 3 * width // shapes["videodit_blocks.0.self_atten.proj_qkv.weight"][0]
+  }
+  let heads = width // head_dim
+}
+
+let sat = "model.diffusion_model."
+
+# Each adaptive norm's linear as its 6 chunks (named mod_a0..a5 for norm1, mod_b0..b5 for norm2).
+map cog_modulation_chunks {
+  merge cat "transformer_blocks.{L}.mod_{a0,a1,a2,a3,a4,a5}.{weight,bias}" -> "transformer_blocks.{L}.norm1.linear.{weight,bias}" \
+    sizes=[width, width, width, width, width, width]
+  merge cat "transformer_blocks.{L}.mod_{b0,b1,b2,b3,b4,b5}.{weight,bias}" -> "transformer_blocks.{L}.norm2.linear.{weight,bias}" \
+    sizes=[width, width, width, width, width, width]
+}
+
+map cogvideox {
+  rename "time_embedding.linear_{1,2}.*" -> "time_embed.time_embed.{0,2}.*"
+  rename "patch_embed.text_proj.*" -> "caption_projection.*"
+  rename "norm_out.norm.{weight,bias}" -> "norm_out.{weight,bias}"
+  rename "norm_out.linear.*" -> "adaLN_modulation.1.*"
+  rename "proj_out.*" -> "proj_out_linear.*"
+  # CogVideoX 1.5 I2V's ofs embedding and 1.0 I2V's learned positions, under their MindSpeed-MM
+  # (SAT) names (the reference leaves them unrenamed, §9 Q9).
+  rename optional=true "ofs_embedding.linear_{1,2}.*" -> "ofs_embed.{0,2}.*"
+  rename optional=true "patch_embed.pos_embedding" -> "pos_embed.pos_embedding"
+  rename "transformer_blocks.{L}.attn1.norm_{q,k}.*" -> "videodit_blocks.{L}.self_atten.{q,k}_norm.*"
+  rename "transformer_blocks.{L}.norm{1,2}.norm.{weight,bias}" -> "videodit_blocks.{L}.norm{1,2}.{weight,bias}"
+  rename "transformer_blocks.{L}.attn1.to_out.0.*" -> "videodit_blocks.{L}.self_atten.proj_out.*"
+  rename "transformer_blocks.{L}.ff.net.{0.proj,2}.*" -> "videodit_blocks.{L}.ff.net.{0.proj,2}.*"
+  merge cat "transformer_blocks.{L}.attn1.to_{q,k,v}.{weight,bias}" -> "videodit_blocks.{L}.self_atten.proj_qkv.{weight,bias}" \
+    sizes=[width, width, width]
+  revert cog_modulation_chunks
+  merge cat "transformer_blocks.{L}.mod_{a0,a1,a2,b0,b1,b2,a3,a4,a5,b3,b4,b5}.{weight,bias}" -> "videodit_blocks.{L}.scale_shift_table.1.{weight,bias}" \
+    sizes=[width, width, width, width, width, width, width, width, width, width, width, width]
+}
+
+map cog_checks {
+  assert heads % tp == 0 "the " + str(heads) + " attention heads do not split over tp_size=" + str(tp) + " (the reference splits them unevenly or fails, §9 Q13)"
+  if remove_pos_emb {
+    drop optional=true "pos_embed.freqs_cos" "pos_embed.freqs_sin"
+    if version == "i2v" { drop optional=true "pos_embed.pos_embedding" }
+  }
+  refuse "transformer_blocks.*" "time_embedding.*" "patch_embed.text_proj.*" "norm_out.norm.*" "norm_out.linear.*" "proj_out.*" \
+    why="a diffusers CogVideoX tensor this converter has no MindSpeed-MM name for"
+}
+
+# §7.3.3: column (rows), row (columns), fused qkv.
+shard cog_tp {
+  row "adaLN_modulation.1.*" "videodit_blocks.{L}.ff.net.0.proj.*" "videodit_blocks.{L}.scale_shift_table.1.*"
+  col "videodit_blocks.{L}.self_atten.proj_out.weight" "videodit_blocks.{L}.ff.net.2.weight"
+  qkv "videodit_blocks.{L}.self_atten.proj_qkv.*"
+}
+
+# §7.3.3 PP lists; ofs_embed goes first with the other embedders (the reference drops it, §9 Q10).
+stages cog_pp {
+  dit "videodit_blocks." first=["time_embed.", "patch_embed.", "caption_projection.", "pos_embed.", "ofs_embed."] \
+    last=["norm_final.", "norm_out.", "proj_out_linear.", "adaLN_modulation."]
+}
+
+# SAT checkpoint (`{"module": ...}` of mp_rank_00_model_states.pt, §7.3.2) -> MindSpeed-MM: the
+# SAT names already hold the fused qkv and the 12-chunk modulation, so only names change.
+map cog_sat {
+  rename sat + "time_embed.{0,2}.*" -> "time_embed.time_embed.{0,2}.*"
+  rename sat + "mixins.patch_embed.proj.*" -> "patch_embed.proj.*"
+  rename sat + "mixins.patch_embed.text_proj.*" -> "caption_projection.*"
+  rename optional=true sat + "mixins.pos_embed.{freqs_cos,freqs_sin,pos_embedding}" -> "pos_embed.{freqs_cos,freqs_sin,pos_embedding}"
+  rename sat + "transformer.final_layernorm.*" -> "norm_final.*"
+  rename sat + "mixins.final_layer.norm_final.*" -> "norm_out.*"
+  rename sat + "mixins.final_layer.linear.*" -> "proj_out_linear.*"
+  rename sat + "mixins.final_layer.adaLN_modulation.1.*" -> "adaLN_modulation.1.*"
+  rename optional=true sat + "ofs_embed.{0,2}.*" -> "ofs_embed.{0,2}.*"
+  rename sat + "mixins.adaln_layer.adaLN_modulations.{L}.1.*" -> "videodit_blocks.{L}.scale_shift_table.1.*"
+  rename sat + "mixins.adaln_layer.{query,key}_layernorm_list.{L}.*" -> "videodit_blocks.{L}.self_atten.{q,k}_norm.*"
+  rename sat + "transformer.layers.{L}.{input_layernorm,post_attention_layernorm}.*" -> "videodit_blocks.{L}.{norm1,norm2}.*"
+  rename sat + "transformer.layers.{L}.attention.{query_key_value,dense}.*" -> "videodit_blocks.{L}.self_atten.{proj_qkv,proj_out}.*"
+  rename sat + "transformer.layers.{L}.mlp.{dense_h_to_4h,dense_4h_to_h}.*" -> "videodit_blocks.{L}.ff.net.{0.proj,2}.*"
+}
+
+# The SAT model's absolute position table has no place in MindSpeed-MM's (rotary) CogVideoX: it
+# is dropped, as by the reference, but by name; any other unmapped SAT tensor is refused (the
+# reference drops every unmapped key silently, blocks beyond 42 included, §9 Q21).
+map cog_sat_checks {
+  drop optional=true sat + "transformer.position_embeddings.weight"
+  apply cog_checks
+  refuse r"re:model\.diffusion_model\..*" why="a CogVideoX SAT tensor this converter has no MindSpeed-MM name for"
+}
+
+family cogvideox extends sora {
+  traits = cog_traits
+  config = cog_config
+  dims = cog_dims
+  model = cogvideox
+  checks = cog_checks
+  tp = cog_tp
+  pp = cog_pp
+}
+
+family cogvideox_sat extends cogvideox {
+  config = none
+  model = cog_sat
+  checks = cog_sat_checks
+}
+
+"""###,
+        "cogvideox/mm_to_hf.recipe": ###"""
+recipe CogVideoConverter.mm_to_hf "Convert a MindSpeed-MM CogVideoX checkpoint (any TP / PP layout) back to the diffusers folder it came from."
+use "layout.recipe"
+family cogvideox
+use "../common/sora_mm_to_hf.recipe"
+
+"""###,
+        "cogvideox/resplit.recipe": ###"""
+recipe CogVideoConverter.resplit "Re-split a MindSpeed-MM CogVideoX checkpoint to another TP / PP layout."
+use "layout.recipe"
+family cogvideox
+use "../common/sora_resplit.recipe"
+
+"""###,
+        "cogvideox/source_to_mm.recipe": ###"""
+recipe CogVideoConverter.source_to_mm "Convert a CogVideoX SAT checkpoint (mp_rank_00_model_states.pt, {\"module\": ...}) to MindSpeed-MM (Megatron) layout, over TP and PP."
+use "layout.recipe"
+family cogvideox_sat
+use "../common/sora_source_to_mm.recipe"
+
+"""###,
         "common/config_defaults.recipe": ###"""
 # Names the families' maps read, bound before any of them runs (so a recipe that uses a layout.recipe
 # alone checks and runs too). A family's config map overrides what its model has: experts (0 = dense),
@@ -294,6 +525,236 @@ param cfg.target_parallel_config.ep_size: int > 0? = 1 "expert-parallel size of 
 # add it when the target has PP > 1, drop it when PP = 1 (the reference forgets this, §9 Q13).
 retie "text_decoder.embedding.word_embeddings.weight" -> "text_decoder.output_layer.weight" \
   pp=pp_size(cfg.target_parallel_config.llm_pp_layers)
+
+"""###,
+        "common/sora_family.recipe": ###"""
+# The roles of a video-model family (sora.md) and their defaults, for the directions
+# common/sora_*.recipe. A family binds:
+#   traits     binds model_name and tp_ok (whether the model splits over TP), before any load
+#   locate     hf_to_mm: rebinds `source`, the file or folder `load hf` reads
+#   config     binds blocks (the transformer blocks PP splits; null: no PP) from config.json
+#   dims       binds what the tensors' shapes say (`shapes` after a load): src_tp, the source's
+#              TP size, and the widths the TP table needs (none for a model without TP)
+#   model      the released names -> MindSpeed-MM's (reverted by mm_to_hf)
+#   checks     asserts and refusals after `model`
+#   tp, pp     the shard and stages tables
+#   lora       a LoRA adapter's names -> MindSpeed-MM's
+use "family.recipe"
+let blocks = null
+let src_tp = 1
+let has_lora_input = false
+# The layers merge_lora_to_base merges (substrings of the LoRA's layer names; the reference's lists).
+let lora_targets = []
+# The target layout (sora_target_params.recipe sets them where a direction writes MindSpeed-MM).
+let tp = 1
+let layers = []
+shard sora_no_tp {
+  replicate "*"
+}
+
+family sora extends base {
+  config = none
+  model = none
+  locate = none
+  dims = none
+  tp = sora_no_tp
+  lora = none
+}
+
+"""###,
+        "common/sora_hf_diffusers_to_mm.recipe": ###"""
+# diffusers -> MindSpeed-MM: the same direction as hf_to_mm, for a family whose diffusers form
+# is its own family (VACE's hf_diffusers_to_mm).
+use "sora_hf_to_mm.recipe"
+
+"""###,
+        "common/sora_hf_to_mm.recipe": ###"""
+# A video model's released checkpoint folder -> MindSpeed-MM, for any video family: a converter
+# file selects the family (`family NAME`) and uses this file; the roles are described in
+# sora_family.recipe.
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: path "the released checkpoint folder (e.g. Wan2.1-T2V-1.3B-Diffusers/transformer: config.json and *.safetensors, with or without the index), or the one file of a model released as one (BAGEL's ema.safetensors)"
+param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
+apply traits
+# The file or folder to read (a family's `locate` may pick a file inside the given folder).
+let source = cfg.source_path
+apply locate
+load hf source
+apply config
+apply dims
+use "sora_target_params.recipe"
+apply model
+apply checks
+use "sora_stage.recipe"
+save mm cfg.target_path version="vpp"
+
+"""###,
+        "common/sora_lora_hf_to_mm.recipe": ###"""
+# A LoRA adapter (a folder of *.safetensors, original names) -> MindSpeed-MM, for any video
+# family with a `lora` role: renamed, placed on pipeline stages like the base model's blocks.
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the LoRA folder (*.safetensors)"
+param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
+apply traits
+let has_lora_input = true
+use "sora_target_params.recipe"
+load hf cfg.source_path
+apply lora
+if len(layers) > 0 { stage pp dit=layers }
+save mm cfg.target_path version="vpp"
+
+"""###,
+        "common/sora_merge_lora_to_base.recipe": ###"""
+# MindSpeed-MM base + MindSpeed-MM LoRA (lora_hf_to_mm's output) -> MindSpeed-MM base with the
+# LoRA merged in (sora.md §8.2), for any video family with `lora_targets` (its traits): both read
+# and merged from their PP / VPP / TP layouts, every targeted pair merged as W + alpha / rank * B @ A
+# in f32, rounded once (the shared `merge lora`), on the CPU; then split to the target layout.
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the MindSpeed-MM base checkpoint"
+param cfg.lora_path: dir "the MindSpeed-MM LoRA checkpoint (lora_hf_to_mm's output; no TP)"
+param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
+param lora_rank: int = 8 "the LoRA rank r: the merge scales B @ A by lora_alpha / lora_rank"
+param lora_alpha: int = 16 "the LoRA alpha"
+param use_npu: bool = true ignored "accepted for compatibility: the merge runs on the CPU, no accelerator is used"
+apply traits
+assert lora_rank > 0 "--lora_rank must be > 0, not " + str(lora_rank)
+use "sora_target_params.recipe"
+use "sora_unstage.recipe"
+merge lora cfg.lora_path scaling=lora_alpha / lora_rank targets=lora_targets stages=pp
+use "sora_stage.recipe"
+save mm cfg.target_path version="vpp"
+
+"""###,
+        "common/sora_mm_to_dcp.recipe": ###"""
+# MindSpeed-MM -> torch Distributed Checkpoint (the FSDP2 trainer's format), for any video family:
+# the merged model as release/.metadata + release/__0_0.distcp.
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the MindSpeed-MM checkpoint"
+param cfg.target_path: path "output folder of the DCP checkpoint (written atomically; refused if it exists and is not empty, unless --force)"
+use "sora_unstage.recipe"
+save dcp cfg.target_path
+
+"""###,
+        "common/sora_mm_to_hf.recipe": ###"""
+# MindSpeed-MM -> the released folder layout, for any video family whose input is a diffusers
+# folder: the family's renames reverted, written in the original's shard files, index (by its
+# own name: the reference writes shards named differently from its index, §9 Q7) and side files.
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the MindSpeed-MM checkpoint (latest_checkpointed_iteration.txt, release/ or iter_*/ with mp_rank_* folders)"
+param cfg.target_path: path "output folder of the released layout (written atomically; refused if it exists and is not empty, unless --force)"
+param cfg.hf_dir: dir "the original folder (config.json, the index when sharded, side files); with or without an index (§9 Q8)"
+load config cfg.hf_dir
+apply traits
+apply config
+use "sora_unstage.recipe"
+revert model
+save hf cfg.target_path like=cfg.hf_dir
+
+"""###,
+        "common/sora_mm_to_pt.recipe": ###"""
+# MindSpeed-MM -> one torch file of {name: tensor} (VACE's mm_to_hf forms, sora.md §3.2): the
+# family's renames reverted, written at cfg.target_path (its parent folder is created, §9 Q25).
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the MindSpeed-MM checkpoint (latest_checkpointed_iteration.txt, release/ or iter_*/ with mp_rank_* folders)"
+param cfg.target_path: path "the output .pt file (written atomically; refused if it exists, unless --force)"
+apply traits
+use "sora_unstage.recipe"
+revert model
+save pt cfg.target_path
+
+"""###,
+        "common/sora_params.recipe": ###"""
+# The options of the reference's video-model converters (sora.md §1.2): one `cfg` for every
+# operation. A direction declares cfg.source_path and cfg.target_path, and again, without
+# `ignored`, the others it uses.
+param cfg.hf_dir: str = "" ignored "mm_to_hf only: the original folder"
+param cfg.lora_path: str = "" ignored "merge_lora_to_base only: the MindSpeed-MM LoRA checkpoint"
+param cfg.target_parallel_config.pp_layers: layers = [] ignored "blocks per pipeline stage (operations that write MindSpeed-MM)"
+param cfg.target_parallel_config.tp_size: int > 0 = 1 ignored "tensor-parallel size (operations that write MindSpeed-MM)"
+param cfg.target_parallel_config.ep_size: int > 0 = 1 ignored "accepted, unused (as by the reference)"
+
+"""###,
+        "common/sora_resplit.recipe": ###"""
+# MindSpeed-MM -> MindSpeed-MM with another layout, for any video family (the source's layout is
+# read from the files).
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the MindSpeed-MM checkpoint to re-split"
+param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
+apply traits
+use "sora_target_params.recipe"
+use "sora_unstage.recipe"
+use "sora_stage.recipe"
+save mm cfg.target_path version="vpp"
+
+"""###,
+        "common/sora_source_to_mm.recipe": ###"""
+# A video model's original (non-diffusers) checkpoint file -> MindSpeed-MM, for any video family:
+# a torch file holding {"module": state dict} (DeepSpeed model states) or one .safetensors file.
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: path "the original checkpoint: a torch file with {\"module\": state dict} (mp_rank_00_model_states.pt) or one .safetensors file"
+param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
+apply traits
+if endswith(cfg.source_path, ".safetensors") {
+  load hf cfg.source_path
+} else {
+  load pt cfg.source_path key="module"
+}
+apply dims
+use "sora_target_params.recipe"
+apply model
+apply checks
+use "sora_stage.recipe"
+save mm cfg.target_path version="vpp"
+
+"""###,
+        "common/sora_stage.recipe": ###"""
+# Splits the (whole) model over the target's TP ranks and PP stages; without pp_layers, a
+# family with blocks is staged as one stage (every name must have a place in its stages table).
+shard tp tp=tp
+if len(layers) > 0 {
+  stage pp dit=layers
+} else if blocks != null {
+  stage pp dit=[blocks]
+}
+
+"""###,
+        "common/sora_target_params.recipe": ###"""
+# The target layout of a video-model operation that writes MindSpeed-MM, and its checks (before
+# anything is written). Needs `blocks` (the model's transformer blocks) from the family's config
+# map, or null when the depth is taken from the tensors (LoRA, resplit).
+param cfg.target_parallel_config.pp_layers: layers = [] \
+  "blocks per pipeline stage: [] = no PP; flat [20,20] = PP ranks; nested [[10,10],[10,10]] = VPP chunks (outer) of PP ranks (inner)"
+param cfg.target_parallel_config.tp_size: int > 0 = 1 "tensor-parallel size"
+let layers = cfg.target_parallel_config.pp_layers
+let tp = cfg.target_parallel_config.tp_size
+let tp_why = model_name + " has no tensor-parallel layers in MindSpeed-MM"
+if has_lora_input { let tp_why = "a LoRA adapter converts without tensor parallelism (as by the reference)" }
+assert tp == 1 or tp_ok tp_why + ": tp_size must be 1, not " + str(tp)
+# The reference checks none of these (§9 Q4, Q3, Q15): a short list silently drops blocks, an
+# empty stage shifts blocks when read back, and the training code rejects a stage without blocks.
+if len(layers) > 0 {
+  assert min(flatten(layers)) > 0 \
+    "pp_layers " + str(layers) + " has a stage with no blocks, which MindSpeed-MM's training code rejects: give every stage at least one block"
+  assert blocks == null or sum(layers) == blocks \
+    "pp_layers " + str(layers) + " add up to " + str(sum(layers)) + ", but the model has " + str(blocks) + " blocks"
+}
+
+"""###,
+        "common/sora_unstage.recipe": ###"""
+# Reads a video model's MindSpeed-MM checkpoint and merges it to one model: PP and VPP stages (the
+# layout read from the files; plain PP files with `model` are read too, §9 Q1), TP ranks.
+load mm cfg.source_path
+apply dims
+unstage pp
+unshard tp tp=src_tp
 
 """###,
         "dcp/common.recipe": ###"""
@@ -1061,6 +1522,157 @@ family glm4v
 use "../common/resplit.recipe"
 
 """###,
+        "hunyuan/layout.recipe": ###"""
+# HunyuanVideo (the original release's DiT, sora.md §7.4): 20 double-stream and 40 single-stream
+# blocks at width 3072 in the release; here every size is read from the checkpoint's shapes (the
+# reference hard-codes them, §9 Q13). The only tensor change is the split of each single block's
+# fused `linear1` into `linear1_qkv` (3 x width rows) and `linear1_mlp` (the rest).
+use "../common/sora_family.recipe"
+
+param version: str = "t2v" "the model: t2v (text-to-video), i2v (image-to-video), i2v-lora (a kohya LoRA of i2v); t2v-lora has no conversion"
+
+map hunyuan_traits {
+  let model_name = "HunyuanVideo"
+  let tp_ok = version != "i2v-lora"
+  let has_lora_input = version == "i2v-lora"
+  let lora_targets = ["linear", "fc1", "fc2", "img_attn_qkv", "img_attn_proj", "txt_attn_qkv", "txt_attn_proj", "linear1_qkv", "linear1_mlp", "linear2", "proj_out"]
+  assert version == "t2v" or version == "i2v" or version == "i2v-lora" \
+    "--version " + version + ": HunyuanVideoConverter converts t2v, i2v and i2v-lora checkpoints (the reference has no operation for t2v-lora either)"
+}
+
+# Widths from the shapes of the loaded checkpoint (whole, or TP rank 0 of a MindSpeed-MM one):
+# hidden = the width, mlp = the single blocks' MLP width, heads from the q norm's head width,
+# src_tp = the TP size the checkpoint was split for.
+map hunyuan_dims {
+  let qkv = shapes["double_blocks.0.img_attn_qkv.weight"]
+  let hidden = qkv[1]
+  let src_tp = 3 * hidden // qkv[0]
+  let mlp = shapes["single_blocks.0.linear2.weight"][1] * src_tp - hidden
+  let heads = hidden // shapes["double_blocks.0.img_attn_q_norm.weight"][0]
+}
+
+map hunyuan_linear1 {
+  merge cat "single_blocks.{L}.{linear1_qkv,linear1_mlp}.{weight,bias}" -> "single_blocks.{L}.linear1.{weight,bias}" sizes=[3 * hidden, mlp]
+}
+
+# §7.4.1: exact renames, then the linear1 split (into the rows of q, k, v and of the MLP input).
+map hunyuan {
+  rename "txt_in.t_embedder.mlp.{0,2}.*" -> "txt_in.t_embedder.time_embed.{0,2}.*"
+  rename "time_in.mlp.{0,2}.*" -> "time_in.time_embed.{0,2}.*"
+  rename optional=true "guidance_in.mlp.{0,2}.*" -> "guidance_in.time_embed.{0,2}.*"
+  rename "vector_in.{in_layer,out_layer}.*" -> "vector_in.{fc1,fc2}.*"
+  rename "final_layer.linear.*" -> "proj_out.*"
+  rename "final_layer.adaLN_modulation.1.*" -> "adaLN_modulation.1.*"
+  revert hunyuan_linear1
+}
+
+# Names this converter does not know are refused (the reference carries them along), and so is
+# PP: MindSpeed-MM's HunyuanVideo model has no pipeline placement (the reference refuses a flat
+# list and mis-splits a nested one, §9 Q14, Q15). TP needs whole heads per rank.
+map hunyuan_checks {
+  assert len(layers) == 0 "pp_layers " + str(layers) + ": HunyuanVideo converts without pipeline parallelism; give no pp_layers"
+  assert heads % tp == 0 "the " + str(heads) + " attention heads do not split over tp_size=" + str(tp)
+  refuse r"re:(?!(img_in|txt_in|time_in|vector_in|guidance_in|double_blocks|single_blocks|proj_out|adaLN_modulation)\.).*" \
+    "txt_in.t_embedder.mlp.*" "time_in.mlp.*" "vector_in.in_layer.*" "vector_in.out_layer.*" "final_layer.*" "single_blocks.{L}.linear1.*" \
+    why="a HunyuanVideo tensor this converter has no MindSpeed-MM name for (is this the original HunyuanVideo DiT?)"
+}
+
+# §7.4.2 (t2v; i2v splits by the same rules, which the reference refuses).
+shard hunyuan_tp {
+  row "vector_in.fc1.*" "proj_out.*" "adaLN_modulation.1.*" "double_blocks.{L}.{img,txt}_mod.linear.*" \
+    "double_blocks.{L}.{img,txt}_mlp.fc1.*" "single_blocks.{L}.modulation.linear.*" "single_blocks.{L}.linear1_mlp.*"
+  col "vector_in.fc2.weight" "double_blocks.{L}.{img,txt}_attn_proj.weight" "double_blocks.{L}.{img,txt}_mlp.fc2.weight"
+  qkv "double_blocks.{L}.{img,txt}_attn_qkv.*" "single_blocks.{L}.linear1_qkv.*"
+  catcol "single_blocks.{L}.linear2.weight" sizes=[hidden, mlp]
+}
+
+# One stage: every name has a place (no PP for this model).
+stages hunyuan_pp {
+  dit "double_blocks." first=[""]
+}
+
+# HunyuanVideo-I2V LoRA (kohya: `Hunyuan_video_I2V_lora_<module path with _>.lora_down / .lora_up /
+# .alpha`, §7.4.3) -> MindSpeed-MM's LoRA names (`<module>.lora_A.default.weight` / `lora_B`).
+# The widths come from the adapter: hidden from an attention projection's lora_down, the single
+# blocks' MLP width from linear1's lora_up rows.
+let kohya = "Hunyuan_video_I2V_lora_"
+map hunyuan_lora_dims {
+  let hidden = shapes[kohya + "double_blocks_0_img_attn_proj.lora_down.weight"][1]
+  let mlp = shapes[kohya + "single_blocks_0_linear1.lora_up.weight"][0] - 3 * hidden
+  let heads = 1
+}
+
+map hunyuan_lora_linear1 {
+  merge cat "single_blocks.{L}.{linear1_qkv,linear1_mlp}.lora_B.default.weight" -> "single_blocks.{L}.linear1.lora_B.default.weight" sizes=[3 * hidden, mlp]
+}
+
+map hunyuan_i2v_lora {
+  # The alphas have no place in MindSpeed-MM's LoRA checkpoint (merge_lora_to_base takes
+  # --lora_alpha); the reference drops them too.
+  drop optional=true r"re:.*\.alpha"
+  rename kohya + "double_blocks_{L}_{img,txt}_{attn_qkv,attn_proj,mlp_fc1,mlp_fc2,mod_linear}.lora_{down,up}.weight" \
+    -> "double_blocks.{L}.{img,txt}_{attn_qkv,attn_proj,mlp.fc1,mlp.fc2,mod.linear}.lora_{A,B}.default.weight"
+  rename optional=true kohya + "single_blocks_{L}_{linear2,modulation_linear}.lora_{down,up}.weight" \
+    -> "single_blocks.{L}.{linear2,modulation.linear}.lora_{A,B}.default.weight"
+  rename optional=true kohya + "txt_in_individual_token_refiner_blocks_{L}_{self_attn_qkv,self_attn_proj,mlp_fc1,mlp_fc2,adaLN_modulation_1}.lora_{down,up}.weight" \
+    -> "txt_in.individual_token_refiner.blocks.{L}.{self_attn_qkv,self_attn_proj,mlp.fc1,mlp.fc2,adaLN_modulation.1}.lora_{A,B}.default.weight"
+  rename optional=true kohya + "{vector_in_in_layer,vector_in_out_layer,final_layer_linear}.lora_{down,up}.weight" \
+    -> "{vector_in.fc1,vector_in.fc2,proj_out}.lora_{A,B}.default.weight"
+  # linear1 is linear1_qkv and linear1_mlp in MindSpeed-MM: both read the same input (lora_A
+  # stored for each), lora_B's rows split like linear1's.
+  rename optional=true kohya + "single_blocks_{L}_linear1.lora_down.weight" -> "single_blocks.{L}.linear1_qkv.lora_A.default.weight"
+  rename optional=true kohya + "single_blocks_{L}_linear1.lora_up.weight" -> "single_blocks.{L}.linear1.lora_B.default.weight"
+  for l in range(256) {
+    if has(shapes, kohya + "single_blocks_" + str(l) + "_linear1.lora_down.weight") {
+      tie "single_blocks." + str(l) + ".linear1_qkv.lora_A.default.weight" -> "single_blocks." + str(l) + ".linear1_mlp.lora_A.default.weight"
+    }
+  }
+  revert hunyuan_lora_linear1
+}
+
+map hunyuan_lora_checks {
+  assert len(layers) == 0 "pp_layers " + str(layers) + ": HunyuanVideo converts without pipeline parallelism; give no pp_layers"
+  refuse r"re:Hunyuan_video_I2V_lora_.*" r"re:(?!.*\.lora_[AB]\.default\.weight$).*" \
+    why="a kohya LoRA key this converter has no MindSpeed-MM name for"
+}
+
+family hunyuan extends sora {
+  traits = hunyuan_traits
+  tp = hunyuan_tp
+  pp = hunyuan_pp
+  if version == "i2v-lora" {
+    dims = hunyuan_lora_dims
+    model = hunyuan_i2v_lora
+    checks = hunyuan_lora_checks
+  } else {
+    dims = hunyuan_dims
+    model = hunyuan
+    checks = hunyuan_checks
+  }
+}
+
+"""###,
+        "hunyuan/merge_lora_to_base.recipe": ###"""
+recipe HunyuanVideoConverter.merge_lora_to_base "Merge a MindSpeed-MM HunyuanVideo LoRA checkpoint (from --version i2v-lora source_to_mm) into a MindSpeed-MM HunyuanVideo base checkpoint (W + alpha / rank * B @ A, in f32, rounded once)."
+use "layout.recipe"
+family hunyuan
+use "../common/sora_merge_lora_to_base.recipe"
+
+"""###,
+        "hunyuan/resplit.recipe": ###"""
+recipe HunyuanVideoConverter.resplit "Re-split a MindSpeed-MM HunyuanVideo checkpoint to another TP size."
+use "layout.recipe"
+family hunyuan
+use "../common/sora_resplit.recipe"
+
+"""###,
+        "hunyuan/source_to_mm.recipe": ###"""
+recipe HunyuanVideoConverter.source_to_mm "Convert an original HunyuanVideo DiT checkpoint (t2v, i2v) to MindSpeed-MM (Megatron) layout, split over TP ranks."
+use "layout.recipe"
+family hunyuan
+use "../common/sora_source_to_mm.recipe"
+
+"""###,
         "internvl/hf_to_mm.recipe": ###"""
 recipe InternVLConverter.hf_to_mm "Convert a Hugging Face InternVL 2 / 2.5 / 3 checkpoint (Qwen2, Llama or InternLM2 LLM) to MindSpeed-MM (Megatron) layout."
 use "layout.recipe"
@@ -1221,6 +1833,47 @@ merge lora lora_safetensors scaling=lora_alpha / lora_r targets=lora_target_modu
 save hf save_merged_hf_dir like=base_hf_dir
 
 """###,
+        "lumina/hf_to_mm.recipe": ###"""
+recipe LuminaConverter.hf_to_mm "Convert a Lumina-mGPT 2.0 folder to MindSpeed-MM (Megatron) layout (names unchanged)."
+use "layout.recipe"
+family lumina
+use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "lumina/layout.recipe": ###"""
+# Lumina-mGPT 2.0 (a transformers folder, sora.md §7.6): MindSpeed-MM keeps the names, so the
+# conversion is the layout alone (the reference drops `_extra_state` keys, as here). No TP or PP.
+use "../common/sora_family.recipe"
+
+map lumina_traits {
+  let model_name = "Lumina-mGPT"
+  let tp_ok = false
+}
+
+map lumina_checks {
+  assert len(layers) == 0 "pp_layers " + str(layers) + ": Lumina-mGPT converts without pipeline parallelism (as by the reference)"
+  drop optional=true r"re:.*_extra_state.*"
+}
+
+# One stage: every name has a place.
+stages lumina_pp {
+  dit "model.layers." first=[""]
+}
+
+family lumina extends sora {
+  traits = lumina_traits
+  checks = lumina_checks
+  pp = lumina_pp
+}
+
+"""###,
+        "lumina/mm_to_hf.recipe": ###"""
+recipe LuminaConverter.mm_to_hf "Convert a MindSpeed-MM Lumina-mGPT 2.0 checkpoint back to the folder it came from (its index, transformers' or diffusers', and shard names)."
+use "layout.recipe"
+family lumina
+use "../common/sora_mm_to_hf.recipe"
+
+"""###,
         "moe_expert/layout.recipe": ###"""
 # Per-expert <-> fused MoE experts of the models MindSpeed-MM trains with fused experts on its
 # FSDP2 backend (`moe_expert`, ExpertMergeDcpConverter): which config.json fields give the layers
@@ -1276,6 +1929,90 @@ if style == "merge" {
   experts split experts_module n=experts_n layers=experts_layers flat=experts_flat
 }
 save hf save_dir max_shard_size=max_shard_size copy=hf_dir
+
+"""###,
+        "opensoraplan/hf_to_mm.recipe": ###"""
+recipe OpenSoraPlanConverter.hf_to_mm "Convert an Open-Sora-Plan v1.2 / v1.3 folder to MindSpeed-MM (Megatron) layout, over TP (and PP / VPP for v1.3)."
+use "layout.recipe"
+family opensoraplan
+use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "opensoraplan/layout.recipe": ###"""
+# Open-Sora-Plan v1.2 / v1.3 (OpenSoraT2V, a folder of safetensors, sora.md §7.5.1): the blocks
+# become `videodit_blocks` (v1.2) or `videodit_sparse_blocks` (v1.3), attn1 / attn2 become
+# self_atten / cross_atten with proj_q/k/v/out. TP splits every block's attention and MLP (the
+# reference hard-codes 32 blocks); PP and VPP exist for v1.3 (v1.2: refused, as by the reference).
+use "../common/sora_family.recipe"
+
+param version: str = "v1.5" "v1.2 or v1.3 (hf_to_mm, resplit, mm_to_hf); v1.5 (source_to_mm) is not converted yet"
+
+map osp_traits {
+  let model_name = "Open-Sora-Plan " + version
+  let tp_ok = true
+  assert version == "v1.2" or version == "v1.3" \
+    "--version " + version + ": OpenSoraPlanConverter converts v1.2 and v1.3 folders here (v1.5's source_to_mm is not supported yet); give --version v1.3 or v1.2 before the operation"
+  let osp_blocks = "videodit_sparse_blocks."
+  if version == "v1.2" { let osp_blocks = "videodit_blocks." }
+}
+
+map osp_config {
+  let blocks = config.num_layers
+  let heads = config.num_attention_heads
+}
+
+map osp_dims {
+  if has(shapes, osp_blocks + "0.self_atten.proj_q.weight") {
+    let width = shapes[osp_blocks + "0.self_atten.proj_out.weight"][0]
+    let src_tp = width // shapes[osp_blocks + "0.self_atten.proj_q.weight"][0]
+  }
+}
+
+map opensoraplan {
+  rename optional=true "transformer_blocks.{L}.{attn1,attn2}.to_{q,k,v}.*" -> osp_blocks + "{L}.{self_atten,cross_atten}.proj_{q,k,v}.*" \
+         "transformer_blocks.{L}.{attn1,attn2}.to_out.0.*" -> osp_blocks + "{L}.{self_atten,cross_atten}.proj_out.*" \
+         "transformer_blocks.{L}.{attn1,attn2}.*" -> osp_blocks + "{L}.{self_atten,cross_atten}.*" \
+         "transformer_blocks.{L}.*" -> osp_blocks + "{L}.*"
+}
+
+map osp_checks {
+  assert version == "v1.3" or len(layers) == 0 "pp_layers " + str(layers) + ": Open-Sora-Plan v1.2 converts without pipeline parallelism (as by the reference)"
+  assert heads % tp == 0 "the " + str(heads) + " attention heads do not split over tp_size=" + str(tp)
+  refuse "transformer_blocks.*" why="an Open-Sora-Plan block tensor this converter has no MindSpeed-MM name for"
+}
+
+shard osp_tp {
+  row osp_blocks + "{L}.{self_atten,cross_atten}.proj_{q,k,v}.*" osp_blocks + "{L}.ff.net.0.proj.*"
+  col osp_blocks + "{L}.{self_atten,cross_atten}.proj_out.weight" osp_blocks + "{L}.ff.net.2.weight"
+}
+
+stages osp_pp {
+  dit osp_blocks first=["adaln_single.", "caption_projection.", "pos_embed."] last=["scale_shift_table", "proj_out."]
+}
+
+family opensoraplan extends sora {
+  traits = osp_traits
+  config = osp_config
+  dims = osp_dims
+  model = opensoraplan
+  checks = osp_checks
+  tp = osp_tp
+  pp = osp_pp
+}
+
+"""###,
+        "opensoraplan/mm_to_hf.recipe": ###"""
+recipe OpenSoraPlanConverter.mm_to_hf "Convert a MindSpeed-MM Open-Sora-Plan v1.2 / v1.3 checkpoint back to the folder it came from."
+use "layout.recipe"
+family opensoraplan
+use "../common/sora_mm_to_hf.recipe"
+
+"""###,
+        "opensoraplan/resplit.recipe": ###"""
+recipe OpenSoraPlanConverter.resplit "Re-split a MindSpeed-MM Open-Sora-Plan v1.2 / v1.3 checkpoint to another TP / PP layout."
+use "layout.recipe"
+family opensoraplan
+use "../common/sora_resplit.recipe"
 
 """###,
         "qwen2_5omni/hf_to_mm.recipe": ###"""
@@ -1845,6 +2582,137 @@ family qwen3vl
 use "../common/resplit.recipe"
 
 """###,
+        "vace/hf_diffusers_to_mm.recipe": ###"""
+recipe VACEConverter.hf_diffusers_to_mm "Convert a diffusers Wan-VACE folder (WanVACETransformer3DModel) to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family vace_diffusers
+use "../common/sora_hf_diffusers_to_mm.recipe"
+
+"""###,
+        "vace/hf_to_mm.recipe": ###"""
+recipe VACEConverter.hf_to_mm "Convert an original Wan-VACE folder (VaceWanModel) to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family vace
+use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "vace/layout.recipe": ###"""
+# Wan-VACE (sora.md §7.2): MindSpeed-MM's VACEModel holds a WanDiT (`wan_dit.`) and the VACE
+# blocks (`vace_dit.vace_blocks.{j}.`: a Wan block under `wan_dit_block.`, `before_proj` on the
+# first, `after_proj`) with `vace_dit.vace_patch_embedding`. Two release forms: the original
+# Wan-VACE folder (VaceWanModel, original Wan names) and diffusers' WanVACETransformer3DModel.
+# The original names go to diffusers' first, then every name goes the way of Wan's (§7.1.1), so
+# each rule is written once (Wan's maps, with the prefixes VACE nests them under).
+use "../wan/layout.recipe"
+
+map vace_traits {
+  let model_name = "Wan-VACE"
+  let tp_ok = false
+}
+
+# The original release's config.json (VaceWanModel).
+map vace_config {
+  let class_name = get(config, "_class_name", "")
+  assert class_name == "VaceWanModel" \
+    "config.json has _class_name '" + str(class_name) + "': VACEConverter hf_to_mm converts the original Wan-VACE folder (VaceWanModel); for a diffusers folder use hf_diffusers_to_mm, for Wan use WanConverter"
+  let blocks = config.num_layers
+}
+
+# diffusers' WanVACETransformer3DModel folder.
+map vace_diffusers_config {
+  let class_name = get(config, "_class_name", "")
+  assert class_name == "WanVACETransformer3DModel" \
+    "config.json has _class_name '" + str(class_name) + "': VACEConverter hf_diffusers_to_mm converts a diffusers WanVACETransformer3DModel folder; for the original Wan-VACE folder use hf_to_mm"
+  let blocks = config.num_layers
+}
+
+# Original Wan(-VACE) names -> diffusers' (§7.2, "original -> diffusers"), for the Wan blocks and
+# the VACE blocks alike.
+map vace_original {
+  rename "text_embedding.{0,2}.*" -> "condition_embedder.text_embedder.linear_{1,2}.*"
+  rename "time_embedding.{0,2}.*" -> "condition_embedder.time_embedder.linear_{1,2}.*"
+  rename "time_projection.1.*" -> "condition_embedder.time_proj.*"
+  rename optional=true "img_emb.proj.{1,3,0,4}.*" -> "condition_embedder.image_embedder.{ff.net.0.proj,ff.net.2,norm1,norm2}.*"
+  rename optional=true "img_emb.emb_pos" -> "condition_embedder.image_embedder.pos_embed"
+  rename "head.modulation" -> "scale_shift_table"
+  rename "head.head.*" -> "proj_out.*"
+  for b in ["blocks.{L}.", "vace_blocks.{L}."] {
+    rename b + "{self_attn,cross_attn}.{q,k,v}.*" -> b + "{attn1,attn2}.to_{q,k,v}.*"
+    rename b + "{self_attn,cross_attn}.o.*" -> b + "{attn1,attn2}.to_out.0.*"
+    rename optional=true b + "{self_attn,cross_attn}.norm_{q,k}.weight" -> b + "{attn1,attn2}.norm_{q,k}.weight"
+    rename optional=true b + "cross_attn.{k_img,v_img}.*" -> b + "attn2.{add_k_proj,add_v_proj}.*"
+    rename optional=true b + "cross_attn.norm_k_img.weight" -> b + "attn2.norm_added_k.weight"
+    rename b + "ffn.{0,2}.*" -> b + "ffn.net.{0.proj,2}.*"
+    rename b + "modulation" -> b + "scale_shift_table"
+    rename optional=true b + "norm3.*" -> b + "norm2.*"
+  }
+  rename optional=true "vace_blocks.{L}.before_proj.*" -> "vace_blocks.{L}.proj_in.*"
+  rename "vace_blocks.{L}.after_proj.*" -> "vace_blocks.{L}.proj_out.*"
+}
+
+# diffusers names -> MindSpeed-MM (§7.2, "diffusers -> MM"): the Wan part by Wan's maps under
+# `wan_dit.`, the VACE blocks by Wan's block map under `vace_dit.vace_blocks.{L}.wan_dit_block.`.
+map vace_mm {
+  let outer_to = "wan_dit."
+  apply wan_outer
+  let block_from = "blocks.{L}."
+  let block_to = "wan_dit.blocks.{L}."
+  apply wan_blocks
+  let block_from = "vace_blocks.{L}."
+  let block_to = "vace_dit.vace_blocks.{L}.wan_dit_block."
+  apply wan_blocks
+  rename optional=true "vace_blocks.{L}.proj_in.*" -> "vace_dit.vace_blocks.{L}.before_proj.*"
+  rename "vace_blocks.{L}.proj_out.*" -> "vace_dit.vace_blocks.{L}.after_proj.*"
+  rename "vace_patch_embedding.*" -> "vace_dit.vace_patch_embedding.*"
+}
+
+map vace_from_original {
+  apply vace_original
+  apply vace_mm
+}
+
+# Names without a MindSpeed-MM place are refused (the reference carries them along unchanged),
+# and so is PP: MindSpeed-MM's VACEModel has no pipeline placement the reference describes (its
+# PP output is empty stages, §9 Q6).
+map vace_checks {
+  assert len(layers) == 0 \
+    "pp_layers " + str(layers) + ": Wan-VACE converts without pipeline parallelism (the reference writes every stage empty, sora.md §9 Q6); give no pp_layers"
+  refuse r"re:(?!wan_dit\.|vace_dit\.).*" \
+    why="a tensor this converter has no MindSpeed-MM name for (is this a Wan-VACE checkpoint of another version?)"
+}
+
+stages vace_pp {
+  dit "wan_dit.blocks." first=["wan_dit.", "vace_dit."]
+}
+
+family vace extends sora {
+  traits = vace_traits
+  config = vace_config
+  model = vace_from_original
+  checks = vace_checks
+  pp = vace_pp
+}
+
+family vace_diffusers extends vace {
+  config = vace_diffusers_config
+  model = vace_mm
+}
+
+"""###,
+        "vace/mm_to_hf.recipe": ###"""
+recipe VACEConverter.mm_to_hf "Convert a MindSpeed-MM Wan-VACE checkpoint to one torch file with the original Wan-VACE names."
+use "layout.recipe"
+family vace
+use "../common/sora_mm_to_pt.recipe"
+
+"""###,
+        "vace/mm_to_hf_diffusers.recipe": ###"""
+recipe VACEConverter.mm_to_hf_diffusers "Convert a MindSpeed-MM Wan-VACE checkpoint to one torch file with diffusers' WanVACETransformer3DModel names."
+use "layout.recipe"
+family vace_diffusers
+use "../common/sora_mm_to_pt.recipe"
+
+"""###,
         "videoalign/hf_to_mm.recipe": ###"""
 recipe VideoAlignConverter.hf_to_mm "Convert a Hugging Face VideoAlign checkpoint (Qwen2-VL reward model: rm_head, optional model_prefix, newer key layout, PEFT-wrapped weights) to MindSpeed-MM (Megatron) layout."
 use "layout.recipe"
@@ -2206,6 +3074,137 @@ family videoalign
 param cfg.common_model_config.enable_canonical_hf_struct: bool? = false \
   "the checkpoint is MindSpeed-MM's canonical model (an option the reference's resplit lacks)"
 use "../common/resplit.recipe"
+
+"""###,
+        "wan/hf_to_mm.recipe": ###"""
+recipe WanConverter.hf_to_mm "Convert a diffusers Wan 2.x transformer folder (WanTransformer3DModel) to MindSpeed-MM (Megatron) layout, blocks over PP / VPP stages."
+use "layout.recipe"
+family wan
+use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "wan/layout.recipe": ###"""
+# Wan 2.x (diffusers WanTransformer3DModel: T2V, I2V, FLF2V, TI2V, the A14B experts): how the
+# diffusers names map to MindSpeed-MM's WanDiT (reference spec sora.md §7.1). No tensor changes,
+# only names; the blocks are split over pipeline stages, never over TP (WanDiT has no
+# tensor-parallel layers, and the reference refuses tp_size > 1 too).
+use "../common/sora_family.recipe"
+
+# What the directions say about the model without reading config.json.
+map wan_traits {
+  let model_name = "Wan"
+  let tp_ok = false
+  let lora_targets = ["proj_q", "proj_k", "proj_v", "proj_out", "ffn.0", "ffn.2"]
+}
+
+map wan_config {
+  let class_name = get(config, "_class_name", "WanTransformer3DModel")
+  assert class_name == "WanTransformer3DModel" \
+    "config.json has _class_name '" + str(class_name) + "': WanConverter converts a diffusers Wan transformer folder (WanTransformer3DModel; for VACE use VACEConverter)"
+  let blocks = config.num_layers
+}
+
+# Where map wan_outer puts the embedders and the head, and which block names wan_blocks renames
+# into which (`{L}` the block index): VACE nests Wan under `wan_dit.` and its VACE blocks'
+# Wan blocks under `vace_dit.vace_blocks.{L}.wan_dit_block.`.
+let outer_to = ""
+let block_from = "blocks.{L}."
+let block_to = "blocks.{L}."
+
+# The embedders, the output head and the top-level modulation (§7.1.1, exact renames). The image
+# embedder exists in I2V / FLF2V only, its position embedding in FLF2V only.
+map wan_outer {
+  rename "condition_embedder.text_embedder.linear_{1,2}.*" -> outer_to + "text_embedding.linear_{1,2}.*"
+  rename "condition_embedder.time_embedder.linear_{1,2}.*" -> outer_to + "time_embedding.{0,2}.*"
+  rename "condition_embedder.time_proj.*" -> outer_to + "time_projection.1.*"
+  rename optional=true "condition_embedder.image_embedder.{norm1,ff.net.0.proj,ff.net.2,norm2}.*" -> outer_to + "img_emb.proj.{0,1,3,4}.*"
+  rename optional=true "condition_embedder.image_embedder.pos_embed" -> outer_to + "img_emb.emb_pos"
+  rename "scale_shift_table" -> outer_to + "head.modulation"
+  rename "proj_out.*" -> outer_to + "head.head.*"
+  if outer_to != "" { rename "patch_embedding.*" -> outer_to + "patch_embedding.*" }
+}
+
+# The transformer blocks (§7.1.1, substring renames 1-19). q/k norms exist when config.json's
+# qk_norm is set, the image projections in I2V / FLF2V, the affine norm2 with cross_attn_norm.
+map wan_blocks {
+  rename optional=true block_from + "{attn1,attn2}.{norm_q,norm_k}.*" -> block_to + "{self_attn,cross_attn}.{q_norm,k_norm}.*"
+  rename block_from + "{attn1,attn2}.to_{q,k,v}.*" -> block_to + "{self_attn,cross_attn}.proj_{q,k,v}.*"
+  rename block_from + "{attn1,attn2}.to_out.0.*" -> block_to + "{self_attn,cross_attn}.proj_out.*"
+  rename optional=true block_from + "attn2.{add_k_proj,add_v_proj,norm_added_k}.*" -> block_to + "cross_attn.{k_img,v_img,k_norm_img}.*"
+  rename block_from + "ffn.net.{0.proj,2}.*" -> block_to + "ffn.{0,2}.*"
+  rename block_from + "scale_shift_table" -> block_to + "modulation"
+  rename optional=true block_from + "norm2.*" -> block_to + "norm3.*"
+}
+
+map wan {
+  apply wan_outer
+  apply wan_blocks
+}
+
+# Diffusers names left after the map are tensors this converter does not know (the reference
+# would carry them along unrenamed, or drop them under PP): refused, so nothing is lost silently.
+map wan_checks {
+  refuse "condition_embedder.*" "scale_shift_table" "proj_out.*" "blocks.{L}.attn1.*" "blocks.{L}.attn2.*" \
+    "blocks.{L}.ffn.net.*" "blocks.{L}.norm2.*" "blocks.{L}.scale_shift_table" \
+    why="a diffusers Wan tensor this converter has no MindSpeed-MM name for (is this a WanTransformer3DModel of another version?)"
+}
+
+# Pipeline placement (§7.1.1 PP lists, §6.1): every embedder on the first stage, the head on the
+# last. The image embedder's norms (img_emb.proj.0 / .4) go with the rest of img_emb (the
+# reference drops them under PP, §9 Q5).
+stages wan_pp {
+  dit "blocks." first=["patch_embedding.", "text_embedding.", "time_embedding.", "time_projection.", "img_emb."] last=["head."]
+}
+
+# DiffSynth-Studio LoRA (original Wan names) -> MindSpeed-MM (§7.1.3): only the attention
+# projections differ; ffn.0 / ffn.2 already match.
+map wan_lora {
+  rename optional=true "blocks.{L}.{self_attn,cross_attn}.{q,k,v,o}.*" -> "blocks.{L}.{self_attn,cross_attn}.proj_{q,k,v,out}.*"
+}
+
+family wan extends sora {
+  traits = wan_traits
+  config = wan_config
+  model = wan
+  checks = wan_checks
+  pp = wan_pp
+  lora = wan_lora
+}
+
+"""###,
+        "wan/lora_hf_to_mm.recipe": ###"""
+recipe WanConverter.lora_hf_to_mm "Convert a DiffSynth-Studio Wan LoRA folder to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family wan
+use "../common/sora_lora_hf_to_mm.recipe"
+
+"""###,
+        "wan/merge_lora_to_base.recipe": ###"""
+recipe WanConverter.merge_lora_to_base "Merge a MindSpeed-MM Wan LoRA checkpoint into a MindSpeed-MM Wan base checkpoint (W + alpha / rank * B @ A, in f32, rounded once)."
+use "layout.recipe"
+family wan
+use "../common/sora_merge_lora_to_base.recipe"
+
+"""###,
+        "wan/mm_to_dcp.recipe": ###"""
+recipe WanConverter.mm_to_dcp "Convert a MindSpeed-MM Wan checkpoint to a torch Distributed Checkpoint (release/.metadata, release/__0_0.distcp)."
+use "layout.recipe"
+family wan
+use "../common/sora_mm_to_dcp.recipe"
+
+"""###,
+        "wan/mm_to_hf.recipe": ###"""
+recipe WanConverter.mm_to_hf "Convert a MindSpeed-MM Wan checkpoint (any PP / VPP layout) back to the diffusers folder it came from."
+use "layout.recipe"
+family wan
+use "../common/sora_mm_to_hf.recipe"
+
+"""###,
+        "wan/resplit.recipe": ###"""
+recipe WanConverter.resplit "Re-split a MindSpeed-MM Wan checkpoint to another PP / VPP layout."
+use "layout.recipe"
+family wan
+use "../common/sora_resplit.recipe"
 
 """###,
     ]

@@ -13,7 +13,9 @@ enum SampleCommand {
                   }.joined(separator: "; "))
                   (qwen3vl_moe bench: the 30B-A3B's 48 layers x 128 experts at small widths, about 2.5 GB;
                    qwen2_5omni 7b: the full thinker, the talker and token2wav as a few representative tensors;
-                   videoalign: Qwen2-VL in the model.visual / model.language_model layout plus rm_head [1, hidden])
+                   videoalign: Qwen2-VL in the model.visual / model.language_model layout plus rm_head [1, hidden];
+                   wan, wan_i2v: a diffusers Wan transformer/ folder; 1.3b / 14b = Wan2.1-T2V-1.3B / -14B, wan_i2v 14b = Wan2.1-I2V-14B-480P;
+                   cogvideox: a diffusers CogVideoX 1.5 transformer/ folder, 5b = CogVideoX1.5-5B)
         """
 
     static func run(_ args: [String], output: Output) throws {
@@ -32,7 +34,7 @@ enum SampleCommand {
         for (name, text) in gen.sideFiles() { side[name] = Array(text.utf8) }
         let dir = a.positionals[1]
         let result = try AtomicOutput.write(to: dir, force: a.has("--force")) { tmp in
-            try HFCheckpoint.save(tensors, to: tmp, maxShardBytes: model.maxShardBytes, sideFiles: side)
+            try HFCheckpoint.save(tensors, to: tmp, maxShardBytes: model.maxShardBytes, sideFiles: side, diffusers: family.isDiffusers)
         }
         if !a.has("--quiet") {
             output.out("wrote \(dir): \(family.rawValue) sample, \(tensors.count) tensors, \(Progress.size(result.totalSize)) in \(result.files.filter { $0.hasSuffix(".safetensors") }.count) shard(s)")

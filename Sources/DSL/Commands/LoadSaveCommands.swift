@@ -4,9 +4,10 @@ extension ConversionCommands {
     static func registerLoadSave(_ r: CommandRegistry<Workspace>) {
         let path = slot("path", .string, required: false, doc: "a directory (default: the `input` / `output` setting)")
         r.register(TensorCommand("load hf", signature: CommandSignature(positional: [path]),
-                                 doc: "read a Hugging Face checkpoint (safetensors shards + config.json), lazily") { call, ctx in
+                                 doc: "read a Hugging Face checkpoint (safetensors shards + config.json), or one .safetensors file, lazily") { call, ctx in
             let dir = try ctx.state.path(call, default: "input")
             try call.attempt { try ctx.state.loadHF(dir) }
+            ctx.shapes = ctx.state.loadedShapes
             ctx.config = ctx.state.config
             ctx.weightMap = ctx.state.hfWeightMap.map { m in .dict(m.map { ($0.tensor, .string($0.file)) }) }
         })
@@ -14,6 +15,7 @@ extension ConversionCommands {
                                  doc: "read a MindSpeed-MM checkpoint (every rank file), lazily") { call, ctx in
             let dir = try ctx.state.path(call, default: "input")
             try call.attempt { try ctx.state.loadMM(dir) }
+            ctx.shapes = ctx.state.loadedShapes
         })
         r.register(TensorCommand("load config", signature: CommandSignature(positional: [slot("path", .string)]),
                                  doc: "read config.json of a directory (e.g. the original HF checkpoint) and the names of its tensors, not the tensors") { call, ctx in
@@ -28,6 +30,7 @@ extension ConversionCommands {
         ]), doc: "read the tensors of one torch.save state dict instead of safetensors shards, lazily (config.json comes from `load config`)") { call, ctx in
             let file = try ctx.state.path(call, default: "input")
             try call.attempt { try ctx.state.loadTorch(file, key: call.arguments.string("key")) }
+            ctx.shapes = ctx.state.loadedShapes
             ctx.weightMap = ctx.state.hfWeightMap.map { m in .dict(m.map { ($0.tensor, .string($0.file)) }) }
         })
         r.register(TensorCommand("load dcp", signature: CommandSignature(positional: [slot("path", .string, required: false, doc: "a DCP checkpoint directory (.metadata + *.distcp) or a MindSpeed-MM root around one (default: the `input` setting)")], keywords: [
@@ -89,10 +92,21 @@ extension ConversionCommands {
             try call.attempt { try ctx.state.saveDCP(dir, partBytes: partBytes) }
             ctx.state.report("saved \(dir)")
         })
-        r.register(TensorCommand("save mm", signature: CommandSignature(positional: [path]),
-                                 doc: "write a MindSpeed-MM checkpoint: one model_optim_rng.pt per rank (atomically)") { call, ctx in
+        r.register(TensorCommand("save pt", signature: CommandSignature(positional: [slot("path", .string, required: false, doc: "the output file (default: the `output` setting)")]),
+                                 doc: "write the whole model as one torch.save file of {name: tensor} (atomically; the inverse of `load pt`)") { call, ctx in
+            let file = try ctx.state.path(call, default: "output")
+            try call.attempt { try ctx.state.savePT(file) }
+            ctx.state.report("saved \(file)")
+        })
+        r.register(TensorCommand("save mm", signature: CommandSignature(positional: [path], keywords: [
+            slot("version", .string, required: false, doc: "when rank files get checkpoint_version 3.0: \"always\" (default) or \"vpp\" (only with virtual pipeline chunks, as the video-model converters write)"),
+        ]), doc: "write a MindSpeed-MM checkpoint: one model_optim_rng.pt per rank (atomically)") { call, ctx in
             let dir = try ctx.state.path(call, default: "output")
-            try call.attempt { try ctx.state.saveMM(dir) }
+            let versionText = call.arguments.string("version") ?? "always"
+            guard let version = MMCheckpointWriter.VersionEntry(rawValue: versionText) else {
+                throw call.error("version must be \"always\" or \"vpp\", not \"\(versionText)\"", at: "version")
+            }
+            try call.attempt { try ctx.state.saveMM(dir, version: version) }
             ctx.state.report("saved \(dir)")
         })
     }

@@ -1,11 +1,13 @@
 import Ops
 
 extension ConversionCommands {
-    static let strategies = ["row", "col", "glu", "uemb", "urow", "ucol", "replicate"]
-    static let modules = ["vit", "llm", "audio"]
+    static let strategies = ["row", "col", "glu", "qkv", "catcol", "uemb", "urow", "ucol", "replicate"]
+    static let modules = ["vit", "llm", "audio", "dit"]
 
     static func registerParallel(_ r: CommandRegistry<Workspace>) {
-        let patterns = CommandSignature(variadic: slot("pattern", .string), keywords: [slot("heads", .int, required: false, doc: "heads (urow, ucol)")])
+        let patterns = CommandSignature(variadic: slot("pattern", .string), keywords: [slot("heads", .int, required: false, doc: "heads (urow, ucol)"),
+                                                                                     slot("parts", .int, required: false, doc: "equal row blocks (qkv; default 3)"),
+                                                                                     slot("sizes", .list(.int), required: false, doc: "widths of the column blocks (catcol)")])
         r.register(table: TableKind(name: "shard", doc: "tensor-parallel split strategies: the first pattern matching a tensor decides; others are replicated",
                                     entries: strategies.map { ($0, patterns) }))
         let stageEntry = CommandSignature(positional: [slot("layers", .string, required: false, doc: "per-layer prefix, followed by the layer number")], keywords: [
@@ -14,7 +16,7 @@ extension ConversionCommands {
             slot("all", .list(.string), required: false, doc: "prefixes placed on every stage with its layers"),
             slot("preset", .string, required: false, doc: "a built-in schema: \(StageSchema.presets.keys.sorted().joined(separator: ", "))"),
         ])
-        r.register(table: TableKind(name: "stages", doc: "pipeline stage schemas, one entry per module (vit, llm, audio)",
+        r.register(table: TableKind(name: "stages", doc: "pipeline stage schemas, one entry per module (vit, llm, audio, dit: a diffusion transformer's blocks)",
                                     entries: modules.map { ($0, stageEntry) }))
 
         let table = ArgumentSlot("table", .table("shard"), required: false)
@@ -56,7 +58,7 @@ extension ConversionCommands {
 
         let layerSlots = modules.map { slot($0, .optional(.list(.any)), required: false, doc: "\($0) layers per stage: [[...]] per VPP chunk, or flat") }
         r.register(TensorCommand("stage", signature: CommandSignature(positional: [ArgumentSlot("table", .table("stages"))], keywords: layerSlots + [
-            slot("pp", .int, required: false, doc: "PP ranks (default: the length of llm's inner list)"),
+            slot("pp", .int, required: false, doc: "PP ranks (default: the length of llm's (else dit's) inner list)"),
         ]), doc: "place tensors on pipeline stages (intended MindSpeed-MM rule: first/last stage with layers, local layer numbers)") { call, ctx in
             let (layout, pp) = try pipeline(call, ctx, inferMissing: false)
             do {
@@ -84,7 +86,14 @@ extension ConversionCommands {
         var entries: [(NamePattern, TPStrategy)] = []
         if let t = call.arguments.table("table") {
             for e in t.entries {
-                let strategy = try call.attempt { try TPStrategy(name: e.word, heads: e.arguments.int("heads")) }
+                var sizes: [Int]?
+                if case let .list(items)? = e.arguments.value("sizes") {
+                    sizes = try items.map { v in
+                        guard case let .int(i) = v else { throw RecipeError("shard table \(t.name): sizes must be ints", at: e.arguments.location) }
+                        return i
+                    }
+                }
+                let strategy = try call.attempt { try TPStrategy(name: e.word, heads: e.arguments.int("heads"), parts: e.arguments.int("parts"), sizes: sizes) }
                 for v in e.arguments.values("pattern") {
                     guard case let .string(p) = v else { throw RecipeError("shard table \(t.name): patterns must be strings", at: e.arguments.location) }
                     entries.append((try call.attempt { try NamePattern(p) }, strategy))
@@ -100,27 +109,31 @@ extension ConversionCommands {
     }
 
     /// The stage schemas of a `stages` table with the layer lists given (or inferred).
-    static func pipeline(_ call: CommandCall, _ ctx: RecipeContext<Workspace>, inferMissing: Bool) throws -> (PipelineLayout, Int) {
-        guard let t = call.arguments.table("table") else { throw call.error("needs a stages table") }
-        var mods: [PipelineModule] = []
-        var pp: Int?
-        for e in t.entries {
-            let schema: StageSchema
+    /// The stage schema of each entry of a `stages` table.
+    static func schemas(of t: TableData) throws -> [StageSchema] {
+        try t.entries.map { e in
             if let preset = e.arguments.string("preset") {
                 guard let s = StageSchema.presets[preset] else {
                     throw RecipeError(Suggestions.message("unknown stage preset '\(preset)'", for: preset, in: Array(StageSchema.presets.keys)), at: e.arguments.location)
                 }
-                schema = StageSchema(name: e.word, layerPrefix: s.layerPrefix, first: s.first, last: s.last, everywhere: s.everywhere)
-            } else {
-                guard let prefix = e.arguments.string("layers") else { throw RecipeError("stages \(t.name) \(e.word): give the per-layer prefix or preset=", at: e.arguments.location) }
-                func list(_ k: String) -> [String] {
-                    if case let .list(l)? = e.arguments.value(k) { return l.compactMap { if case let .string(s) = $0 { return s } else { return nil } } }
-                    return []
-                }
-                schema = StageSchema(name: e.word, layerPrefix: prefix, first: list("first"), last: list("last"), everywhere: list("all"))
+                return StageSchema(name: e.word, layerPrefix: s.layerPrefix, first: s.first, last: s.last, everywhere: s.everywhere)
             }
+            guard let prefix = e.arguments.string("layers") else { throw RecipeError("stages \(t.name) \(e.word): give the per-layer prefix or preset=", at: e.arguments.location) }
+            func list(_ k: String) -> [String] {
+                if case let .list(l)? = e.arguments.value(k) { return l.compactMap { if case let .string(s) = $0 { return s } else { return nil } } }
+                return []
+            }
+            return StageSchema(name: e.word, layerPrefix: prefix, first: list("first"), last: list("last"), everywhere: list("all"))
+        }
+    }
+
+    static func pipeline(_ call: CommandCall, _ ctx: RecipeContext<Workspace>, inferMissing: Bool) throws -> (PipelineLayout, Int) {
+        guard let t = call.arguments.table("table") else { throw call.error("needs a stages table") }
+        var mods: [PipelineModule] = []
+        var pp: Int?
+        for (e, schema) in zip(t.entries, try schemas(of: t)) {
             if let layers = try call.layers(e.word) {
-                if e.word == "llm" || pp == nil { pp = layers.first?.count }
+                if e.word == "llm" || e.word == "dit" || pp == nil { pp = layers.first?.count }
                 mods.append(try call.attempt { try PipelineModule(schema, layers: layers) })
             } else if inferMissing {
                 let total = try call.optionalInt("\(e.word)_total")
@@ -131,7 +144,7 @@ extension ConversionCommands {
         guard !mods.isEmpty else { throw call.error("no module has layers: give at least one of \(t.entries.map { $0.word + "=" }.joined(separator: ", "))") }
         // The LLM's stages are the pipeline; another module may have as many, or fewer to be
         // replicated over them (hetero PP), never more.
-        if !inferMissing, let anchor = mods.first(where: { $0.schema.name == "llm" }) ?? mods.first {
+        if !inferMissing, let anchor = mods.first(where: { $0.schema.name == "llm" || $0.schema.name == "dit" }) ?? mods.first {
             let g = anchor.flat.count
             for m in mods where m.flat.count > g || g % m.flat.count != 0 {
                 throw call.error("\(m.schema.name) has \(m.flat.count) pipeline stages but \(anchor.schema.name) has \(g): give \(m.schema.name) as many stages, or a number that divides \(g) to replicate it on every stage (hetero PP)", at: m.schema.name)

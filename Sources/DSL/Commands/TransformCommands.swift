@@ -113,6 +113,7 @@ extension ConversionCommands {
             slot("scaling", .number, doc: "the factor of B @ A (lora_alpha / lora_r)"),
             slot("targets", .optional(.list(.string)), required: false, doc: "merge only layers whose name contains one of these (default: every lora_A/lora_B pair)"),
             slot("strip", .string, required: false, doc: "a prefix taken off the adapter's names first (a LoRA DCP's base_model.model.model.)"),
+            ArgumentSlot("stages", .table("stages"), required: false, doc: "an adapter that is a MindSpeed-MM checkpoint: the stages table its PP / VPP stages merge by (layouts read from the files)"),
         ]), doc: "merge LoRA pairs (<layer>.lora_A/B.default.weight) into <layer>.weight: W + scaling * B @ A in f32, rounded once to W's dtype (not revertible)") { call, ctx in
             let path = call.arguments.string("path")!
             let scaling: Double
@@ -126,7 +127,8 @@ extension ConversionCommands {
                 targets = items.compactMap { if case let .string(s) = $0 { return s } else { return nil } }
             }
             let strip = call.arguments.string("strip") ?? ""
-            try call.attempt { try ctx.state.mergeLoRA(path, scaling: scaling, targets: targets, stripPrefix: strip) }
+            let stages = try call.arguments.table("stages").map { try ConversionCommands.schemas(of: $0) }
+            try call.attempt { try ctx.state.mergeLoRA(path, scaling: scaling, targets: targets, stripPrefix: strip, mmStages: stages) }
         })
         let patterns = slot("pattern", .strings, doc: "tensor name patterns (each a string, or a list of them)")
         transform(r, "flatten", CommandSignature(variadic: patterns, keywords: [slot("experts", .int, required: false, doc: "number of experts (0 or absent: taken from each tensor; the revert needs it)"), optional]),

@@ -129,6 +129,10 @@ public enum Builtins {
             guard case let .dict(pairs) = a[0] else { throw Failure("needs a mapping, not \(article(a[0]))") }
             return .list(pairs.map { .string($0.0) })
         },
+        "endswith": Function(arity: 2...2, doc: "endswith(text, suffix): whether the text ends with the suffix (a file's extension)") { a in
+            guard case let .string(t) = a[0], case let .string(x) = a[1] else { throw Failure("needs two strings") }
+            return .bool(t.hasSuffix(x))
+        },
         "has": Function(arity: 2...2, doc: "has(mapping, \"key\"): whether the mapping has the key") { a in
             guard case .dict = a[0] else { throw Failure("needs a mapping first, not \(article(a[0]))") }
             guard case let .string(k) = a[1] else { throw Failure("needs a string key, not \(article(a[1]))") }

@@ -9,9 +9,13 @@ public final class RecipeContext<State> {
     /// Set by `load hf` / `load config` (tensor name -> shard file of that HF directory, like its
     /// index's weight map); read as `weight_map`, e.g. to tell one key layout from another.
     public var weightMap: Value?
+    /// Set by every `load` (tensor name -> its shape, a list of ints, of the model as loaded; for a
+    /// MindSpeed-MM checkpoint, of tensor-parallel rank 0); read as `shapes`, e.g. to size a
+    /// split by a width the checkpoint has no config.json for.
+    public var shapes: Value?
 
     /// The names `load` sets, which the language reads but `let` may not bind.
-    public static var loadedNames: [String] { ["config", "weight_map"] }
+    public static var loadedNames: [String] { ["config", "weight_map", "shapes"] }
     /// Output of `help`, `ls`, `show`, `plan`.
     public var output: (String) -> Void
 

@@ -97,6 +97,12 @@ public final class Interpreter<State> {
                 }
                 return m
             }
+            if name == "shapes" {
+                guard let m = self.context.shapes else {
+                    throw Evaluator.NameUnavailable("'shapes' is not set yet: it gives the shape of every tensor a 'load' read; run one first")
+                }
+                return m
+            }
             return self.variables[name]
         }, knownNames: { [unowned self] in Array(self.variables.keys) + RecipeContext<State>.loadedNames })
     }

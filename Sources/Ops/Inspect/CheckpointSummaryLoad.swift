@@ -18,7 +18,7 @@ extension CheckpointSummary {
             if names.contains(MMCheckpointWriter.trackerName) || names.contains("release") || names.contains(where: { $0.hasPrefix("iter_") }) {
                 return .mm
             }
-            if names.contains(where: { $0.hasSuffix(".safetensors") }) || names.contains(SafetensorsIndex.fileName) { return .hf }
+            if names.contains(where: { $0.hasSuffix(".safetensors") }) || SafetensorsIndex.fileNames.contains(where: names.contains) { return .hf }
             if names.contains(where: { $0.hasPrefix("mp_rank_") }) {
                 throw OpsError.format(path: path, message: "holds mp_rank_* directories but no \(MMCheckpointWriter.trackerName): pass the checkpoint directory above it (the one with the tracker file)")
             }

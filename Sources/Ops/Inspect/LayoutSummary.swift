@@ -18,7 +18,7 @@ extension CheckpointSummary {
             if byShard[shard] == nil { order.append(shard) }
             byShard[shard, default: []].append(TensorEntry(name: name, t))
         }
-        s.facts = [("shards", .int(order.count)), ("index", ckpt.index == nil ? .null : .string(SafetensorsIndex.fileName))]
+        s.facts = [("shards", .int(order.count)), ("index", ckpt.index.map { .string($0.name) } ?? .null)]
         if !ckpt.sideFiles.isEmpty { s.facts.append(("side files", .list(ckpt.sideFiles.map { .string($0) }))) }
         if let config = ckpt.config { s.entries.append(("config", configSummary(config))) }
         if let idx = ckpt.index, let total = idx.metadata.first(where: { $0.0 == "total_size" })?.1 {

@@ -19,6 +19,12 @@ public enum TPStrategy: Sendable, Equatable, CustomStringConvertible {
     case unalignedRow(heads: Int)
     /// Dim 1 by whole heads of `cols / heads` columns, dealt like `unalignedVocab` (InternVL ViT proj).
     case unalignedCol(heads: Int)
+    /// Dim 0 made of `parts` equal blocks (`[q; k; v]`: 3): each rank gets its slice of every
+    /// block, `[q_r; k_r; v_r]` (HunyuanVideo's fused qkv, CogVideoX's; `glu` is the 2-block case).
+    case fusedRows(parts: Int)
+    /// Dim 1 made of blocks of the given widths (HunyuanVideo's `linear2`: `[x (H) | mlp (4H)]`):
+    /// each rank gets its slice of every block, side by side.
+    case fusedCols(sizes: [Int])
     /// The same tensor on every rank.
     case replicate
 
@@ -30,13 +36,15 @@ public enum TPStrategy: Sendable, Equatable, CustomStringConvertible {
         case .unalignedVocab: return "unaligned-vocab"
         case let .unalignedRow(h): return "unaligned-row(heads=\(h))"
         case let .unalignedCol(h): return "unaligned-col(heads=\(h))"
+        case let .fusedRows(p): return "qkv(parts=\(p))"
+        case let .fusedCols(sizes): return "catcol(sizes=\(sizes))"
         case .replicate: return "replicate"
         }
     }
 
     /// The strategy a recipe names: `row`, `col`, `glu`, `uemb` (or `unaligned-vocab`), `urow` and
     /// `ucol` (these two need `heads`), `replicate` (or `none`). Case and `-`/`_` are ignored.
-    public init(name: String, heads: Int? = nil) throws {
+    public init(name: String, heads: Int? = nil, parts: Int? = nil, sizes: [Int]? = nil) throws {
         let key = name.lowercased().replacingOccurrences(of: "-", with: "").replacingOccurrences(of: "_", with: "")
         func needHeads() throws -> Int {
             guard let h = heads, h > 0 else { throw OpsError.invalid("TP strategy '\(name)' needs heads > 0") }
@@ -49,9 +57,16 @@ public enum TPStrategy: Sendable, Equatable, CustomStringConvertible {
         case "uemb", "unalignedvocab", "unalignedembedding": self = .unalignedVocab
         case "urow", "unalignedrow": self = .unalignedRow(heads: try needHeads())
         case "ucol", "unalignedcol": self = .unalignedCol(heads: try needHeads())
+        case "qkv", "fusedrows":
+            let p = parts ?? 3
+            guard p > 0 else { throw OpsError.invalid("TP strategy '\(name)' needs parts > 0") }
+            self = .fusedRows(parts: p)
+        case "catcol", "fusedcols":
+            guard let sizes, !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else { throw OpsError.invalid("TP strategy '\(name)' needs sizes=[...] of the column blocks, each > 0") }
+            self = .fusedCols(sizes: sizes)
         case "replicate", "none": self = .replicate
         default:
-            throw OpsError.invalid("unknown TP strategy '\(name)' (expected row, col, glu, uemb, urow, ucol or replicate)")
+            throw OpsError.invalid("unknown TP strategy '\(name)' (expected row, col, glu, qkv, catcol, uemb, urow, ucol or replicate)")
         }
     }
 
@@ -81,6 +96,15 @@ public enum TPStrategy: Sendable, Equatable, CustomStringConvertible {
             let halves = try t.chunk(2, dim: 0)
             let g = try halves[0].chunk(n, dim: 0), u = try halves[1].chunk(n, dim: 0)
             return try (0..<n).map { try Tensor.concat([g[$0], u[$0]], dim: 0) }
+        case let .fusedRows(parts):
+            try need(t.rank >= 1 && t.shape[0] % (parts * n) == 0, "\(t): \(parts) blocks of \((t.shape.first ?? 0) / parts) rows do not split over tp=\(n)")
+            let blocks = try t.chunk(parts, dim: 0).map { try $0.chunk(n, dim: 0) }
+            return try (0..<n).map { r in try Tensor.concat(blocks.map { $0[r] }, dim: 0) }
+        case let .fusedCols(sizes):
+            try need(t.rank >= 2 && t.shape[1] == sizes.reduce(0, +), "\(t): \(t.rank >= 2 ? t.shape[1] : 0) columns are not the blocks \(sizes)")
+            try need(sizes.allSatisfy { $0 % n == 0 }, "\(t): column blocks \(sizes) do not split over tp=\(n)")
+            let blocks = try t.split(sizes: sizes, dim: 1).map { try $0.chunk(n, dim: 1) }
+            return try (0..<n).map { r in try Tensor.concat(blocks.map { $0[r] }, dim: 1) }
         case .unalignedVocab:
             try need(t.rank >= 1 && t.shape[0] >= n, "\(t): \(t.shape.first ?? 0) rows cannot give every one of tp=\(n) ranks a row")
             return try t.split(sizes: TPStrategy.unalignedSizes(t.shape[0], over: n), dim: 0)
@@ -119,6 +143,20 @@ public enum TPStrategy: Sendable, Equatable, CustomStringConvertible {
                 return try p.chunk(2, dim: 0)
             }
             return try concat(halves.map { $0[0] } + halves.map { $0[1] }, dim: 0, name)
+        case let .fusedRows(parts):
+            let blocks = try pieces.map { p -> [Tensor] in
+                guard p.rank >= 1, p.shape[0] % parts == 0 else { throw OpsError.tensor(name: name, message: "piece \(p) is not \(parts) equal blocks") }
+                return try p.chunk(parts, dim: 0)
+            }
+            return try concat((0..<parts).flatMap { b in blocks.map { $0[b] } }, dim: 0, name)
+        case let .fusedCols(sizes):
+            let n = pieces.count
+            guard sizes.allSatisfy({ $0 % n == 0 }) else { throw OpsError.tensor(name: name, message: "column blocks \(sizes) do not come from tp=\(n)") }
+            let blocks = try pieces.map { p -> [Tensor] in
+                guard p.rank >= 2, p.shape[1] * n == sizes.reduce(0, +) else { throw OpsError.tensor(name: name, message: "piece \(p) is not 1/\(n) of the column blocks \(sizes)") }
+                return try p.split(sizes: sizes.map { $0 / n }, dim: 1)
+            }
+            return try concat((0..<sizes.count).flatMap { b in blocks.map { $0[b] } }, dim: 1, name)
         case .unalignedRow:
             // Regroup the thirds: all q parts, then all k parts, then all v parts (§9 Q5).
             let thirds = try pieces.map { p -> [Tensor] in

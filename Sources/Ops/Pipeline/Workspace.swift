@@ -93,8 +93,33 @@ public final class Workspace {
 
     // MARK: - Loading
 
+    /// name -> shape (a list of ints) of the model's tensors, or of EP/TP rank 0's stages once
+    /// split: what a recipe reads as `shapes` after a load.
+    public var loadedShapes: Value {
+        var pairs: [(String, Value)] = []
+        var seen = Set<String>()
+        for m in grid[0][0] {
+            for (name, t) in m where seen.insert(name).inserted { pairs.append((name, .list(t.shape.map { .int($0) }))) }
+        }
+        return .dict(pairs)
+    }
+
     /// Reads a Hugging Face directory (lazily) and its config.json.
     public func loadHF(_ directory: String) throws {
+        var isDir: ObjCBool = false
+        if directory.hasSuffix(".safetensors"), FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), !isDir.boolValue {
+            // One released file (HunyuanVideo's, Bagel's): its tensors, no config.json.
+            let file = try SafetensorsFile(path: directory)
+            var tensors = TensorMap()
+            for (name, t) in try file.tensors() { tensors[name] = t }
+            guard !tensors.isEmpty else { throw OpsError.format(path: directory, message: "holds no tensors") }
+            setModel(tensors)
+            hfSource = nil
+            config = nil
+            let base = (directory as NSString).lastPathComponent
+            hfWeightMap = tensors.names.map { ($0, base) }
+            return
+        }
         let ckpt = try HFCheckpoint.load(directory)
         guard !ckpt.tensors.isEmpty else { throw OpsError.format(path: directory, message: "no tensors found (expected *.safetensors files)") }
         setModel(ckpt.tensors)
@@ -278,14 +303,38 @@ extension Workspace {
     /// the model (`LoRAMerge`): lazily, the merged tensors are computed while they are saved.
     /// `stripPrefix` is taken off the adapter's names first (a LoRA DCP holds
     /// `base_model.model.model.<base name>.lora_A.default.weight`).
-    public func mergeLoRA(_ path: String, scaling: Double, targets: [String]?, stripPrefix: String = "") throws {
+    /// The tensors of a MindSpeed-MM checkpoint without TP, its stages merged by `schemas`
+    /// (layer counts read from the files).
+    static func unstagedAdapter(_ path: String, schemas: [StageSchema]) throws -> TensorMap {
+        let ck = try MMCheckpointReader.load(path)
+        guard ck.tpSize == 1, ck.epSize == 1 else {
+            throw OpsError.format(path: path, message: "the LoRA checkpoint is split over \(ck.tpSize) TP / \(ck.epSize) EP ranks; merging reads a LoRA checkpoint without TP (as lora_hf_to_mm writes it)")
+        }
+        var stages = [TensorMap](repeating: TensorMap(), count: ck.ppSize * ck.vppSize)
+        for r in ck.ranks {
+            for (v, chunk) in r.chunks.enumerated() { stages[PipelineLayout.stage(rank: r.rank.pp, chunk: v, pp: ck.ppSize)] = chunk }
+        }
+        var modules: [PipelineModule] = []
+        for schema in schemas {
+            let counts = try PipelineLayout.inferLayers(stages, schema: schema)
+            if counts.contains(where: { $0 > 0 }) { modules.append(try PipelineModule(schema, flat: counts)) }
+        }
+        guard !modules.isEmpty else { return stages.count == 1 ? stages[0] : try PipelineLayout([]).unstage(stages) }
+        return try PipelineLayout(modules).unstage(stages)
+    }
+
+    public func mergeLoRA(_ path: String, scaling: Double, targets: [String]?, stripPrefix: String = "", mmStages: [StageSchema]? = nil) throws {
         let m = try model(for: "`merge lora`")
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw OpsError.io(path: path, message: "the LoRA adapter does not exist (give a .safetensors file or a directory of them)")
         }
         var adapter: TensorMap
-        if isDir.boolValue && DCPLocation.isDCP(path) {
+        if let schemas = mmStages {
+            // A MindSpeed-MM LoRA checkpoint (a video model's lora_hf_to_mm output): its PP / VPP
+            // stages merged back to global layer numbers by the given schemas.
+            adapter = try Workspace.unstagedAdapter(path, schemas: schemas)
+        } else if isDir.boolValue && DCPLocation.isDCP(path) {
             // A LoRA run's FSDP2 checkpoint: its model entries (only .metadata is read here).
             adapter = try DCPCheckpoint.load(path).stateDict(key: "model").tensors
         } else if isDir.boolValue {

@@ -4,7 +4,7 @@ extension Workspace {
     /// Writes the MindSpeed-MM layout: one `model_optim_rng.pt` per (tp, pp, ep) rank, each with
     /// `model` (or `model0..` with VPP) and `checkpoint_version` 3.0, then the tracker. Rank files
     /// are written in parallel into a temporary sibling that is renamed into place when complete.
-    public func saveMM(_ directory: String) throws {
+    public func saveMM(_ directory: String, version: MMCheckpointWriter.VersionEntry = .always) throws {
         let ep = grid.count, tp = grid[0].count
         let stages = phase == .staged ? grid[0][0].count : 1
         let pp = phase == .staged ? ppSize : 1
@@ -36,12 +36,33 @@ extension Workspace {
             try AtomicOutput.write(to: directory, force: force) { tmp in
                 try ParallelJobs.run(ranks.map { rank, chunks in
                     (cost: chunks.reduce(0) { $0 + $1.totalBytes }, work: {
-                        try MMCheckpointWriter.saveRank(rank, chunks: chunks, to: tmp, ppSize: pp, epSize: epDirs)
+                        try MMCheckpointWriter.saveRank(rank, chunks: chunks, to: tmp, ppSize: pp, epSize: epDirs, version: version)
                         progress.fileDone()
                     })
                 }, workers: workers)
                 try MMCheckpointWriter.writeTracker(in: tmp)
             }
+        }
+    }
+
+    /// Writes the whole (merged) model as one `torch.save` file of `{name: tensor}` (every tensor
+    /// with its own compact storage; `torch.load(weights_only=True)` reads it), atomically: the
+    /// file appears complete or not at all; a missing parent directory is created (mode 0750),
+    /// the file gets mode 0640. The inverse of `load pt`.
+    public func savePT(_ path: String) throws {
+        let tensors = try model(for: "`save pt`")
+        if dryRun {
+            plan(PlannedOutput(path: path, tensors: tensors))
+            return
+        }
+        let progress = Progress(label: "save pt", totalFiles: 1, totalBytes: tensors.totalBytes, mode: progressMode)
+        try withProgress(progress) {
+            try AtomicFileOutput.write(to: path, force: force) { tmp in
+                try TorchCheckpoint.save(.dict(PickleDict(strings: tensors.map { ($0.name, .tensor(TorchTensor($0.tensor))) })), to: tmp,
+                                         archiveName: TorchCheckpoint.defaultArchiveName(path))
+                try CheckpointFiles.setMode(tmp, CheckpointFiles.fileMode)
+            }
+            progress.fileDone()
         }
     }
 

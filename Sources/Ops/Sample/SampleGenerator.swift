@@ -64,6 +64,10 @@ public struct SampleGenerator {
             try addDeepSeekVL2(&m)
         case .videoalign:
             try addVideoAlign(&m)
+        case .wan, .wanI2V:
+            try addWan(&m)
+        case .cogvideox:
+            try addCogVideoX(&m)
         }
         return m
     }
@@ -179,11 +183,17 @@ public struct SampleGenerator {
             return qwen2_5OmniConfig()
         case .deepseekvl2:
             return deepSeekVL2Config()
+        case .wan, .wanI2V:
+            return wanConfig()
+        case .cogvideox:
+            return cogVideoXConfig()
         }
     }
 
     /// Side files a real checkpoint ships next to the weights (copied unchanged by conversions).
     public func sideFiles() -> [(String, String)] {
+        // A diffusers transformer folder holds config.json and the weights only.
+        if model.family.isDiffusers { return [] }
         let generation = switch model.family {
         case .qwen3vl, .qwen3vlMoe: qwen3VLGenerationConfig()
         case .glm4v: glm4vGenerationConfig()

@@ -5,6 +5,11 @@ public enum SampleFamily: String, CaseIterable, Sendable {
     case internvl = "internvl", internvlInternLM2 = "internvl_internlm2", internvlLlama = "internvl_llama"
     case qwen3vl, qwen3vlMoe = "qwen3vl_moe"
     case glm4v, qwen2_5omni, deepseekvl2, videoalign
+    case wan, wanI2V = "wan_i2v", cogvideox
+
+    /// Video-generation models: diffusers folders (`diffusion_pytorch_model*` files, no
+    /// generation_config.json).
+    public var isDiffusers: Bool { self == .wan || self == .wanI2V || self == .cogvideox }
 }
 
 /// Language-model dimensions.
@@ -58,6 +63,10 @@ public struct SampleModel: Sendable {
     /// Qwen2.5-Omni's audio encoder, talker and token2wav.
     public var audio: AudioShape? = nil
     public var speech: SpeechShape? = nil
+    /// A Wan transformer (families `wan`, `wan_i2v`).
+    public var wan: WanShape? = nil
+    /// A CogVideoX transformer (family `cogvideox`).
+    public var cogvideox: CogVideoXShape? = nil
 
     /// Size presets: `tiny` (the fixtures' shapes, two shards), and real shapes for benchmarks.
     public static func preset(_ family: SampleFamily, size: String) throws -> SampleModel {
@@ -89,6 +98,8 @@ public struct SampleModel: Sendable {
         case (.qwen2_5omni, _): return try qwen2_5OmniPreset(size: size)
         case (.deepseekvl2, _): return try deepSeekVL2Preset(size: size)
         case (.videoalign, _): return try videoAlignPreset(size: size)
+        case (.wan, _), (.wanI2V, _): return try wanPreset(family, size: size)
+        case (.cogvideox, _): return try cogVideoXPreset(size: size)
         default:
             throw unknownSize(family, size)
         }
@@ -106,6 +117,9 @@ public struct SampleModel: Sendable {
         case .qwen2_5omni: ["tiny", "7b"]
         case .deepseekvl2: ["tiny", "small"]
         case .videoalign: ["tiny", "2b"]
+        case .wan: ["tiny", "1.3b", "14b"]
+        case .wanI2V: ["tiny", "14b"]
+        case .cogvideox: ["tiny", "5b"]
         }
     }
 

@@ -53,10 +53,9 @@ public struct CheckpointComparison {
         for f in shardsA.intersection(shardsB).sorted() {
             compareMetadata(a.metadata[f] ?? [], b.metadata[f] ?? [], subject: f + " __metadata__", into: &report)
         }
-        let index = SafetensorsIndex.fileName
-        let hasA = FileManager.default.fileExists(atPath: a.directory + "/" + index)
-        let hasB = FileManager.default.fileExists(atPath: b.directory + "/" + index)
-        try FileComparison.compare(hasA ? [index] : [], in: a.directory, hasB ? [index] : [], in: b.directory, into: &report)
+        let indexA = SafetensorsIndex.fileNames.filter { FileManager.default.fileExists(atPath: a.directory + "/" + $0) }
+        let indexB = SafetensorsIndex.fileNames.filter { FileManager.default.fileExists(atPath: b.directory + "/" + $0) }
+        try FileComparison.compare(indexA, in: a.directory, indexB, in: b.directory, into: &report)
         try FileComparison.compare(a.sideFiles, in: a.directory, b.sideFiles, in: b.directory, into: &report)
     }
 

@@ -65,7 +65,7 @@ public enum VerifyInput {
         if DCPLocation.isDCP(path) { return .dcp }
         if fm.fileExists(atPath: path + "/" + MMCheckpointWriter.trackerName) { return .mm }
         let names = (try? fm.contentsOfDirectory(atPath: path)) ?? []
-        if names.contains(where: { $0.hasSuffix(".safetensors") || $0 == SafetensorsIndex.fileName }) { return .hf }
+        if names.contains(where: { $0.hasSuffix(".safetensors") || SafetensorsIndex.fileNames.contains($0) }) { return .hf }
         for n in names where n == "release" || n.hasPrefix("iter_") {
             let inner = (try? fm.contentsOfDirectory(atPath: path + "/" + n)) ?? []
             if inner.contains(where: { $0.hasPrefix("mp_rank_") }) { return .mm }

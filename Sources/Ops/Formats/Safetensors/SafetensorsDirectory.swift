@@ -18,16 +18,22 @@ public struct SafetensorsDirectory {
 
     public init(directory: String) throws {
         self.directory = directory
-        let indexPath = directory + "/" + SafetensorsIndex.fileName
+        // transformers' index name, else diffusers' (a folder with both is ambiguous).
+        let present = SafetensorsIndex.fileNames.filter { FileManager.default.fileExists(atPath: directory + "/" + $0) }
+        if present.count > 1 {
+            throw OpsError.format(path: directory, message: "has two indexes (\(present.joined(separator: " and "))); remove the one that does not describe the shards")
+        }
+        let indexName = present.first ?? SafetensorsIndex.fileName
+        let indexPath = directory + "/" + indexName
         var names: [String]
         var index: SafetensorsIndex?
-        if FileManager.default.fileExists(atPath: indexPath) {
+        if !present.isEmpty {
             let idx = try SafetensorsIndex(contentsOf: indexPath)
             names = idx.shardFiles
             for n in names where !FileManager.default.fileExists(atPath: directory + "/" + n) {
                 let count = idx.weightMap.filter { $0.file == n }.count
                 throw OpsError.io(path: directory + "/" + n,
-                    message: "shard named by \(SafetensorsIndex.fileName) (for \(count) tensors) is missing; download the complete checkpoint")
+                    message: "shard named by \(indexName) (for \(count) tensors) is missing; download the complete checkpoint")
             }
             index = idx
         } else {
@@ -56,7 +62,7 @@ public struct SafetensorsDirectory {
                 listed.insert(tensor)
                 guard let found = shardOf[tensor] else {
                     throw OpsError.format(path: directory + "/" + file,
-                        message: "tensor '\(tensor)' listed in \(SafetensorsIndex.fileName) is not in this shard; the checkpoint is incomplete or the index is stale: re-download it")
+                        message: "tensor '\(tensor)' listed in \(indexName) is not in this shard; the checkpoint is incomplete or the index is stale: re-download it")
                 }
                 guard found == file else {
                     throw OpsError.format(path: indexPath,

@@ -1,15 +1,25 @@
-/// `model.safetensors.index.json`: which shard file holds each tensor of a sharded checkpoint.
+import Foundation
+
+/// `model.safetensors.index.json` (transformers) or `diffusion_pytorch_model.safetensors.index.json`
+/// (diffusers): which shard file holds each tensor of a sharded checkpoint.
 public struct SafetensorsIndex: Equatable {
     public static let fileName = "model.safetensors.index.json"
+    /// The index name of a diffusers model folder (`transformer/` of Wan, CogVideoX, ...).
+    public static let diffusersFileName = "diffusion_pytorch_model.safetensors.index.json"
+    /// Every index name a checkpoint directory may have, in the order they are looked for.
+    public static let fileNames = [fileName, diffusersFileName]
 
     /// The `metadata` object (usually just `total_size`), in file order.
     public var metadata: [(String, Value)]
     /// tensor name -> shard file name, in file order.
     public var weightMap: [(tensor: String, file: String)]
+    /// The file the index is read from and written to (`fileName` or `diffusersFileName`).
+    public var name: String
 
-    public init(metadata: [(String, Value)], weightMap: [(tensor: String, file: String)]) {
+    public init(metadata: [(String, Value)], weightMap: [(tensor: String, file: String)], name: String = SafetensorsIndex.fileName) {
         self.metadata = metadata
         self.weightMap = weightMap
+        self.name = name
     }
 
     public static func == (a: SafetensorsIndex, b: SafetensorsIndex) -> Bool {
@@ -38,7 +48,7 @@ public struct SafetensorsIndex: Equatable {
             }
             map.append((tensor, file))
         }
-        self.init(metadata: metadata, weightMap: map)
+        self.init(metadata: metadata, weightMap: map, name: (path as NSString).lastPathComponent)
     }
 
     /// The shard files named by the index, each once, sorted by name.

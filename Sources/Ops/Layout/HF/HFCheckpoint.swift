@@ -42,6 +42,6 @@ public struct HFCheckpoint {
     /// not weights of this checkpoint (loading is not recursive); like the reference converter we
     /// do not copy them either.
     static func isRewritten(_ relativePath: String) -> Bool {
-        relativePath.hasSuffix(".safetensors") || relativePath == SafetensorsIndex.fileName
+        relativePath.hasSuffix(".safetensors") || SafetensorsIndex.fileNames.contains(relativePath)
     }
 }

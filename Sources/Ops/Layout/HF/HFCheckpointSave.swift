@@ -29,7 +29,7 @@ public struct HFWritePlan {
     public var totalSize: Int { shards.reduce(0) { $0 + $1.tensors.totalBytes } }
     /// Every file, relative to the output directory, in writing order.
     public var files: [String] {
-        shards.map(\.file) + (index == nil ? [] : [SafetensorsIndex.fileName]) + copies.map(\.path) + contents.map(\.path)
+        shards.map(\.file) + (index.map { [$0.name] } ?? []) + copies.map(\.path) + contents.map(\.path)
     }
 }
 
@@ -66,8 +66,9 @@ extension HFCheckpoint {
     /// alone when one shard suffices. `sideFiles` (relative path -> contents, e.g. `config.json`)
     /// are written too.
     @discardableResult
-    public static func save(_ tensors: TensorMap, to directory: String, maxShardBytes: Int, sideFiles: [String: [UInt8]] = [:]) throws -> HFSaveResult {
-        try write(plan(tensors, maxShardBytes: maxShardBytes, sideFiles: sideFiles), to: directory)
+    public static func save(_ tensors: TensorMap, to directory: String, maxShardBytes: Int, sideFiles: [String: [UInt8]] = [:],
+                            diffusers: Bool = false) throws -> HFSaveResult {
+        try write(plan(tensors, maxShardBytes: maxShardBytes, sideFiles: sideFiles, diffusers: diffusers), to: directory)
     }
 
     /// The plan of `save(_:to:like:)`; throws if a tensor of the source is missing.
@@ -77,7 +78,7 @@ extension HFCheckpoint {
         if !missing.isEmpty {
             let shown = missing.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
             let more = missing.count > 5 ? " and \(missing.count - 5) more" : ""
-            let listedIn = source.index != nil ? SafetensorsIndex.fileName : "shards"
+            let listedIn = source.index?.name ?? "shards"
             throw OpsError.invalid("cannot save like \(source.directory): \(missing.count) tensor(s) listed in its \(listedIn) are missing from the converted checkpoint: \(shown)\(more); check that the conversion produces every tensor of the original model")
         }
         let shardFiles = Array(Set(sourceNames.compactMap { source.shardOf[$0] })).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
@@ -96,7 +97,7 @@ extension HFCheckpoint {
             setValue("total_size", .int(totalSize), in: &metadata)
             // Newer transformers also record the parameter count; keep it true when present.
             if metadata.contains(where: { $0.0 == "total_parameters" }) { setValue("total_parameters", .int(parameters), in: &metadata) }
-            index = SafetensorsIndex(metadata: metadata, weightMap: shards.flatMap { s in s.tensors.names.map { (tensor: $0, file: s.file) } })
+            index = SafetensorsIndex(metadata: metadata, weightMap: shards.flatMap { s in s.tensors.names.map { (tensor: $0, file: s.file) } }, name: sourceIndex.name)
         }
         return HFWritePlan(shards: shards, index: index,
                            copies: source.sideFiles.map { ($0, source.directory + "/" + $0) }, contents: [],
@@ -104,17 +105,19 @@ extension HFCheckpoint {
     }
 
     /// The plan of `save(_:to:maxShardBytes:sideFiles:)`.
-    public static func plan(_ tensors: TensorMap, maxShardBytes: Int, sideFiles: [String: [UInt8]] = [:]) throws -> HFWritePlan {
+    /// `diffusers`: shards and index named as diffusers names them (`diffusion_pytorch_model*`).
+    public static func plan(_ tensors: TensorMap, maxShardBytes: Int, sideFiles: [String: [UInt8]] = [:], diffusers: Bool = false) throws -> HFWritePlan {
         for name in sideFiles.keys where !CheckpointFiles.isSafeRelativePath(name) || isRewritten(name) {
             throw OpsError.invalid("side file name '\(name)' must be a relative path inside the checkpoint, and not a *.safetensors file or the index")
         }
-        let layout = shardPlan(tensors, maxShardBytes: maxShardBytes)
+        let layout = shardPlan(tensors, maxShardBytes: maxShardBytes, baseName: diffusers ? "diffusion_pytorch_model" : "model")
         let shards = layout.map { file, names in (file: file, tensors: TensorMap(names.compactMap { n in tensors[n].map { (n, $0) } })) }
         var index: SafetensorsIndex?
         if shards.count > 1 {
             let total = shards.reduce(0) { $0 + $1.tensors.totalBytes }
             index = SafetensorsIndex(metadata: [("total_size", .int(total))],
-                                     weightMap: layout.flatMap { p in p.names.map { (tensor: $0, file: p.file) } })
+                                     weightMap: layout.flatMap { p in p.names.map { (tensor: $0, file: p.file) } },
+                                     name: diffusers ? SafetensorsIndex.diffusersFileName : SafetensorsIndex.fileName)
         }
         let contents = sideFiles.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { ($0, sideFiles[$0] ?? []) }
         return HFWritePlan(shards: shards, index: index, copies: [], contents: contents, unplaced: [], sourceDirectory: nil)
@@ -172,7 +175,7 @@ extension HFCheckpoint {
         if let index = plan.index {
             var bytes = index.encoded()
             if !plan.indexTrailingNewline { bytes.removeLast() }
-            try CheckpointFiles.writeFile(bytes, to: directory + "/" + SafetensorsIndex.fileName)
+            try CheckpointFiles.writeFile(bytes, to: directory + "/" + index.name)
         }
         for (rel, from) in plan.copies {
             try makeParent(of: rel, in: directory)
@@ -189,7 +192,8 @@ extension HFCheckpoint {
     /// (huggingface_hub's `split_state_dict_into_shards`): in the map's order, a new shard starts
     /// when the next tensor would push the current one past `maxShardBytes`; a tensor larger than
     /// that gets a shard of its own, placed where it occurs while the current shard keeps filling.
-    public static func shardPlan(_ tensors: TensorMap, maxShardBytes: Int) -> [(file: String, names: [String])] {
+    /// `baseName` "diffusion_pytorch_model" gives diffusers' file names.
+    public static func shardPlan(_ tensors: TensorMap, maxShardBytes: Int, baseName: String = "model") -> [(file: String, names: [String])] {
         var shards: [[String]] = []
         var current: [String] = []
         var currentSize = 0
@@ -205,9 +209,9 @@ extension HFCheckpoint {
             currentSize += size
         }
         if !current.isEmpty || shards.isEmpty { shards.append(current) }
-        if shards.count == 1 { return [("model.safetensors", shards[0])] }
+        if shards.count == 1 { return [(baseName + ".safetensors", shards[0])] }
         let n = shards.count
-        return shards.enumerated().map { i, names in (String(format: "model-%05d-of-%05d.safetensors", i + 1, n), names) }
+        return shards.enumerated().map { i, names in (baseName + String(format: "-%05d-of-%05d.safetensors", i + 1, n), names) }
     }
 
     private static func makeParent(of relativePath: String, in directory: String) throws {

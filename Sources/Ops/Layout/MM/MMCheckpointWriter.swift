@@ -13,6 +13,11 @@ import Glibc
 /// virtual pipeline stages `{"model0": ..., "model1": ..., "checkpoint_version": 3.0}`.
 /// Directories get mode 0750 and files 0640, as the reference leaves them.
 public enum MMCheckpointWriter {
+    /// When a rank file gets the `checkpoint_version` entry: always (the VLM converters), or only
+    /// with virtual pipeline chunks (the reference's video-model converters write `{"model": ...}`
+    /// alone without VPP, sora.md §3.1).
+    public enum VersionEntry: String, Sendable { case always, vpp }
+
     public static let fileName = "model_optim_rng.pt"
     public static let trackerName = "latest_checkpointed_iteration.txt"
 
@@ -52,13 +57,13 @@ public enum MMCheckpointWriter {
     /// Writes one rank's file (and its directories), for callers that write ranks in parallel.
     /// `save` does this for every rank, then writes the tracker.
     public static func saveRank(_ rank: MMRank, chunks: [TensorMap], to directory: String, iteration: MMIteration = .release,
-                                ppSize: Int, epSize: Int) throws {
+                                ppSize: Int, epSize: Int, version: VersionEntry = .always) throws {
         guard !chunks.isEmpty else { throw OpsError.invalid("rank (\(rank)) has no model chunk") }
         try makeDirectory(directory)
         try makeDirectory(directory + "/" + iteration.directoryName)
         let path = rankFilePath(rank, in: directory, iteration: iteration, ppSize: ppSize, epSize: epSize)
         try makeDirectory(String(path.dropLast(fileName.count + 1)))
-        try TorchCheckpoint.save(rootValue(chunks), to: path)
+        try TorchCheckpoint.save(rootValue(chunks, version: version), to: path)
         try setMode(path, 0o640)
     }
 
@@ -72,7 +77,7 @@ public enum MMCheckpointWriter {
     }
 
     /// The object saved in one rank file.
-    public static func rootValue(_ chunks: [TensorMap]) -> PickleValue {
+    public static func rootValue(_ chunks: [TensorMap], version: VersionEntry = .always) -> PickleValue {
         func model(_ m: TensorMap) -> PickleValue {
             .dict(PickleDict(strings: m.map { ($0.name, .tensor(TorchTensor($0.tensor))) }))
         }
@@ -82,7 +87,7 @@ public enum MMCheckpointWriter {
         } else {
             for (v, c) in chunks.enumerated() { items.append(("model\(v)", model(c))) }
         }
-        items.append(("checkpoint_version", .float(3.0)))
+        if version == .always || chunks.count > 1 { items.append(("checkpoint_version", .float(3.0))) }
         return .dict(PickleDict(strings: items))
     }
 
