@@ -263,17 +263,23 @@ struct PickleMachine {
                 try push(.box(PickleBox(.set(items, frozen: true))))
             case Op.append:
                 let v = try pop()
-                try append(to: mutable(try top()), [v])
+                // `mutable` first, on its own: inside the call's arguments it would mutate the
+                // machine while the call holds a copy of it, copying `mutated` every time.
+                let target = mutable(try top())
+                try append(to: target, [v])
             case Op.appends:
                 let items = try popMark()
-                try append(to: mutable(try top()), items)
+                let target = mutable(try top())
+                try append(to: target, items)
             case Op.setItem:
                 let v = try pop(), k = try pop()
-                try setItems(on: mutable(try top()), [(k, v)])
+                let target = mutable(try top())
+                try setItems(on: target, [(k, v)])
             case Op.setItems:
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("SETITEMS with an odd number of items") }
-                try setItems(on: mutable(try top()), stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) })
+                let target = mutable(try top())
+                try setItems(on: target, stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) })
             case Op.addItems:
                 let items = try popMark()
                 guard case let .box(box) = mutable(try top()), case .set(var s, let frozen) = box.kind else { throw fail("ADDITEMS on a non-set") }
@@ -322,7 +328,8 @@ struct PickleMachine {
                 try push(try newObject(cls, args: makeTuple(Array(items.dropFirst())), kwargs: nil))
             case Op.build:
                 let state = try pop()
-                try build(mutable(try top()), state: state)
+                let target = mutable(try top())
+                try build(target, state: state)
             case Op.binPersID:
                 let pid = try pop()
                 try push(try persistent(pid))
@@ -426,6 +433,7 @@ struct PickleMachine {
             l += items
             box.kind = .list(l)
         case .object(let m, let n, let c, let a, let s, var li, let di):
+            box.kind = .list([])
             li += items
             box.kind = .object(module: m, name: n, construction: c, args: a, state: s, listItems: li, dictItems: di)
         default: throw fail("APPEND to a non-list")
@@ -444,6 +452,7 @@ struct PickleMachine {
             d += items
             box.kind = .orderedDict(d, state: s)
         case .object(let m, let n, let c, let a, let s, let li, var di):
+            box.kind = .list([])
             di += items
             box.kind = .object(module: m, name: n, construction: c, args: a, state: s, listItems: li, dictItems: di)
         default: throw fail("SETITEM on a non-dict")
