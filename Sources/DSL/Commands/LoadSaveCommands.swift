@@ -79,10 +79,10 @@ extension ConversionCommands {
             ctx.state.report("saved \(dir)")
         })
         r.register(TensorCommand("save dcp", signature: CommandSignature(positional: [path], keywords: [
-            slot("part_gb", .optional(.number), required: false, doc: "size of each data file in GB (default 5)"),
+            slot("part_gb", .optional(.number), required: false, doc: "size of each data file in GB (default 1)"),
         ]), doc: "write a torch Distributed Checkpoint as MindSpeed-MM's FSDP2 trainer loads it: tracker `release`, release/.metadata and data files, FQN model.<name> (atomically)") { call, ctx in
             let dir = try ctx.state.path(call, default: "output")
-            var partBytes = 5_000_000_000
+            var partBytes = 1_000_000_000
             if let gb = call.arguments.value("part_gb"), gb != .null {
                 let v: Double
                 switch gb { case let .int(i): v = Double(i); case let .float(f): v = f; default: throw call.error("part_gb must be a number", at: "part_gb") }

@@ -17,9 +17,10 @@ extension Workspace {
 
     /// Writes the model as MindSpeed-MM's FSDP2 trainer loads it: a root with the tracker
     /// `release` and `release/` holding `{key: {name: tensor}, "checkpoint_version": 3.0}` as a DCP
-    /// (FQN `key.name`). Tensors go into data files of about `partBytes` each, in model order,
-    /// written `workers` at a time; atomically, like every other save.
-    public func saveDCP(_ directory: String, key: String = "model", partBytes: Int = 5_000_000_000) throws {
+    /// (FQN `key.name`). Tensors go into data files of about `partBytes` each (1 GB: enough files
+    /// for every worker), in model order, written `workers` at a time; atomically, like every
+    /// other save.
+    public func saveDCP(_ directory: String, key: String = "model", partBytes: Int = 1_000_000_000) throws {
         let tensors = try model(for: "`save dcp`")
         var entries: [DCPWriteEntry] = [.checkpointVersion]
         var part = 0, filled = 0

@@ -126,6 +126,22 @@ public final class ByteStore: @unchecked Sendable {
         madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
     }
 
+    /// Starts reading a range of a mapped file into the page cache (`MADV_WILLNEED`), so the copy
+    /// that follows finds it there. A no-op for heap buffers.
+    public func prefetch(offset: Int, count: Int) {
+        if let parent {
+            let start = max(0, offset), end = min(self.count, offset + count)
+            if end > start { parent.prefetch(offset: parentOffset + start, count: end - start) }
+            return
+        }
+        guard isMapped, count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (max(0, offset) / page) * page
+        let end = min(self.count, offset + count)
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_WILLNEED)
+    }
+
     /// How the kernel should read ahead in a mapped file: `random` while scattered headers are
     /// parsed (no read-ahead), `normal` for streaming tensors. A no-op for heap buffers.
     public enum AccessPattern { case normal, random }

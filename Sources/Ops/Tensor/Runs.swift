@@ -103,8 +103,14 @@ extension Tensor {
             // One contiguous range: hand it over in pieces and give each piece's pages back to the
             // kernel once written, so a large tensor never sits in the resident set whole.
             var done = 0
+            // Ask the kernel to read ahead what comes next (a cold, scattered input such as a
+            // training checkpoint's model items is otherwise read in the small steps of page
+            // faults): the first two pieces now, then each piece two ahead of the one written.
+            store.prefetch(offset: byteOffset, count: min(blockBytes, 2 * releaseChunkBytes))
             while done < blockBytes {
                 let n = min(releaseChunkBytes, blockBytes - done)
+                let ahead = done + 2 * releaseChunkBytes
+                if ahead < blockBytes { store.prefetch(offset: byteOffset + ahead, count: min(releaseChunkBytes, blockBytes - ahead)) }
                 try body(.bytes(UnsafeRawBufferPointer(start: base + done, count: n)))
                 // Small ranges (a row of a merge) are left to the writer's release after the
                 // whole tensor: one system call per row would cost more than the copy.
