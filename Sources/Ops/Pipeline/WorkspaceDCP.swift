@@ -6,6 +6,8 @@ extension Workspace {
     /// map of a `load config` before are kept: they describe the model for `save hf ... like=`.
     public func loadDCP(_ path: String, key: String?) throws {
         let ckpt = try DCPCheckpoint.load(path)
+        let prefix = (key ?? "model") + "."
+        ckpt.prefetchItemHeaders { $0.hasPrefix(prefix) }
         let selection = try ckpt.stateDict(key: key ?? "model")
         if !selection.skipped.isEmpty {
             throw OpsError.format(path: ckpt.metadataPath, message: "'\(selection.key)' holds entries that are not tensors: "
