@@ -130,8 +130,14 @@ public final class OutputFile {
             try flush()
             var from = off_t(store.fileOffset + start)
             var left = tensor.byteCount
+            // Read ahead of the copy: a cold input scattered through a large file (a training
+            // checkpoint's model items) is otherwise read in the kernel's small readahead steps.
+            let end = from + off_t(left)
+            let chunk = off_t(OutputFile.writebackChunk)
+            _ = posix_fadvise(source, from, min(2 * chunk, end - from), Int32(POSIX_FADV_WILLNEED))
             while left > 0 {
                 let before = from
+                if before + 2 * chunk < end { _ = posix_fadvise(source, before + 2 * chunk, min(chunk, end - before - 2 * chunk), Int32(POSIX_FADV_WILLNEED)) }
                 let n = sendfile(fd, source, &from, min(left, OutputFile.writebackChunk))
                 if n < 0 { if errno == EINTR { continue }; throw ioError("write") }
                 if n == 0 { throw OpsError.io(path: store.name, message: "ended early while copying \(tensor) (the file shrank?)") }
