@@ -16,13 +16,6 @@ final class DCPConverterTests: XCTestCase {
     func fixture(_ path: String) -> String { InspectFixtures.fixture("dcp/" + path) }
     func out(_ name: String) -> String { dir.url.appendingPathComponent(name).path }
 
-    @discardableResult
-    func run(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> CLIRun {
-        let r = CLIRun(args + ["--quiet"])
-        XCTAssertEqual(r.status, 0, r.errText, file: file, line: line)
-        return r
-    }
-
     func fails(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> String {
         let r = CLIRun(args + ["--quiet"])
         XCTAssertNotEqual(r.status, 0, "expected a failure: \(args)", file: file, line: line)
@@ -60,21 +53,11 @@ final class DCPConverterTests: XCTestCase {
         XCTAssertEqual(Set(ckpt.entries.map(\.fqn)), Set(names), "entry names", file: file, line: line)
     }
 
-    /// Every file of `a` is in `b` with the same bytes, and `b` has no other file.
-    func assertSameFiles(_ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let fm = FileManager.default
-        let left = try fm.contentsOfDirectory(atPath: a).sorted(), right = try fm.contentsOfDirectory(atPath: b).sorted()
-        XCTAssertEqual(left, right, "files of \(b)", file: file, line: line)
-        for name in left where right.contains(name) {
-            XCTAssertEqual(fm.contents(atPath: a + "/" + name), fm.contents(atPath: b + "/" + name), name, file: file, line: line)
-        }
-    }
-
     // MARK: - GenericDCPConverter
 
     /// hf_to_dcp: the reference's 47 entries (46 tensors + checkpoint_version), FQN model.<key>.
     func testGenericHFToDCPMatchesReference() throws {
-        run(["GenericDCPConverter", "hf_to_dcp", "--hf_dir", fixture("ref_generic_qwen2vl/hf"), "--dcp_dir", out("dcp")])
+        runOK(["GenericDCPConverter", "hf_to_dcp", "--hf_dir", fixture("ref_generic_qwen2vl/hf"), "--dcp_dir", out("dcp")])
         try assertSameEntries(out("dcp"), "ref_generic_qwen2vl")
         XCTAssertEqual(try String(contentsOfFile: out("dcp/latest_checkpointed_iteration.txt")), "release")
         let ckpt = try DCPCheckpoint.load(out("dcp"))
@@ -87,9 +70,9 @@ final class DCPConverterTests: XCTestCase {
     /// checkpoint directory both work (D8).
     func testGenericDCPToHFGivesTheOriginalBack() throws {
         for (i, load) in ["ref_generic_qwen2vl/dcp/release", "ref_generic_qwen2vl/dcp"].enumerated() {
-            run(["GenericDCPConverter", "dcp_to_hf", "--load_dir", fixture(load), "--save_dir", out("back\(i)"),
+            runOK(["GenericDCPConverter", "dcp_to_hf", "--load_dir", fixture(load), "--save_dir", out("back\(i)"),
                  "--model_assets_dir", fixture("ref_generic_qwen2vl/hf")])
-            try assertSameFiles(fixture("ref_generic_qwen2vl/hf"), out("back\(i)"))
+            try assertSameFileBytes(fixture("ref_generic_qwen2vl/hf"), out("back\(i)"))
         }
     }
 
@@ -108,15 +91,15 @@ final class DCPConverterTests: XCTestCase {
     /// which the way back leaves out where the original has no place for it.
     func testGenericPrefixesTiesAndRoundTrip() throws {
         let hf = try tiedCopy(of: fixture("ref_generic_qwen2vl/hf"))
-        run(["GenericDCPConverter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp"), "--hf_prefix", "model.", "--dcp_prefix", "inner.",
+        runOK(["GenericDCPConverter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp"), "--hf_prefix", "model.", "--dcp_prefix", "inner.",
              "--tie_weight_mapping", #"{"lm_head.weight": "model.embed_tokens.weight"}"#])
         let ckpt = try DCPCheckpoint.load(out("dcp"))
         XCTAssertNotNil(ckpt.entry("model.inner.embed_tokens.weight"))
         XCTAssertNotNil(ckpt.entry("model.visual.blocks.0.attn.qkv.weight"))
         XCTAssertEqual(try ckpt.tensor("model.lm_head.weight").sha256(), try ckpt.tensor("model.inner.embed_tokens.weight").sha256())
-        run(["GenericDCPConverter", "dcp_to_hf", "--load_dir", out("dcp"), "--save_dir", out("back"), "--model_assets_dir", hf,
+        runOK(["GenericDCPConverter", "dcp_to_hf", "--load_dir", out("dcp"), "--save_dir", out("back"), "--model_assets_dir", hf,
              "--hf_prefix", "model.", "--dcp_prefix", "inner."])
-        try assertSameFiles(hf, out("back"))
+        try assertSameFileBytes(hf, out("back"))
         // A tie onto a tensor the checkpoint has is refused (the reference overwrites it).
         let err = fails(["GenericDCPConverter", "hf_to_dcp", "--hf_dir", fixture("ref_generic_qwen2vl/hf"), "--dcp_dir", out("dcp2"),
                          "--tie_weight_mapping", #"{"lm_head.weight": "model.embed_tokens.weight"}"#])
@@ -131,7 +114,7 @@ final class DCPConverterTests: XCTestCase {
         XCTAssertTrue(err.contains("'visual.blocks.0.attn.proj.bias'"), err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out("back")))
         // Names that all lose the prefix but are not the model's: the missing ones are listed.
-        run(["GenericDCPConverter", "hf_to_dcp", "--hf_dir", fixture("ref_generic_qwen2vl/hf"), "--dcp_dir", out("other"), "--dcp_prefix", "x.y."])
+        runOK(["GenericDCPConverter", "hf_to_dcp", "--hf_dir", fixture("ref_generic_qwen2vl/hf"), "--dcp_dir", out("other"), "--dcp_prefix", "x.y."])
         let missing = fails(["GenericDCPConverter", "dcp_to_hf", "--load_dir", out("other"), "--save_dir", out("back"),
                              "--model_assets_dir", fixture("ref_generic_qwen2vl/hf"), "--dcp_prefix", "x."])
         XCTAssertTrue(missing.contains("46 tensor(s)") && missing.contains("missing from the converted checkpoint"), missing)
@@ -142,10 +125,10 @@ final class DCPConverterTests: XCTestCase {
     /// bytes, file for file.
     func testOutputIsByteReproducible() throws {
         for name in ["a", "b"] {
-            run(["Qwen3VLConverter", "hf_to_dcp", "--hf_dir", fixture("ref_qwen3vl_moe/hf"), "--dcp_dir", out(name)])
+            runOK(["Qwen3VLConverter", "hf_to_dcp", "--hf_dir", fixture("ref_qwen3vl_moe/hf"), "--dcp_dir", out(name)])
         }
-        try assertSameFiles(out("a"), out("b"))
-        try assertSameFiles(out("a/release"), out("b/release"))
+        try assertSameFileBytes(out("a"), out("b"))
+        try assertSameFileBytes(out("a/release"), out("b/release"))
     }
 
     // MARK: - Qwen3VLConverter
@@ -154,11 +137,11 @@ final class DCPConverterTests: XCTestCase {
     /// [24,16] with the same bytes; dcp_to_hf of the reference's DCP and of ours is the original.
     func testQwen3VLMoEMatchesReferenceBothWays() throws {
         let hf = fixture("ref_qwen3vl_moe/hf")
-        run(["Qwen3VLConverter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp")])
+        runOK(["Qwen3VLConverter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp")])
         try assertSameEntries(out("dcp"), "ref_qwen3vl_moe")
         for (i, load) in [fixture("ref_qwen3vl_moe/dcp/release"), out("dcp")].enumerated() {
-            run(["Qwen3VLConverter", "dcp_to_hf", "--load_dir", load, "--save_dir", out("back\(i)"), "--model_assets_dir", hf])
-            try assertSameFiles(hf, out("back\(i)"))
+            runOK(["Qwen3VLConverter", "dcp_to_hf", "--load_dir", load, "--save_dir", out("back\(i)"), "--model_assets_dir", hf])
+            try assertSameFileBytes(hf, out("back\(i)"))
         }
     }
 
@@ -167,27 +150,27 @@ final class DCPConverterTests: XCTestCase {
     /// has no place for is left out.
     func testQwen3VLLoRABaseAndTie() throws {
         let hf = fixture("ref_qwen3vl_moe/hf")
-        run(["Qwen3VLConverter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("lora"), "--is_lora_base", "true"])
+        runOK(["Qwen3VLConverter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("lora"), "--is_lora_base", "true"])
         let lora = try DCPCheckpoint.load(out("lora"))
         XCTAssertNotNil(lora.entry("model.base_model.model.model.model.language_model.embed_tokens.weight"))
         _ = fails(["Qwen3VLConverter", "dcp_to_hf", "--load_dir", out("lora"), "--save_dir", out("x"), "--model_assets_dir", hf])
         XCTAssertFalse(FileManager.default.fileExists(atPath: out("x")))
 
         let tiedHF = try tiedCopy(of: hf)
-        run(["Qwen3VLConverter", "hf_to_dcp", "--hf_dir", tiedHF, "--dcp_dir", out("tied"), "--tie_weight", "true"])
+        runOK(["Qwen3VLConverter", "hf_to_dcp", "--hf_dir", tiedHF, "--dcp_dir", out("tied"), "--tie_weight", "true"])
         let tied = try DCPCheckpoint.load(out("tied"))
         XCTAssertEqual(try tied.tensor("model.model.lm_head.weight").sha256(),
                        try tied.tensor("model.model.model.language_model.embed_tokens.weight").sha256())
-        run(["Qwen3VLConverter", "dcp_to_hf", "--load_dir", out("tied"), "--save_dir", out("tied-back"), "--model_assets_dir", tiedHF])
-        try assertSameFiles(tiedHF, out("tied-back"))
+        runOK(["Qwen3VLConverter", "dcp_to_hf", "--load_dir", out("tied"), "--save_dir", out("tied-back"), "--model_assets_dir", tiedHF])
+        try assertSameFileBytes(tiedHF, out("tied-back"))
     }
 
     /// D4: a 1-D `down_proj.bias` (Qwen2.5-VL's ViT MLP) is not viewed [1, n]; a dense 2-D
     /// `down_proj.weight` is left alone (D2).
     func testOnlyThreeDimensionalExpertsAreViewed() throws {
         let hf = out("hf")
-        run(["sample", "qwen2_5vl", hf])
-        run(["Qwen3VLConverter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp")])
+        runOK(["sample", "qwen2_5vl", hf])
+        runOK(["Qwen3VLConverter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp")])
         let ckpt = try DCPCheckpoint.load(out("dcp"))
         let source = try HFCheckpoint.load(hf)
         var checked = 0
@@ -207,9 +190,9 @@ final class DCPConverterTests: XCTestCase {
     func testTTSConvertersWriteOnlyTheConvertedWeights() throws {
         let hf = fixture("ref_generic_qwen2vl/hf")
         for converter in ["MOSSTTSConverter", "Qwen3TTSConverter"] {
-            run([converter, "dcp_to_hf", "--load_dir", fixture("ref_generic_qwen2vl/dcp"), "--save_dir", out(converter), "--model_assets_dir", hf])
-            try assertSameFiles(hf, out(converter))
-            run([converter, "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out(converter + "-dcp")])
+            runOK([converter, "dcp_to_hf", "--load_dir", fixture("ref_generic_qwen2vl/dcp"), "--save_dir", out(converter), "--model_assets_dir", hf])
+            try assertSameFileBytes(hf, out(converter))
+            runOK([converter, "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out(converter + "-dcp")])
             try assertSameEntries(out(converter + "-dcp"), "ref_generic_qwen2vl")
         }
         let err = fails(["Qwen3TTSConverter", "dcp_to_hf", "--load_dir", fixture("ref_generic_qwen2vl/dcp"), "--save_dir", out("voice"),

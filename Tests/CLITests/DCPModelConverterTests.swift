@@ -79,22 +79,6 @@ final class DCPModelConverterTests: XCTestCase {
 
     func out(_ name: String) -> String { dir.url.appendingPathComponent(name).path }
 
-    @discardableResult
-    func run(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> CLIRun {
-        let r = CLIRun(args + ["--quiet"])
-        XCTAssertEqual(r.status, 0, r.errText, file: file, line: line)
-        return r
-    }
-
-    func assertSameFiles(_ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let fm = FileManager.default
-        let left = try fm.contentsOfDirectory(atPath: a).sorted(), right = try fm.contentsOfDirectory(atPath: b).sorted()
-        XCTAssertEqual(left, right, "files of \(b)", file: file, line: line)
-        for name in left where right.contains(name) {
-            XCTAssertEqual(fm.contents(atPath: a + "/" + name), fm.contents(atPath: b + "/" + name), name, file: file, line: line)
-        }
-    }
-
     func fqns(_ path: String) throws -> [String] { try DCPCheckpoint.load(path).entries.map(\.fqn).sorted() }
 
     // MARK: - Mistral3Converter
@@ -105,7 +89,7 @@ final class DCPModelConverterTests: XCTestCase {
         for newKeys in [false, true] {
             let hf = out("hf-\(newKeys)"), dcp = out("dcp-\(newKeys)"), back = out("back-\(newKeys)")
             try DCPModelFixtures.mistral3(hf, newKeys: newKeys)
-            run(["Mistral3Converter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", dcp])
+            runOK(["Mistral3Converter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", dcp])
             XCTAssertEqual(try fqns(dcp), [
                 "checkpoint_version", "model.lm_head.weight", "model.model.language_model.embed_tokens.weight",
                 "model.model.language_model.layers.0.mlp.down_proj.weight", "model.model.language_model.layers.0.mlp.gate_proj.weight",
@@ -113,8 +97,8 @@ final class DCPModelConverterTests: XCTestCase {
                 "model.model.multi_modal_projector.linear_1.weight", "model.model.vision_tower.patch_conv.weight",
                 "model.model.vision_tower.transformer.layers.0.attention.q_proj.weight",
             ].map { $0.hasPrefix("model.") ? "model." + $0 : $0 }.sorted())
-            run(["Mistral3Converter", "dcp_to_hf", "--load_dir", dcp, "--save_dir", back, "--model_assets_dir", hf])
-            try assertSameFiles(hf, back)
+            runOK(["Mistral3Converter", "dcp_to_hf", "--load_dir", dcp, "--save_dir", back, "--model_assets_dir", hf])
+            try assertSameFileBytes(hf, back)
         }
     }
 
@@ -125,11 +109,11 @@ final class DCPModelConverterTests: XCTestCase {
         let hf = out("hf"), dcp = out("dcp"), back = out("back")
         try DCPModelFixtures.mistral3(hf, newKeys: false, tied: true)
         XCTAssertGreaterThan(try HFCheckpoint.load(hf).index?.weightMap.map(\.file).reduce(into: Set<String>()) { $0.insert($1) }.count ?? 0, 1)
-        run(["Mistral3Converter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", dcp, "--tie_weight", "true"])
+        runOK(["Mistral3Converter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", dcp, "--tie_weight", "true"])
         let ckpt = try DCPCheckpoint.load(dcp)
         XCTAssertEqual(try ckpt.tensor("model.model.lm_head.weight").sha256(), try ckpt.tensor("model.model.model.language_model.embed_tokens.weight").sha256())
-        run(["Mistral3Converter", "dcp_to_hf", "--load_dir", dcp, "--save_dir", back, "--model_assets_dir", hf])
-        try assertSameFiles(hf, back)
+        runOK(["Mistral3Converter", "dcp_to_hf", "--load_dir", dcp, "--save_dir", back, "--model_assets_dir", hf])
+        try assertSameFileBytes(hf, back)
     }
 
     // MARK: - Qwen35Converter
@@ -141,7 +125,7 @@ final class DCPModelConverterTests: XCTestCase {
     func testQwen35ExpertsMTPAndRoundTrips() throws {
         let hf = out("hf")
         try DCPModelFixtures.qwen35(hf, mtp: true)
-        run(["Qwen35Converter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp")])
+        runOK(["Qwen35Converter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp")])
         let ckpt = try DCPCheckpoint.load(out("dcp"))
         let source = try HFCheckpoint.load(hf).tensors
         let l = "model.language_model.layers.0.mlp."
@@ -160,20 +144,20 @@ final class DCPModelConverterTests: XCTestCase {
             XCTAssertEqual(try down.slice(dim: 0, start: e, count: 1).reshaped([6, 16]).sha256(), try source[p + "down_proj.weight"]!.transposed(0, 1).sha256())
         }
         XCTAssertNil(ckpt.entry("model.mtp.layers.0.mlp.experts.0.gate_proj.weight"))
-        run(["Qwen35Converter", "dcp_to_hf", "--dcp_dir", out("dcp"), "--save_hf_dir", out("back"), "--origin_hf_dir", hf])
-        try assertSameFiles(hf, out("back"))
+        runOK(["Qwen35Converter", "dcp_to_hf", "--dcp_dir", out("dcp"), "--save_hf_dir", out("back"), "--origin_hf_dir", hf])
+        try assertSameFileBytes(hf, out("back"))
 
         // D3: with a dcp_prefix the experts still come back untransposed; D2: with the 2-D view,
         // the shared expert's 2-D down_proj and the stacked MTP experts keep their shapes.
-        run(["Qwen35Converter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp2"), "--dcp_prefix", "model.",
+        runOK(["Qwen35Converter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp2"), "--dcp_prefix", "model.",
              "--fused_linear_names", #"["gate_up_proj", "down_proj"]"#])
         let viewed = try DCPCheckpoint.load(out("dcp2"))
         XCTAssertEqual(viewed.entry("model.model." + l + "experts.gate_up_proj")?.tensor?.size, [64, 12])
         XCTAssertEqual(viewed.entry("model.model." + l + "shared_expert.down_proj.weight")?.tensor?.size, [16, 8])
         XCTAssertEqual(viewed.entry("model.model.mtp.layers.0.mlp.experts.down_proj")?.tensor?.size, [4, 6, 16])
-        run(["Qwen35Converter", "dcp_to_hf", "--dcp_dir", out("dcp2"), "--save_hf_dir", out("back2"), "--origin_hf_dir", hf,
+        runOK(["Qwen35Converter", "dcp_to_hf", "--dcp_dir", out("dcp2"), "--save_hf_dir", out("back2"), "--origin_hf_dir", hf,
              "--dcp_prefix", "model.", "--fused_linear_names", #"["gate_up_proj", "down_proj"]"#])
-        try assertSameFiles(hf, out("back2"))
+        try assertSameFileBytes(hf, out("back2"))
     }
 
     /// A checkpoint trained without MTP: dcp_to_hf fails naming the missing MTP tensors, and with
@@ -182,13 +166,13 @@ final class DCPModelConverterTests: XCTestCase {
         let hf = out("hf"), plain = out("plain")
         try DCPModelFixtures.qwen35(hf, mtp: true)
         try DCPModelFixtures.qwen35(plain, mtp: false)
-        run(["Qwen35Converter", "hf_to_dcp", "--hf_dir", plain, "--dcp_dir", out("dcp")])
+        runOK(["Qwen35Converter", "hf_to_dcp", "--hf_dir", plain, "--dcp_dir", out("dcp")])
         let r = CLIRun(["Qwen35Converter", "dcp_to_hf", "--dcp_dir", out("dcp"), "--save_hf_dir", out("back"), "--origin_hf_dir", hf, "--quiet"])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.errText.contains("'mtp.fc.weight'") || r.errText.contains("mtp."), r.errText)
-        run(["Qwen35Converter", "dcp_to_hf", "--dcp_dir", out("dcp"), "--save_hf_dir", out("back"), "--origin_hf_dir", hf,
+        runOK(["Qwen35Converter", "dcp_to_hf", "--dcp_dir", out("dcp"), "--save_hf_dir", out("back"), "--origin_hf_dir", hf,
              "--keep_origin_mtp_weights", "true"])
-        try assertSameFiles(hf, out("back"))
+        try assertSameFileBytes(hf, out("back"))
     }
 
     /// D2 with GenericDCPConverter: the fused names select only 3-D `...experts.<name>` tensors,
@@ -198,12 +182,12 @@ final class DCPModelConverterTests: XCTestCase {
         let hf = out("hf")
         try DCPModelFixtures.qwen35(hf, mtp: true)
         let names = #"["gate_up_proj", "down_proj"]"#
-        run(["GenericDCPConverter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp"), "--fused_linear_names", names])
+        runOK(["GenericDCPConverter", "hf_to_dcp", "--hf_dir", hf, "--dcp_dir", out("dcp"), "--fused_linear_names", names])
         let ckpt = try DCPCheckpoint.load(out("dcp"))
         XCTAssertEqual(ckpt.entry("model.model.language_model.layers.0.mlp.experts.down_proj")?.tensor?.size, [64, 6])
         XCTAssertEqual(ckpt.entry("model.mtp.layers.0.mlp.experts.0.down_proj.weight")?.tensor?.size, [16, 6])
-        run(["GenericDCPConverter", "dcp_to_hf", "--load_dir", out("dcp"), "--save_dir", out("back"), "--model_assets_dir", hf, "--fused_linear_names", names])
-        try assertSameFiles(hf, out("back"))
+        runOK(["GenericDCPConverter", "dcp_to_hf", "--load_dir", out("dcp"), "--save_dir", out("back"), "--model_assets_dir", hf, "--fused_linear_names", names])
+        try assertSameFileBytes(hf, out("back"))
     }
 
     // MARK: - LoRA adapters
@@ -217,7 +201,7 @@ final class DCPModelConverterTests: XCTestCase {
         try DCPModelFixtures.write(adapter, [(names[0], [2, 16]), (names[1], [16, 2])], config: nil, shardBytes: 1 << 20)
         for converter in ["Qwen3VLConverter", "Mistral3Converter"] {
             let dcp = out("dcp-" + converter)
-            run([converter, "lora_hf_to_dcp", "--hf_dir", adapter, "--dcp_dir", dcp])
+            runOK([converter, "lora_hf_to_dcp", "--hf_dir", adapter, "--dcp_dir", dcp])
             let ckpt = try DCPCheckpoint.load(dcp)
             XCTAssertEqual(ckpt.entries.map(\.fqn).sorted(), ["checkpoint_version",
                 "model.base_model.model.model.model.language_model.layers.0.self_attn.q_proj.lora_A.default.weight",
@@ -236,10 +220,10 @@ final class DCPModelConverterTests: XCTestCase {
     func testExpertMergeGLMRoundTrip() throws {
         let hf = out("hf")
         _ = try HFOpsCommandTests.perExpertGLM(hf)
-        run(["ExpertMergeDcpConverter", "hf_to_dcp", "--hf_dir", hf, "--save_dir", out("dcp")])
+        runOK(["ExpertMergeDcpConverter", "hf_to_dcp", "--hf_dir", hf, "--save_dir", out("dcp")])
         let ckpt = try DCPCheckpoint.load(out("dcp"))
         let merged = out("merged")
-        run(["moe_expert", "--style", "merge", "--hf_dir", hf, "--save_dir", merged])
+        runOK(["moe_expert", "--style", "merge", "--hf_dir", hf, "--save_dir", merged])
         let fused = try HFCheckpoint.load(merged).tensors
         XCTAssertEqual(Set(ckpt.tensorNames), Set(fused.names.map { "model.model." + $0 }))
         for (name, t) in fused {
@@ -248,8 +232,8 @@ final class DCPModelConverterTests: XCTestCase {
             XCTAssertEqual(try ours.sha256(), try t.sha256(), name)
         }
         XCTAssertEqual(ckpt.entry("model.model.model.language_model.layers.1.mlp.experts.gate_up_proj")?.tensor?.size, [4 * 16, 16])
-        run(["ExpertMergeDcpConverter", "dcp_to_hf", "--hf_dir", hf, "--dcp_dir", out("dcp"), "--save_dir", out("back")])
-        try assertSameFiles(hf, out("back"))
+        runOK(["ExpertMergeDcpConverter", "dcp_to_hf", "--hf_dir", hf, "--dcp_dir", out("dcp"), "--save_dir", out("back")])
+        try assertSameFileBytes(hf, out("back"))
     }
 
     /// D7: merge_mm_lora_dcp_weight_to_base_hf (the reference's Qwen3VLConverter crashes): a PEFT
@@ -268,10 +252,10 @@ final class DCPModelConverterTests: XCTestCase {
         XCTAssertEqual(baseTensors[layer + "q_proj.weight"]?.shape, [16, 16])
         for converter in ["Qwen3VLConverter", "Mistral3Converter"] {
             let dcp = out("lora-dcp-" + converter)
-            run([converter, "lora_hf_to_dcp", "--hf_dir", adapter, "--dcp_dir", dcp])
+            runOK([converter, "lora_hf_to_dcp", "--hf_dir", adapter, "--dcp_dir", dcp])
             for targets in ["", "v_proj"] {
                 let merged = out("merged-\(converter)-\(targets)")
-                run([converter, "merge_mm_lora_dcp_weight_to_base_hf", "--base_hf_dir", base, "--lora_dcp_dir", dcp,
+                runOK([converter, "merge_mm_lora_dcp_weight_to_base_hf", "--base_hf_dir", base, "--lora_dcp_dir", dcp,
                      "--lora_target_modules", targets, "--save_merged_hf_dir", merged, "--scaling", "2.0"])
                 // The expected merge, on adapter names made the base's.
                 var named = TensorMap()
