@@ -199,21 +199,13 @@ extension ConversionCommands {
             return try ExpertFuse(module: call.arguments.string("module")!, numExperts: try call.int("n"), layers: layers,
                                   flat: try call.bool("flat", default: false))
         }
-        r.register(TensorCommand("experts merge", signature: sig,
-                                 doc: "per-expert gate/up/down_proj.weight -> fused gate_up_proj [E, H, 2I] and down_proj [E, I, H] (module without .{E}); revert splits") { call, ctx in
-            let t = try call.attempt { try build(call) }
-            try call.attempt { try ctx.state.apply(t, inverse: false) }
-        } revert: { call, ctx in
-            let t = try call.attempt { try build(call) }
-            try call.attempt { try ctx.state.apply(t, inverse: true) }
-        })
-        r.register(TensorCommand("experts split", signature: sig,
-                                 doc: "fused gate_up_proj / down_proj -> per-expert gate/up/down_proj.weight (the inverse of experts merge); revert merges") { call, ctx in
-            let t = try call.attempt { try build(call) }
-            try call.attempt { try ctx.state.apply(t, inverse: true) }
-        } revert: { call, ctx in
-            let t = try call.attempt { try build(call) }
-            try call.attempt { try ctx.state.apply(t, inverse: false) }
-        })
+        transform(r, "experts merge", sig,
+                  doc: "per-expert gate/up/down_proj.weight -> fused gate_up_proj [E, H, 2I] and down_proj [E, I, H] (module without .{E}); revert splits") { call, _ in
+            try build(call)
+        }
+        transform(r, "experts split", sig,
+                  doc: "fused gate_up_proj / down_proj -> per-expert gate/up/down_proj.weight (the inverse of experts merge); revert merges") { call, _ in
+            Inverted(try build(call))
+        }
     }
 }

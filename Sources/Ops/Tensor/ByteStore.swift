@@ -112,26 +112,18 @@ public final class ByteStore: @unchecked Sendable {
 
     /// Tells the kernel a range of a mapped file will not be needed again, so the page cache it
     /// occupies does not count against the process. A no-op for heap buffers.
-    public func release(offset: Int, count: Int) {
-        if let parent {
-            let start = max(0, offset), end = min(self.count, offset + count)
-            if end > start { parent.release(offset: parentOffset + start, count: end - start) }
-            return
-        }
-        guard isMapped, count > 0 else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (offset / page) * page
-        let end = min(self.count, offset + count)
-        guard end > start else { return }
-        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
-    }
+    public func release(offset: Int, count: Int) { advise(MADV_DONTNEED, offset: offset, count: count) }
 
     /// Starts reading a range of a mapped file into the page cache (`MADV_WILLNEED`), so the copy
     /// that follows finds it there. A no-op for heap buffers.
-    public func prefetch(offset: Int, count: Int) {
+    public func prefetch(offset: Int, count: Int) { advise(MADV_WILLNEED, offset: offset, count: count) }
+
+    /// `madvise` on a range of this store, clipped to it, passed up to the mapping a window
+    /// shares, widened down to a page boundary.
+    private func advise(_ advice: Int32, offset: Int, count: Int) {
         if let parent {
             let start = max(0, offset), end = min(self.count, offset + count)
-            if end > start { parent.prefetch(offset: parentOffset + start, count: end - start) }
+            if end > start { parent.advise(advice, offset: parentOffset + start, count: end - start) }
             return
         }
         guard isMapped, count > 0 else { return }
@@ -139,7 +131,7 @@ public final class ByteStore: @unchecked Sendable {
         let start = (max(0, offset) / page) * page
         let end = min(self.count, offset + count)
         guard end > start else { return }
-        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_WILLNEED)
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, advice)
     }
 
     /// How the kernel should read ahead in a mapped file: `random` while scattered headers are

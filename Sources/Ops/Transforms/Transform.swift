@@ -30,6 +30,18 @@ public struct TransformChain: Transform {
     public var description: String { steps.map(\.description).joined(separator: "; ") }
 }
 
+/// A transform run the other way round: `experts split` is `experts merge` inverted, so one type
+/// holds the rule and each statement's revert is the other's run.
+public struct Inverted: Transform {
+    public let base: any Transform
+
+    public init(_ base: any Transform) { self.base = base }
+
+    public func forward(_ tensors: TensorMap) throws -> TensorMap { try base.inverse(tensors) }
+    public func inverse(_ tensors: TensorMap) throws -> TensorMap { try base.forward(tensors) }
+    public var description: String { "inverse of \(base)" }
+}
+
 /// Whether a pattern that selects nothing is an error.
 public enum Presence: Sendable {
     /// Every concrete pattern (each expansion of its alternatives) must select at least one
