@@ -2,6 +2,7 @@
 import PackageDescription
 
 // No package dependencies: only the Swift toolchain's own modules (Foundation, Dispatch, Glibc, XCTest).
+// CarryLessCRC is our own C (Swift has no carry-less multiply), compiled by the toolchain's clang.
 let package = Package(
     name: "mm-convert",
     products: [
@@ -10,11 +11,12 @@ let package = Package(
         .library(name: "DSL", targets: ["DSL"]),
     ],
     targets: [
-        .target(name: "Ops", path: "Sources/Ops"),
+        .target(name: "CarryLessCRC", path: "Sources/CarryLessCRC"),
+        .target(name: "Ops", dependencies: ["CarryLessCRC"], path: "Sources/Ops"),
         .target(name: "DSL", dependencies: ["Ops"], path: "Sources/DSL"),
         .target(name: "CLI", dependencies: ["Ops", "DSL"], path: "Sources/CLI"),
         .executableTarget(name: "mm-convert", dependencies: ["CLI"], path: "Sources/mm-convert"),
-        .testTarget(name: "OpsTests", dependencies: ["Ops"], path: "Tests/OpsTests"),
+        .testTarget(name: "OpsTests", dependencies: ["Ops", "CarryLessCRC"], path: "Tests/OpsTests"),
         .testTarget(name: "DSLTests", dependencies: ["DSL", "Ops"], path: "Tests/DSLTests"),
         .testTarget(name: "CLITests", dependencies: ["CLI", "DSL", "Ops"], path: "Tests/CLITests"),
     ],

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Ops
+import CarryLessCRC
 
 final class TensorTests: XCTestCase {
     /// A contiguous i32 tensor holding 0, 1, 2, ... so element orders can be read back as numbers.
@@ -54,9 +55,30 @@ final class TensorTests: XCTestCase {
         return ~c
     }
 
-    /// The 16-byte fast path against a bit-at-a-time reference, at every length, alignment and
+    /// Runs `body` with the table path, and again with carry-less folding where the CPU has it.
+    func forEachCRCPath(_ body: () -> Void) {
+        let saved = CRC32.folding
+        defer { CRC32.folding = saved }
+        for folding in [false, carryless_crc32_available() != 0] {
+            CRC32.folding = folding
+            body()
+        }
+    }
+
+    /// A CPU that has PCLMULQDQ gets the folding path (it is the hot loop of every .pt written).
+    func testCRC32FoldsWhereTheCPUCan() throws {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        try XCTSkipUnless(cpuinfo.contains(" pclmulqdq") && cpuinfo.contains(" sse4_1"), "no PCLMULQDQ here")
+        XCTAssertTrue(CRC32.folding)
+    }
+
+    /// The fast paths against a bit-at-a-time reference, at every length, alignment and
     /// split point of a pseudo-random buffer.
     func testCRC32MatchesBitwiseReference() {
+        forEachCRCPath { checkAgainstReference() }
+    }
+
+    func checkAgainstReference() {
         var rng = SplitMix64(seed: 7)
         let data = (0..<200).map { _ in UInt8.random(in: 0...255, using: &rng) }
         for start in 0..<5 {
@@ -75,6 +97,10 @@ final class TensorTests: XCTestCase {
     /// Large inputs take the three-stream path: every length around its threshold and remainder,
     /// at odd alignment, and the combination of two CRCs, against the bitwise reference.
     func testCRC32ThreeStreamsAndCombine() {
+        forEachCRCPath { checkLargeInputs() }
+    }
+
+    func checkLargeInputs() {
         var rng = SplitMix64(seed: 11)
         let data = (0..<70_001).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let m = CRC32.threeWayMinimum
