@@ -40,8 +40,10 @@ final class TransformTransposeTests: XCTestCase {
         }
         try check(.f32, [700, 600], a: 0, b: 1)          // output bigger than one scratch band
         // 2-byte elements go through 8 x 8 vector blocks: whole blocks, ragged edges in either
-        // dimension, fewer than 8 rows or columns, bands larger than the scratch buffer, stacks.
-        for shape in [[8, 8], [16, 24], [9, 8], [8, 9], [17, 31], [7, 64], [64, 7], [1030, 520], [3, 40, 16], [2, 24, 13]] {
+        // dimension, fewer than 8 rows or columns, bands larger than the scratch buffer, stacks,
+        // several tiles of 64 source rows (short output rows) and of 16 (long ones), ragged.
+        for shape in [[8, 8], [16, 24], [9, 8], [8, 9], [17, 31], [7, 64], [64, 7], [1030, 520], [3, 40, 16], [2, 24, 13],
+                      [200, 136], [136, 200], [2, 264, 48], [600, 300]] {
             try check(.bf16, shape, a: shape.count - 2, b: shape.count - 1)
             try check(.f16, shape, a: shape.count - 2, b: shape.count - 1)
         }
