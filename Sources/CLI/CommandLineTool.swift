@@ -48,8 +48,8 @@ public enum CommandLineTool {
     }
 
     static func dispatch(_ args: [String], environment: [String: String], output: Output) throws -> Int32 {
-        let catalog = try RecipeCatalog.bundled()
         let (options, rest) = try ConversionOptions.extract(args)
+        let catalog = try RecipeCatalog.bundled(for: rest)
         let surface = ArgumentSurface(program: "mm-convert",
                                       summary: "Convert multimodal checkpoints between Hugging Face and MindSpeed-MM (Megatron) layouts.",
                                       recipes: catalog.infos, extraCommands: extraCommands)

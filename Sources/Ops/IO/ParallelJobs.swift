@@ -36,4 +36,21 @@ public enum ParallelJobs {
         }
         if let firstError { throw firstError }
     }
+
+    /// `transform` of every element, computed on the workers, in the input's order. Every element
+    /// is tried; the error of the first failing element (in input order) is rethrown, so which
+    /// file an error names does not depend on the schedule.
+    public static func map<T, R>(_ items: [T], workers: Int = defaultWorkers, _ transform: @escaping (T) throws -> R) throws -> [R] {
+        var results = [Result<R, Error>?](repeating: nil, count: items.count)
+        let lock = NSLock()
+        try run(items.indices.map { i in
+            (cost: items.count - i, work: {
+                let r = Result { try transform(items[i]) }
+                lock.lock()
+                results[i] = r
+                lock.unlock()
+            })
+        }, workers: workers)
+        return try results.map { try $0!.get() }
+    }
 }

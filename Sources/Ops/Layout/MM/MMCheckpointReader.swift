@@ -75,15 +75,17 @@ public enum MMCheckpointReader {
         guard widths.count == 1, let width = widths.first else {
             throw OpsError.format(path: iterationDir, message: "rank directories mix naming schemes (\(parsed.map(\.name).prefix(4).joined(separator: ", ")), ...)")
         }
-        // Decode every rank file.
-        var files: [(name: String, fields: [Int], content: (chunks: [TensorMap], skipped: [String], extras: PickleDict))] = []
-        for (name, fields) in parsed {
+        // Decode every rank file, on every core: a MoE checkpoint's rank files hold thousands of
+        // small tensors each, and their zip directories and pickles are most of a resplit's
+        // single-threaded time.
+        for (name, _) in parsed {
             let path = iterationDir + "/" + name + "/" + MMCheckpointWriter.fileName
             guard fm.fileExists(atPath: path) else {
                 throw OpsError.io(path: path, message: "missing rank file (rank directory \(name) has no \(MMCheckpointWriter.fileName))")
             }
-            files.append((name, fields, try decode(path)))
         }
+        let decoded = try ParallelJobs.map(parsed) { try decode(iterationDir + "/" + $0.name + "/" + MMCheckpointWriter.fileName) }
+        let files = zip(parsed, decoded).map { (name: $0.name, fields: $0.fields, content: $1) }
         var expertSecond = false
         if width == 2 {
             switch singleSuffix {
