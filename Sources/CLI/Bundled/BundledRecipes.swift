@@ -543,6 +543,9 @@ use "family.recipe"
 let blocks = null
 let src_tp = 1
 let has_lora_input = false
+# source_to_mm: the dict of a torch file that holds the state dict (`load pt key=`: a list is
+# tried in order, "" the saved dict itself).
+let source_keys = ["module"]
 # The layers merge_lora_to_base merges (substrings of the LoRA's layer names; the reference's lists).
 let lora_targets = []
 # The target layout (sora_target_params.recipe sets them where a direction writes MindSpeed-MM).
@@ -705,7 +708,7 @@ apply traits
 if endswith(cfg.source_path, ".safetensors") {
   load hf cfg.source_path
 } else {
-  load pt cfg.source_path key="module"
+  load pt cfg.source_path key=source_keys
 }
 apply dims
 use "sora_target_params.recipe"
@@ -1943,15 +1946,16 @@ use "../common/sora_hf_to_mm.recipe"
 # become `videodit_blocks` (v1.2) or `videodit_sparse_blocks` (v1.3), attn1 / attn2 become
 # self_atten / cross_atten with proj_q/k/v/out. TP splits every block's attention and MLP (the
 # reference hard-codes 32 blocks); PP and VPP exist for v1.3 (v1.2: refused, as by the reference).
+# v1.5 (SparseUMMDiT, one torch file) is family opensoraplan15 below.
 use "../common/sora_family.recipe"
 
-param version: str = "v1.5" "v1.2 or v1.3 (hf_to_mm, resplit, mm_to_hf); v1.5 (source_to_mm) is not converted yet"
+param version: str = "v1.5" "v1.2 or v1.3 (a folder: hf_to_mm, mm_to_hf, resplit); v1.5 (model_ema.pt: source_to_mm, mm_to_source, resplit); any (vae_convert)"
 
 map osp_traits {
   let model_name = "Open-Sora-Plan " + version
   let tp_ok = true
   assert version == "v1.2" or version == "v1.3" \
-    "--version " + version + ": OpenSoraPlanConverter converts v1.2 and v1.3 folders here (v1.5's source_to_mm is not supported yet); give --version v1.3 or v1.2 before the operation"
+    "--version " + version + ": this operation converts Open-Sora-Plan v1.2 and v1.3 folders (v1.5's model_ema.pt converts with source_to_mm and back with mm_to_source); give --version v1.3 or v1.2 before the operation"
   let osp_blocks = "videodit_sparse_blocks."
   if version == "v1.2" { let osp_blocks = "videodit_blocks." }
 }
@@ -1990,6 +1994,77 @@ stages osp_pp {
   dit osp_blocks first=["adaln_single.", "caption_projection.", "pos_embed."] last=["scale_shift_table", "proj_out."]
 }
 
+# Open-Sora-Plan v1.5 (sora.md §7.5.2; MindSpeed-MM's SparseUMMDiT): blocks
+# `transformer_blocks.{stage}.{block}` over the U-shaped stages (the release's [2,4,6,8,6,4,2],
+# here whatever the checkpoint holds), only attn1's names change. The last block of the last
+# stage (context_pre_only) has no added_proj_out and no ff_enc: the TP table's patterns simply
+# match nothing there (the reference lists every name for the fixed stages and fails, §9 Q12).
+map osp15_traits {
+  let model_name = "Open-Sora-Plan v1.5"
+  let tp_ok = true
+  assert version == "v1.5" \
+    "--version " + version + ": this operation converts Open-Sora-Plan v1.5's model_ema.pt (v1.2 / v1.3 folders convert with hf_to_mm and back with mm_to_hf); give --version v1.5"
+  # The torch file holds the EMA weights under ema_state_dict, or is the state dict itself.
+  let source_keys = ["ema_state_dict", ""]
+}
+
+# The head width from attn1's q norm, the width from its q projection (released or MindSpeed-MM
+# names; in a MindSpeed-MM checkpoint's rank 0 the projection's rows give the TP size).
+map osp15_dims {
+  let b = "transformer_blocks.0.0.attn1."
+  if has(shapes, b + "to_q.weight") {
+    let width = shapes[b + "to_q.weight"][0]
+    let head_dim = shapes[b + "norm_q.weight"][0]
+  } else {
+    let width = shapes[b + "proj_out.weight"][0]
+    let head_dim = shapes[b + "norm_proj_q.weight"][0]
+    let src_tp = width // shapes[b + "proj_q.weight"][0]
+  }
+  let heads = width // head_dim
+}
+
+map osp15 {
+  rename "transformer_blocks.{S}.{L}.attn1.norm_{q,k}.*" -> "transformer_blocks.{S}.{L}.attn1.norm_proj_{q,k}.*" \
+         "transformer_blocks.{S}.{L}.attn1.to_{q,k,v}.*" -> "transformer_blocks.{S}.{L}.attn1.proj_{q,k,v}.*" \
+         "transformer_blocks.{S}.{L}.attn1.add_{q,k,v}_proj.*" -> "transformer_blocks.{S}.{L}.attn1.added_proj_{q,k,v}.*" \
+         "transformer_blocks.{S}.{L}.attn1.to_out.0.*" -> "transformer_blocks.{S}.{L}.attn1.proj_out.*"
+  rename optional=true "transformer_blocks.{S}.{L}.attn1.to_add_out.*" -> "transformer_blocks.{S}.{L}.attn1.added_proj_out.*" \
+         "transformer_blocks.{S}.{L}.attn1.norm_added_{q,k}.*" -> "transformer_blocks.{S}.{L}.attn1.norm_added_proj_{q,k}.*"
+}
+
+# SparseUMMDiT's modules (sparseu_mmdit.py): anything else, or an attention name left in the
+# released form, is refused by name (the reference carries it along unrenamed).
+map osp15_checks {
+  assert len(layers) == 0 "pp_layers " + str(layers) + ": Open-Sora-Plan v1.5 converts without pipeline parallelism (as by the reference); give no pp_layers"
+  assert heads % tp == 0 "the " + str(heads) + " attention heads do not split over tp_size=" + str(tp)
+  refuse r"re:(?!(patch_embed|time_text_embed|caption_projection|transformer_blocks|skip_norm_linear|skip_norm_linear_enc|norm_final|norm_out|proj_out)\.).*" \
+    r"re:transformer_blocks\.\d+\.\d+\.attn1\.(to_|add_|norm_q\.|norm_k\.|norm_added_q\.|norm_added_k\.).*" \
+    why="an Open-Sora-Plan v1.5 tensor this converter has no MindSpeed-MM name for (is this SparseUMMDiT's model_ema.pt?)"
+}
+
+# §7.5.2: column-parallel layers (rows), row-parallel ones (columns); the adaptive norms'
+# linears are column-parallel with gathered output (rank r holds the r-th slice of the rows).
+shard osp15_tp {
+  row "norm_out.linear.*" "transformer_blocks.{S}.{L}.{norm1,norm2}.linear.*" \
+    "transformer_blocks.{S}.{L}.attn1.{proj_q,proj_k,proj_v,added_proj_q,added_proj_k,added_proj_v}.*" \
+    "transformer_blocks.{S}.{L}.{ff,ff_enc}.net.0.proj.*"
+  col "transformer_blocks.{S}.{L}.attn1.{proj_out,added_proj_out}.weight" "transformer_blocks.{S}.{L}.{ff,ff_enc}.net.2.weight"
+}
+
+# One stage: every name has a place (no PP for this model).
+stages osp15_pp {
+  dit "transformer_blocks." first=[""]
+}
+
+family opensoraplan15 extends sora {
+  traits = osp15_traits
+  dims = osp15_dims
+  model = osp15
+  checks = osp15_checks
+  tp = osp15_tp
+  pp = osp15_pp
+}
+
 family opensoraplan extends sora {
   traits = osp_traits
   config = osp_config
@@ -2000,6 +2075,26 @@ family opensoraplan extends sora {
   pp = osp_pp
 }
 
+# resplit reads either version's MindSpeed-MM checkpoint: the roles of the one --version names.
+family opensoraplan_any extends sora {
+  if version == "v1.5" {
+    traits = osp15_traits
+    dims = osp15_dims
+    model = osp15
+    checks = osp15_checks
+    tp = osp15_tp
+    pp = osp15_pp
+  } else {
+    traits = osp_traits
+    config = osp_config
+    dims = osp_dims
+    model = opensoraplan
+    checks = osp_checks
+    tp = osp_tp
+    pp = osp_pp
+  }
+}
+
 """###,
         "opensoraplan/mm_to_hf.recipe": ###"""
 recipe OpenSoraPlanConverter.mm_to_hf "Convert a MindSpeed-MM Open-Sora-Plan v1.2 / v1.3 checkpoint back to the folder it came from."
@@ -2008,11 +2103,25 @@ family opensoraplan
 use "../common/sora_mm_to_hf.recipe"
 
 """###,
-        "opensoraplan/resplit.recipe": ###"""
-recipe OpenSoraPlanConverter.resplit "Re-split a MindSpeed-MM Open-Sora-Plan v1.2 / v1.3 checkpoint to another TP / PP layout."
+        "opensoraplan/mm_to_source.recipe": ###"""
+recipe OpenSoraPlanConverter.mm_to_source "Convert a MindSpeed-MM Open-Sora-Plan v1.5 checkpoint (any TP) back to one torch file of the original names (a flat state dict, as model_ema.pt without the ema_state_dict wrapper)."
 use "layout.recipe"
-family opensoraplan
+family opensoraplan15
+use "../common/sora_mm_to_pt.recipe"
+
+"""###,
+        "opensoraplan/resplit.recipe": ###"""
+recipe OpenSoraPlanConverter.resplit "Re-split a MindSpeed-MM Open-Sora-Plan checkpoint to another TP (and, v1.3, PP / VPP) layout."
+use "layout.recipe"
+family opensoraplan_any
 use "../common/sora_resplit.recipe"
+
+"""###,
+        "opensoraplan/source_to_mm.recipe": ###"""
+recipe OpenSoraPlanConverter.source_to_mm "Convert an Open-Sora-Plan v1.5 model_ema.pt (its ema_state_dict, or the state dict itself) to MindSpeed-MM (Megatron) layout, over TP."
+use "layout.recipe"
+family opensoraplan15
+use "../common/sora_source_to_mm.recipe"
 
 """###,
         "qwen2_5omni/hf_to_mm.recipe": ###"""

@@ -26,10 +26,11 @@ extension ConversionCommands {
             ctx.weightMap = .dict((ctx.state.hfWeightMap ?? []).map { ($0.tensor, .string($0.file)) })
         })
         r.register(TensorCommand("load pt", signature: CommandSignature(positional: [slot("path", .string, required: false, doc: "a torch.save file (.pt, .pth, .bin; default: the `input` setting)")], keywords: [
-            slot("key", .optional(.string), required: false, doc: "the dict of tensors inside it (dotted path); default: the saved dict, else its 'model'"),
+            slot("key", .optional(.strings), required: false, doc: "the dict of tensors inside it (dotted path); a list: the first of them that is a dict of tensors (\"\" the saved dict); default: the saved dict, else its 'model'"),
         ]), doc: "read the tensors of one torch.save state dict instead of safetensors shards, lazily (config.json comes from `load config`)") { call, ctx in
             let file = try ctx.state.path(call, default: "input")
-            try call.attempt { try ctx.state.loadTorch(file, key: call.arguments.string("key")) }
+            let keys = try call.keywordStrings("key")
+            try call.attempt { try ctx.state.loadTorch(file, keys: keys) }
             ctx.shapes = ctx.state.loadedShapes
             ctx.weightMap = ctx.state.hfWeightMap.map { m in .dict(m.map { ($0.tensor, .string($0.file)) }) }
         })
@@ -92,10 +93,12 @@ extension ConversionCommands {
             try call.attempt { try ctx.state.saveDCP(dir, partBytes: partBytes) }
             ctx.state.report("saved \(dir)")
         })
-        r.register(TensorCommand("save pt", signature: CommandSignature(positional: [slot("path", .string, required: false, doc: "the output file (default: the `output` setting)")]),
-                                 doc: "write the whole model as one torch.save file of {name: tensor} (atomically; the inverse of `load pt`)") { call, ctx in
+        r.register(TensorCommand("save pt", signature: CommandSignature(positional: [slot("path", .string, required: false, doc: "the output file (default: the `output` setting)")], keywords: [
+            slot("key", .string, required: false, doc: "nest the dict under this dotted path ({\"module\": {name: tensor}} for \"module\")"),
+        ]), doc: "write the whole model as one torch.save file of {name: tensor} (atomically; the inverse of `load pt`)") { call, ctx in
             let file = try ctx.state.path(call, default: "output")
-            try call.attempt { try ctx.state.savePT(file) }
+            let key = call.arguments.string("key")
+            try call.attempt { try ctx.state.savePT(file, key: key) }
             ctx.state.report("saved \(file)")
         })
         r.register(TensorCommand("save mm", signature: CommandSignature(positional: [path], keywords: [

@@ -139,8 +139,11 @@ public final class Workspace {
     /// Reads the tensors of one `torch.save` state dict (lazily): the saved dict, or the dict at
     /// `key` (dotted path), which must hold tensors only. `config` is left as it is (read it with
     /// `loadConfig` first); the tensor names, each mapped to the file's name, become the weight map.
-    public func loadTorch(_ path: String, key: String?) throws {
-        let selection = try StateDictSelection.select(try TorchCheckpoint.load(path), key: key, path: path)
+    /// With several `keys`, the first that names a dict of tensors ("" the saved object itself).
+    public func loadTorch(_ path: String, keys: [String]) throws {
+        let root = try TorchCheckpoint.load(path)
+        let selection = keys.count > 1 ? try StateDictSelection.selectFirst(root, keys: keys, path: path)
+            : try StateDictSelection.select(root, key: keys.first, path: path)
         if !selection.skipped.isEmpty {
             let label = selection.key.isEmpty ? "the saved dict" : "'\(selection.key)'"
             throw OpsError.format(path: path, message: "\(label) is not a state dict: it holds entries that are not tensors: "

@@ -48,8 +48,9 @@ extension Workspace {
     /// Writes the whole (merged) model as one `torch.save` file of `{name: tensor}` (every tensor
     /// with its own compact storage; `torch.load(weights_only=True)` reads it), atomically: the
     /// file appears complete or not at all; a missing parent directory is created (mode 0750),
-    /// the file gets mode 0640. The inverse of `load pt`.
-    public func savePT(_ path: String) throws {
+    /// the file gets mode 0640. With `key` (a dotted path), the dict is nested under it:
+    /// `{"module": {name: tensor}}` for `key: "module"`. The inverse of `load pt`.
+    public func savePT(_ path: String, key: String? = nil) throws {
         let tensors = try model(for: "`save pt`")
         if dryRun {
             plan(PlannedOutput(path: path, tensors: tensors))
@@ -58,7 +59,9 @@ extension Workspace {
         let progress = Progress(label: "save pt", totalFiles: 1, totalBytes: tensors.totalBytes, mode: progressMode)
         try withProgress(progress) {
             try AtomicFileOutput.write(to: path, force: force) { tmp in
-                try TorchCheckpoint.save(.dict(PickleDict(strings: tensors.map { ($0.name, .tensor(TorchTensor($0.tensor))) })), to: tmp,
+                var object = PickleValue.dict(PickleDict(strings: tensors.map { ($0.name, .tensor(TorchTensor($0.tensor))) }))
+                for part in (key ?? "").split(separator: ".").reversed() { object = .dict(PickleDict(strings: [(String(part), object)])) }
+                try TorchCheckpoint.save(object, to: tmp,
                                          archiveName: TorchCheckpoint.defaultArchiveName(path))
                 try CheckpointFiles.setMode(tmp, CheckpointFiles.fileMode)
             }
