@@ -35,7 +35,7 @@ final class BundledRecipesTests: XCTestCase {
                              "VACEConverter": ["hf_to_mm", "mm_to_hf", "hf_diffusers_to_mm", "mm_to_hf_diffusers"],
                              "HunyuanVideoConverter": ["resplit", "merge_lora_to_base", "source_to_mm"],
                              "CogVideoConverter": ["hf_to_mm", "mm_to_hf", "resplit", "source_to_mm"],
-                             "OpenSoraPlanConverter": ["hf_to_mm", "mm_to_hf", "mm_to_source", "resplit", "source_to_mm"],
+                             "OpenSoraPlanConverter": ["hf_to_mm", "mm_to_hf", "resplit", "mm_to_source", "source_to_mm", "vae_convert"],
                              "LuminaConverter": ["hf_to_mm", "mm_to_hf"],
                              "BagelConverter": ["hf_to_mm"],
                              "GenericDCPConverter": ["dcp_to_hf", "hf_to_dcp"],

@@ -546,6 +546,8 @@ let has_lora_input = false
 # source_to_mm: the dict of a torch file that holds the state dict (`load pt key=`: a list is
 # tried in order, "" the saved dict itself).
 let source_keys = ["module"]
+# mm_to_source / mm_to_hf to one torch file: the dict the state dict is nested under ("" none).
+let pt_key = ""
 # The layers merge_lora_to_base merges (substrings of the LoRA's layer names; the reference's lists).
 let lora_targets = []
 # The target layout (sora_target_params.recipe sets them where a direction writes MindSpeed-MM).
@@ -669,7 +671,14 @@ param cfg.target_path: path "the output .pt file (written atomically; refused if
 apply traits
 use "sora_unstage.recipe"
 revert model
-save pt cfg.target_path
+save pt cfg.target_path key=pt_key
+
+"""###,
+        "common/sora_mm_to_source.recipe": ###"""
+# MindSpeed-MM -> the original torch file (the inverse of source_to_mm), for any video family:
+# one torch file, the state dict nested under the family's `pt_key` ("module" for DeepSpeed
+# model states; "" a bare state dict).
+use "sora_mm_to_pt.recipe"
 
 """###,
         "common/sora_params.recipe": ###"""
@@ -699,10 +708,11 @@ save mm cfg.target_path version="vpp"
 """###,
         "common/sora_source_to_mm.recipe": ###"""
 # A video model's original (non-diffusers) checkpoint file -> MindSpeed-MM, for any video family:
-# a torch file holding {"module": state dict} (DeepSpeed model states) or one .safetensors file.
+# a torch file holding {"module": state dict} (DeepSpeed model states; the family's `source_keys`
+# say which dict) or one .safetensors file.
 use "sora_family.recipe"
 use "sora_params.recipe"
-param cfg.source_path: path "the original checkpoint: a torch file with {\"module\": state dict} (mp_rank_00_model_states.pt) or one .safetensors file"
+param cfg.source_path: path "the original checkpoint: a torch file (mp_rank_00_model_states.pt with {\"module\": state dict}; Open-Sora-Plan v1.5's model_ema.pt) or one .safetensors file"
 param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
 apply traits
 if endswith(cfg.source_path, ".safetensors") {
@@ -758,6 +768,26 @@ load mm cfg.source_path
 apply dims
 unstage pp
 unshard tp tp=src_tp
+
+"""###,
+        "common/sora_vae_convert.recipe": ###"""
+# A video VAE's training checkpoint -> one torch file of {name: tensor} (Open-Sora-Plan's
+# vae_convert, sora.md §7.5.4, any --version): the EMA weights when the file has a non-empty
+# ema_state_dict and --use_ema_model (their `module.` prefix taken off), else state_dict's
+# gen_model, else state_dict, else the saved dict itself; written as one .pt (its folder created).
+use "sora_params.recipe"
+param cfg.source_path: path "the VAE's training checkpoint (a torch file, e.g. merged.ckpt)"
+param cfg.target_path: path "the output .pt file (written atomically; refused if it exists, unless --force)"
+param use_ema_model: bool = true "take ema_state_dict when the file has a non-empty one"
+let keys = ["state_dict.gen_model", "state_dict", ""]
+if use_ema_model { let keys = ["ema_state_dict"] + keys }
+load pt cfg.source_path key=keys
+if state_key == "ema_state_dict" {
+  # The DataParallel / DeepSpeed wrapper's prefix (the reference removes every `module.`
+  # substring; here the leading one, the wrapper's).
+  rename optional=true "module.*" -> "*"
+}
+save pt cfg.target_path
 
 """###,
         "dcp/common.recipe": ###"""
@@ -2107,7 +2137,7 @@ use "../common/sora_mm_to_hf.recipe"
 recipe OpenSoraPlanConverter.mm_to_source "Convert a MindSpeed-MM Open-Sora-Plan v1.5 checkpoint (any TP) back to one torch file of the original names (a flat state dict, as model_ema.pt without the ema_state_dict wrapper)."
 use "layout.recipe"
 family opensoraplan15
-use "../common/sora_mm_to_pt.recipe"
+use "../common/sora_mm_to_source.recipe"
 
 """###,
         "opensoraplan/resplit.recipe": ###"""
@@ -2122,6 +2152,13 @@ recipe OpenSoraPlanConverter.source_to_mm "Convert an Open-Sora-Plan v1.5 model_
 use "layout.recipe"
 family opensoraplan15
 use "../common/sora_source_to_mm.recipe"
+
+"""###,
+        "opensoraplan/vae_convert.recipe": ###"""
+recipe OpenSoraPlanConverter.vae_convert "Extract an Open-Sora-Plan VAE's weights from its training checkpoint (ema_state_dict, state_dict.gen_model or state_dict) into one torch file of {name: tensor}."
+use "layout.recipe"
+family opensoraplan_any
+use "../common/sora_vae_convert.recipe"
 
 """###,
         "qwen2_5omni/hf_to_mm.recipe": ###"""

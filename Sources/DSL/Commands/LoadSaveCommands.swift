@@ -32,6 +32,7 @@ extension ConversionCommands {
             let keys = try call.keywordStrings("key")
             try call.attempt { try ctx.state.loadTorch(file, keys: keys) }
             ctx.shapes = ctx.state.loadedShapes
+            ctx.stateKey = ctx.state.torchKey.map { .string($0) }
             ctx.weightMap = ctx.state.hfWeightMap.map { m in .dict(m.map { ($0.tensor, .string($0.file)) }) }
         })
         r.register(TensorCommand("load dcp", signature: CommandSignature(positional: [slot("path", .string, required: false, doc: "a DCP checkpoint directory (.metadata + *.distcp) or a MindSpeed-MM root around one (default: the `input` setting)")], keywords: [

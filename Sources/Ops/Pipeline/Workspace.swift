@@ -33,6 +33,8 @@ public final class Workspace {
     public var hfSource: HFCheckpoint?
     /// Tensor name -> shard file of the HF directory read last by `loadHF` or `loadConfig`.
     public var hfWeightMap: [(tensor: String, file: String)]?
+    /// The dotted path of the dict `loadTorch` read last ("" for the saved object itself).
+    public var torchKey: String?
     /// The MM checkpoint loaded last, for inspection of its non-tensor entries.
     public var mmSource: MMCheckpoint?
     /// Where a dry run collects what it would write instead of writing.
@@ -151,6 +153,7 @@ public final class Workspace {
         }
         setModel(selection.tensors)
         hfSource = nil
+        torchKey = selection.key
         let file = path.split(separator: "/").last.map(String.init) ?? path
         hfWeightMap = selection.tensors.names.map { ($0, file) }
     }
