@@ -1568,6 +1568,8 @@ map hunyuan_traits {
   let model_name = "HunyuanVideo"
   let tp_ok = version != "i2v-lora"
   let has_lora_input = version == "i2v-lora"
+  # mm_to_source writes the DeepSpeed model states source_to_mm reads: {"module": state dict}.
+  let pt_key = "module"
   let lora_targets = ["linear", "fc1", "fc2", "img_attn_qkv", "img_attn_proj", "txt_attn_qkv", "txt_attn_proj", "linear1_qkv", "linear1_mlp", "linear2", "proj_out"]
   assert version == "t2v" or version == "i2v" or version == "i2v-lora" \
     "--version " + version + ": HunyuanVideoConverter converts t2v, i2v and i2v-lora checkpoints (the reference has no operation for t2v-lora either)"
@@ -1690,6 +1692,13 @@ recipe HunyuanVideoConverter.merge_lora_to_base "Merge a MindSpeed-MM HunyuanVid
 use "layout.recipe"
 family hunyuan
 use "../common/sora_merge_lora_to_base.recipe"
+
+"""###,
+        "hunyuan/mm_to_source.recipe": ###"""
+recipe HunyuanVideoConverter.mm_to_source "Convert a MindSpeed-MM HunyuanVideo checkpoint (any TP) back to the original DiT's torch file ({\"module\": state dict}, linear1 fused again)."
+use "layout.recipe"
+family hunyuan
+use "../common/sora_mm_to_source.recipe"
 
 """###,
         "hunyuan/resplit.recipe": ###"""
