@@ -87,6 +87,9 @@ param remove_pos_emb: bool = false "drop pos_embed.freqs_cos / freqs_sin (and po
 map cog_traits {
   let model_name = "CogVideoX"
   let tp_ok = true
+  # merge_lora_to_base merges every LoRA pair of the adapter (MindSpeed-MM's CogVideoX LoRA
+  # examples train proj_qkv and proj_out); the reference's list is empty, so it merges nothing (§9 Q11).
+  let lora_targets = null
   assert version == "t2v" or version == "i2v" "--version " + version + ": CogVideoConverter takes t2v or i2v"
 }
 
@@ -211,6 +214,13 @@ family cogvideox_sat extends cogvideox {
   model = cog_sat
   checks = cog_sat_checks
 }
+
+"""###,
+        "cogvideox/merge_lora_to_base.recipe": ###"""
+recipe CogVideoConverter.merge_lora_to_base "Merge a MindSpeed-MM CogVideoX LoRA checkpoint into a MindSpeed-MM CogVideoX base checkpoint (W + alpha / rank * B @ A, in f32, rounded once)."
+use "layout.recipe"
+family cogvideox
+use "../common/sora_merge_lora_to_base.recipe"
 
 """###,
         "cogvideox/mm_to_hf.recipe": ###"""
@@ -548,7 +558,8 @@ let has_lora_input = false
 let source_keys = ["module"]
 # mm_to_source / mm_to_hf to one torch file: the dict the state dict is nested under ("" none).
 let pt_key = ""
-# The layers merge_lora_to_base merges (substrings of the LoRA's layer names; the reference's lists).
+# The layers merge_lora_to_base merges (substrings of the LoRA's layer names; the reference's lists;
+# null: every LoRA pair of the adapter).
 let lora_targets = []
 # The target layout (sora_target_params.recipe sets them where a direction writes MindSpeed-MM).
 let tp = 1
