@@ -33,7 +33,7 @@ final class BundledRecipesTests: XCTestCase {
                              "DeepSeekVLConverter": ["hf_to_mm", "mm_to_hf", "resplit"],
                              "WanConverter": ["hf_to_mm", "mm_to_hf", "resplit", "lora_hf_to_mm", "merge_lora_to_base", "mm_to_dcp"],
                              "VACEConverter": ["hf_to_mm", "mm_to_hf", "hf_diffusers_to_mm", "mm_to_hf_diffusers"],
-                             "HunyuanVideoConverter": ["resplit", "merge_lora_to_base", "mm_to_source", "source_to_mm"],
+                             "HunyuanVideoConverter": ["resplit", "merge_lora_to_base", "mm_to_source", "source_to_mm", "t2v_text_encoder"],
                              "CogVideoConverter": ["hf_to_mm", "mm_to_hf", "resplit", "merge_lora_to_base", "source_to_mm"],
                              "OpenSoraPlanConverter": ["hf_to_mm", "mm_to_hf", "resplit", "mm_to_source", "source_to_mm", "vae_convert"],
                              "LuminaConverter": ["hf_to_mm", "mm_to_hf"],

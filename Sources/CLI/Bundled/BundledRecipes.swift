@@ -750,6 +750,21 @@ if len(layers) > 0 {
 }
 
 """###,
+        "common/sora_t2v_text_encoder.recipe": ###"""
+# A video model's text encoder taken out of a transformers checkpoint (HunyuanVideo's
+# t2v_text_encoder, sora.md §7.4.4; HF -> HF, no torch): the family's `text_encoder` map selects
+# and renames the tensors and binds te_config / te_generation (config.json and
+# generation_config.json) and te_files (the tokenizer files copied from the source).
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the LLaVA transformers folder (config.json, *.safetensors, tokenizer files)"
+param cfg.target_path: path "output folder of the language model and its tokenizer (written atomically; refused if it exists and is not empty, unless --force)"
+apply traits
+load hf cfg.source_path
+apply text_encoder
+save hf cfg.target_path config=te_config generation=te_generation copy=cfg.source_path files=te_files
+
+"""###,
         "common/sora_target_params.recipe": ###"""
 # The target layout of a video-model operation that writes MindSpeed-MM, and its checks (before
 # anything is written). Needs `blocks` (the model's transformer blocks) from the family's config
@@ -1682,7 +1697,50 @@ map hunyuan_lora_checks {
     why="a kohya LoRA key this converter has no MindSpeed-MM name for"
 }
 
+# t2v_text_encoder (§7.4.4): HunyuanVideo t2v's text encoder is the language model of a LLaVA
+# transformers folder (llava-llama-3-8b-v1_1-transformers), saved as transformers'
+# LlamaForCausalLM saves it (what `LlavaForConditionalGeneration.language_model.save_pretrained`
+# writes with transformers < 4.52): `model.*` and `lm_head.weight` in float16, config.json =
+# the LLaVA's text_config with architectures LlamaForCausalLM and torch_dtype float16 (keys
+# sorted, as transformers writes them; transformers also leaves out the keys that hold
+# PretrainedConfig's defaults, which load the same), generation_config.json from its token ids;
+# the tokenizer's files copied. tools/tests/check_text_encoder.py compares with transformers.
+map hunyuan_text_encoder {
+  assert version == "t2v" "--version " + version + ": t2v_text_encoder converts the t2v model's text encoder (the reference refuses other versions too); give --version t2v"
+  assert has(config, "text_config") \
+    "config.json has no text_config: give the LLaVA transformers folder of HunyuanVideo's text encoder (llava-llama-3-8b-v1_1-transformers)"
+  let text = config.text_config
+  assert get(text, "model_type", "llama") == "llama" \
+    "text_config.model_type is '" + str(get(text, "model_type", "")) + "': t2v_text_encoder writes a LlamaForCausalLM (HunyuanVideo's LLaVA-Llama-3)"
+  # The keys as transformers < 4.52 saves LLaVA (language_model.model.*, language_model.lm_head),
+  # or as later versions do (model.language_model.*, lm_head): the vision tower and projector go.
+  if has(weight_map, "language_model.model.embed_tokens.weight") {
+    keep "language_model.*"
+    rename "language_model.*" -> "*"
+  } else {
+    keep "model.language_model.*" "lm_head.weight"
+    rename "model.language_model.*" -> "model.*"
+  }
+  # A tied head is not saved by save_pretrained (it is the embedding).
+  if get(text, "tie_word_embeddings", false) { drop optional=true "lm_head.weight" }
+  # from_pretrained(torch_dtype=float16)
+  cast f16 from=bf16 revertible=false
+  cast f16 from=f32 revertible=false
+  let te_config = set(set(set(text, "model_type", "llama"), "architectures", ["LlamaForCausalLM"]), "torch_dtype", "float16")
+  # GenerationConfig.from_model_config: the token ids that are set (transformers leaves None out).
+  let te_generation = set(pick(text, []), "_from_model_config", true)
+  for k in ["bos_token_id", "eos_token_id", "pad_token_id"] {
+    if get(text, k, null) != null { let te_generation = set(te_generation, k, text[k]) }
+  }
+  if has(config, "transformers_version") {
+    let te_config = set(te_config, "transformers_version", config.transformers_version)
+    let te_generation = set(te_generation, "transformers_version", config.transformers_version)
+  }
+  let te_files = ["tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"]
+}
+
 family hunyuan extends sora {
+  text_encoder = hunyuan_text_encoder
   traits = hunyuan_traits
   tp = hunyuan_tp
   pp = hunyuan_pp
@@ -1724,6 +1782,13 @@ recipe HunyuanVideoConverter.source_to_mm "Convert an original HunyuanVideo DiT 
 use "layout.recipe"
 family hunyuan
 use "../common/sora_source_to_mm.recipe"
+
+"""###,
+        "hunyuan/t2v_text_encoder.recipe": ###"""
+recipe HunyuanVideoConverter.t2v_text_encoder "Write the language model of HunyuanVideo t2v's LLaVA text encoder (a transformers folder) as transformers' LlamaForCausalLM saves it, with the tokenizer."
+use "layout.recipe"
+family hunyuan
+use "../common/sora_t2v_text_encoder.recipe"
 
 """###,
         "internvl/hf_to_mm.recipe": ###"""

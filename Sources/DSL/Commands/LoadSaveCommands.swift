@@ -62,7 +62,10 @@ extension ConversionCommands {
             slot("optional", .list(.string), required: false, doc: "tensors written only where the template's index has a place for them"),
             slot("copies", .bool, required: false, doc: "true: a tensor the template has no place for is left out when it is a copy (same bytes) of one it has"),
             slot("max_shard_size", .string, required: false, doc: "cut new shards by this size (\"4GB\", \"500MB\", or bytes) instead of following a template; the index is always written"),
-            slot("copy", .string, required: false, doc: "with max_shard_size: copy every file of this directory except *.safetensors (config, tokenizer, ...)"),
+            slot("copy", .string, required: false, doc: "with max_shard_size: copy every file of this directory except *.safetensors (config, tokenizer, ...); with config=: the files= of it"),
+            slot("config", .any, required: false, doc: "a mapping: write a new model as transformers' save_pretrained does, with this config.json (no template; shards cut at 5 GB, an index only when sharded)"),
+            slot("generation", .any, required: false, doc: "with config=: a mapping written as generation_config.json"),
+            slot("files", .list(.string), required: false, doc: "with config= and copy=: the files of the copy= directory to copy, where it has them (a tokenizer's)"),
         ]), doc: "write a Hugging Face checkpoint (atomically)") { call, ctx in
             let dir = try ctx.state.path(call, default: "output")
             let like = call.arguments.string("like")
@@ -70,14 +73,29 @@ extension ConversionCommands {
                 try call.attempt { try ShardSize.parse(text) }
             }
             let copy = call.arguments.string("copy")
-            if maxShard == nil, copy != nil { throw call.error("copy= goes with max_shard_size= (a template given by like= brings its own side files)", at: "copy") }
+            var fresh: HFFreshFiles?
+            if let config = call.arguments.value("config"), config != .null {
+                guard case .dict = config else { throw call.error("config= must be a mapping (the config.json to write)", at: "config") }
+                if like != nil || maxShard != nil { throw call.error("config= writes a new model: give it without like= and max_shard_size=", at: "config") }
+                var json: [(file: String, value: Value)] = [("config.json", config)]
+                if let g = call.arguments.value("generation"), g != .null {
+                    guard case .dict = g else { throw call.error("generation= must be a mapping (the generation_config.json to write)", at: "generation") }
+                    json.append(("generation_config.json", g))
+                }
+                let files = try call.keywordStrings("files")
+                if !files.isEmpty, copy == nil { throw call.error("files= names files of the copy= directory: give copy=DIR", at: "files") }
+                fresh = HFFreshFiles(json: json, copyFrom: copy, copyFiles: files)
+            } else {
+                for k in ["generation", "files"] where call.arguments.value(k) != nil { throw call.error("\(k)= goes with config=", at: k) }
+                if maxShard == nil, copy != nil { throw call.error("copy= goes with max_shard_size= or config= (a template given by like= brings its own side files)", at: "copy") }
+            }
             if maxShard != nil, like != nil { throw call.error("give like= (follow a template's shards) or max_shard_size= (cut new shards), not both", at: "max_shard_size") }
             var optional: Set<String> = []
             if case let .list(items)? = call.arguments.value("optional") {
                 optional = Set(items.compactMap { if case let .string(s) = $0 { return s } else { return nil } })
             }
             let copies = try call.bool("copies", default: false)
-            try call.attempt { try ctx.state.saveHF(dir, like: like, optional: optional, dropCopies: copies, maxShardSize: maxShard, copyFrom: copy) }
+            try call.attempt { try ctx.state.saveHF(dir, like: like, optional: optional, dropCopies: copies, maxShardSize: maxShard, copyFrom: copy, fresh: fresh) }
             ctx.state.report("saved \(dir)")
         })
         r.register(TensorCommand("save dcp", signature: CommandSignature(positional: [path], keywords: [
