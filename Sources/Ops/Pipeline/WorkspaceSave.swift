@@ -59,11 +59,7 @@ extension Workspace {
         let progress = Progress(label: "save pt", totalFiles: 1, totalBytes: tensors.totalBytes, mode: progressMode)
         try withProgress(progress) {
             try AtomicFileOutput.write(to: path, force: force) { tmp in
-                var object = PickleValue.dict(PickleDict(strings: tensors.map { ($0.name, .tensor(TorchTensor($0.tensor))) }))
-                for part in (key ?? "").split(separator: ".").reversed() { object = .dict(PickleDict(strings: [(String(part), object)])) }
-                try TorchCheckpoint.save(object, to: tmp,
-                                         archiveName: TorchCheckpoint.defaultArchiveName(path))
-                try CheckpointFiles.setMode(tmp, CheckpointFiles.fileMode)
+                try TorchCheckpoint.saveStateDict(tensors, key: key, to: tmp, archiveName: TorchCheckpoint.defaultArchiveName(path))
             }
             progress.fileDone()
         }
