@@ -72,6 +72,13 @@ family cogvideox
 use "../common/sora_hf_to_mm.recipe"
 
 """###,
+        "cogvideox/layerzero_to_mm.recipe": ###"""
+recipe CogVideoConverter.layerzero_to_mm "Convert a MindSpeed LayerZeRO (ZeRO-3) training checkpoint of CogVideoX to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family cogvideox
+use "../common/sora_layerzero_to_mm.recipe"
+
+"""###,
         "cogvideox/layout.recipe": ###"""
 # CogVideoX 1.0 / 1.5 (diffusers CogVideoXTransformer3DModel, sora.md §7.3): renames, q/k/v fused
 # into `proj_qkv` ([q; k; v]), and each block's two adaptive norms' 6-chunk modulations
@@ -601,6 +608,31 @@ apply config
 apply dims
 use "sora_target_params.recipe"
 apply model
+apply checks
+use "sora_stage.recipe"
+save mm cfg.target_path version="vpp"
+
+"""###,
+        "common/sora_layerzero_to_mm.recipe": ###"""
+# A MindSpeed LayerZeRO (ZeRO-3) training checkpoint of a video model -> MindSpeed-MM, for any
+# video family: iteration --iteration (or the highest) of cfg.source_path, its ranks' flat pieces
+# reassembled (`load layerzero`), the DiT's names (under --prefix, taken off) already
+# MindSpeed-MM's; split over the target layout like a conversion's output.
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the LayerZeRO save directory (iter_NNNNNNN/model_<rank>.pt)"
+param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
+param iteration: int? "the iteration to convert; default: the highest iter_NNNNNNN"
+param prefix: str = "predictor" "the model's prefix in the training state dict (MindSpeed-MM's SoraModel: predictor); names outside it are not the DiT"
+param ema_model: bool = false "convert the EMA weights (the rank files' ema_model) instead of the model"
+apply traits
+let lz_key = "model"
+if ema_model { let lz_key = "ema_model" }
+let lz_prefix = ""
+if prefix != "" { let lz_prefix = prefix + "." }
+load layerzero cfg.source_path iteration=iteration key=lz_key prefix=lz_prefix
+apply dims
+use "sora_target_params.recipe"
 apply checks
 use "sora_stage.recipe"
 save mm cfg.target_path version="vpp"
@@ -1579,6 +1611,13 @@ recipe GlmConverter.resplit "Re-split a MindSpeed-MM GLM-4.1V checkpoint to anot
 use "layout.recipe"
 family glm4v
 use "../common/resplit.recipe"
+
+"""###,
+        "hunyuan/layerzero_to_mm.recipe": ###"""
+recipe HunyuanVideoConverter.layerzero_to_mm "Convert a MindSpeed LayerZeRO (ZeRO-3) training checkpoint of HunyuanVideo to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family hunyuan
+use "../common/sora_layerzero_to_mm.recipe"
 
 """###,
         "hunyuan/layout.recipe": ###"""
@@ -3312,6 +3351,13 @@ recipe WanConverter.hf_to_mm "Convert a diffusers Wan 2.x transformer folder (Wa
 use "layout.recipe"
 family wan
 use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "wan/layerzero_to_mm.recipe": ###"""
+recipe WanConverter.layerzero_to_mm "Convert a MindSpeed LayerZeRO (ZeRO-3) training checkpoint of Wan to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family wan
+use "../common/sora_layerzero_to_mm.recipe"
 
 """###,
         "wan/layout.recipe": ###"""

@@ -41,6 +41,22 @@ extension ConversionCommands {
             let dir = try ctx.state.path(call, default: "input")
             try call.attempt { try ctx.state.loadDCP(dir, key: call.arguments.string("key")) }
         })
+        r.register(TensorCommand("load layerzero", signature: CommandSignature(positional: [slot("path", .string, required: false, doc: "a MindSpeed LayerZeRO save directory holding iter_NNNNNNN/model_<rank>.pt (default: the `input` setting)")], keywords: [
+            slot("iteration", .optional(.int), required: false, doc: "the iteration to read; default (null): the highest iter_NNNNNNN"),
+            slot("key", .string, required: false, doc: "the state dict of the rank files: model (default) or ema_model"),
+            slot("prefix", .string, required: false, doc: "read only the names under this prefix, taken off (\"predictor.\": MindSpeed-MM's DiT); default: every name"),
+        ]), doc: "read a MindSpeed LayerZeRO (ZeRO-3) training checkpoint, its ranks' flat pieces reassembled lazily into the whole model") { call, ctx in
+            let dir = try ctx.state.path(call, default: "input")
+            var iteration: Int?
+            if let v = call.arguments.value("iteration"), v != .null {
+                guard case let .int(i) = v, i >= 0 else { throw call.error("iteration must be a non-negative integer or null", at: "iteration") }
+                iteration = i
+            }
+            let key = call.arguments.string("key") ?? "model"
+            let prefix = call.arguments.string("prefix") ?? ""
+            try call.attempt { try ctx.state.loadLayerZero(dir, iteration: iteration, key: key, prefix: prefix) }
+            ctx.shapes = ctx.state.loadedShapes
+        })
         r.register(TensorCommand("add hf", signature: CommandSignature(positional: [slot("path", .string)],
                                                                      variadic: slot("pattern", .strings, doc: "names of the tensors to add"),
                                                                      keywords: [slot("optional", .bool, required: false, doc: "true: a pattern matching nothing is not an error"),
