@@ -7,12 +7,18 @@ import XCTest
 /// tensors), written as the releases ship them, and convert both ways; the real shapes are
 /// Wan2.1-VACE-1.3B's and hunyuan-video-t2v-720p's.
 final class VideoSampleTests: XCTestCase {
+    /// Writes the tiny sample of `family` twice (the same bytes both times); the first's directory.
+    func sampleTwice(_ family: String, in s: Converters.Scratch) throws -> String {
+        let dir = s.path(family), again = s.path(family + "-again")
+        try Converters.run(["sample", family, dir])
+        try Converters.run(["sample", family, again, "--quiet"])
+        try Converters.assertSameFiles(dir, again, family + " twice")
+        return dir
+    }
+
     func testVACETinyIsTheFixture() throws {
         let s = Converters.Scratch()
-        let dir = s.path("vace"), again = s.path("vace-again")
-        try Converters.run(["sample", "vace", dir])
-        try Converters.run(["sample", "vace", again, "--quiet"])
-        try Converters.assertSameFiles(dir, again, "vace twice")
+        let dir = try sampleTwice("vace", in: s)
         let input = VACEConverterTests.input
         XCTAssertEqual(try Converters.files(dir), ["config.json", "diffusion_pytorch_model.safetensors"])
         XCTAssertEqual(FileManager.default.contents(atPath: dir + "/config.json"), FileManager.default.contents(atPath: input + "/config.json"))
@@ -50,10 +56,7 @@ final class VideoSampleTests: XCTestCase {
 
     func testHunyuanVideoTinyAndRoundTrip() throws {
         let s = Converters.Scratch()
-        let dir = s.path("hyv"), again = s.path("hyv-again")
-        try Converters.run(["sample", "hunyuanvideo", dir])
-        try Converters.run(["sample", "hunyuanvideo", again, "--quiet"])
-        try Converters.assertSameFiles(dir, again, "hunyuanvideo twice")
+        let dir = try sampleTwice("hunyuanvideo", in: s)
         XCTAssertEqual(try Converters.files(dir), ["transformers/mp_rank_00_model_states.pt"])
         let file = dir + "/transformers/mp_rank_00_model_states.pt"
         let root = try TorchCheckpoint.load(file)
