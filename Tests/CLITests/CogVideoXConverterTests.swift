@@ -146,3 +146,59 @@ final class CogVideoXConverterTests: XCTestCase {
         XCTAssertEqual(big["proj_out.weight"]?.shape, [128, 3072])
     }
 }
+
+extension CogVideoXConverterTests {
+    /// merge_lora_to_base (the reference merges nothing, §9 Q11): a MindSpeed-MM LoRA checkpoint
+    /// split over PP [20,22] (as training with PP saves it: `model` per stage, blocks numbered
+    /// from 0 on each; the stage sizes read from the files) merged into a base at TP 2 / PP [20,22]; every pair merged, W + alpha /
+    /// rank * B @ A (the shared merge), nothing else changed, written at TP 1.
+    func testMergeLoRAToBase() throws {
+        let s = Converters.Scratch()
+        let base = s.path("base"), tp1 = s.path("tp1"), merged = s.path("merged")
+        try Self.run("hf_to_mm", Self.input, base, Self.layout(tp: 2, pp: "[20,22]"))
+        try Self.run("hf_to_mm", Self.input, tp1)
+        let pool = RandomPool(dtype: .bf16, bytes: 1 << 14, seed: 31)
+        let r = 2, d = 8
+        // (stage, local block, module, out, in): proj_qkv and proj_out of every block (what
+        // MindSpeed-MM's CogVideoX LoRA example trains), and one ff.net.2.
+        var pairs: [(Int, Int, String, Int, Int)] = [(1, 5, "ff.net.2", d, 4 * d)]
+        for (st, n) in [(0, 20), (1, 22)] {
+            for l in 0..<n { pairs += [(st, l, "self_atten.proj_qkv", 3 * d, d), (st, l, "self_atten.proj_out", d, d)] }
+        }
+        var stages = [TensorMap(), TensorMap()]
+        var lora: [String: (a: Tensor, b: Tensor)] = [:]
+        for (st, l, m, o, i) in pairs {
+            let local = "videodit_blocks.\(l).\(m)", global = "videodit_blocks.\(l + 20 * st).\(m)"
+            let a = try pool.tensor(global + "A", [r, i]), b = try pool.tensor(global + "B", [o, r])
+            stages[st][local + ".lora_A.default.weight"] = a
+            stages[st][local + ".lora_B.default.weight"] = b
+            lora[global] = (a, b)
+        }
+        let loraDir = s.path("lora")
+        for (st, m) in stages.enumerated() {
+            let dir = loraDir + "/release/mp_rank_00_00\(st)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let sd = PickleValue.dict(PickleDict(strings: m.map { ($0.name, .tensor(TorchTensor($0.tensor))) }))
+            try TorchCheckpoint.save(.dict(PickleDict(strings: [("model", sd)])), to: dir + "/model_optim_rng.pt")
+        }
+        try Data("release".utf8).write(to: URL(fileURLWithPath: loraDir + "/latest_checkpointed_iteration.txt"))
+        try Self.run("merge_lora_to_base", base, merged, ["--cfg.lora_path", loraDir, "--lora_alpha", "4", "--lora_rank", "2", "--use_npu", "false"])
+        XCTAssertEqual(try Converters.files(merged + "/release"), ["mp_rank_00/model_optim_rng.pt"])
+        let before = try MMCheckpointReader.load(tp1).ranks[0].chunks[0], after = try MMCheckpointReader.load(merged).ranks[0].chunks[0]
+        XCTAssertEqual(Set(after.names), Set(before.names))
+        var changed: [String] = []
+        for (name, t) in before where try after[name]!.sha256() != t.sha256() { changed.append(name) }
+        XCTAssertEqual(changed.sorted(), lora.keys.map { $0 + ".weight" }.sorted())
+        for (layer, ab) in lora {
+            let w = before[layer + ".weight"]!
+            let expected = try LoRAMerge.merged(w, a: ab.a, b: ab.b, scaling: 2.0, name: layer)
+            XCTAssertEqual(try after[layer + ".weight"]!.sha256(), try expected.sha256(), layer)
+            XCTAssertEqual(after[layer + ".weight"]!.dtype, .bf16)
+        }
+        // Refused: --lora_rank 0 (the reference: ValueError), and a pair without a base layer.
+        let bad = Converters.runFailing([Self.converter, "merge_lora_to_base", "--cfg.source_path", base, "--cfg.lora_path", loraDir,
+                                         "--cfg.target_path", s.path("x"), "--lora_rank", "0"])
+        XCTAssertEqual(bad.status, 1, bad.text)
+        XCTAssertTrue(bad.text.contains("--lora_rank must be > 0"), bad.text)
+    }
+}

@@ -134,6 +134,18 @@ final class HunyuanVideoConverterTests: XCTestCase {
         Converters.assertEqual(try Converters.summary(ofMM: back1, bytes: true), try Converters.summary(ofMM: tp1, bytes: true), "resplit tp2 -> tp1")
         try Self.run("resplit", tp1, back2, Self.tp(2))
         Converters.assertEqual(try Converters.summary(ofMM: back2, bytes: true), try Converters.summary(ofMM: tp2, bytes: true), "resplit tp1 -> tp2")
+        // mm_to_source: the original {"module": state dict} back from TP 2, linear1 fused again.
+        let orig = s.path("orig") + ".pt"
+        try Self.run("mm_to_source", tp2, orig)
+        let root = try TorchCheckpoint.load(orig)
+        XCTAssertEqual(root.dictValue?.items.map { PickleValue.keyText($0.key) }, ["module"])
+        let back = try StateDictSelection.select(root, key: "module", path: orig).tensors
+        XCTAssertEqual(Set(back.names), Set(input.names))
+        for (name, t) in input {
+            XCTAssertEqual(back[name]?.dtype, t.dtype, name)
+            XCTAssertEqual(back[name]?.shape, t.shape, name)
+            XCTAssertEqual(try back[name].map(sha), try sha(t), name)
+        }
     }
 
     /// i2v (no guidance_in) converts at TP 2 too (the reference refuses TP for i2v although its

@@ -77,7 +77,7 @@ final class OpenSoraPlanConverterTests: XCTestCase {
         try Converters.assertSameFiles(back, hf, "v1.2 mm_to_hf")
         for (version, extra, message) in [("v1.2", ["--cfg.target_parallel_config.pp_layers", "[2,2]"], "v1.2 converts without pipeline parallelism"),
                                           ("v1.3", ["--cfg.target_parallel_config.tp_size", "4"], "the 2 attention heads do not split over tp_size=4"),
-                                          ("v1.5", [], "v1.5's source_to_mm is not supported yet")] {
+                                          ("v1.5", [], "v1.5's model_ema.pt converts with source_to_mm and back with mm_to_source")] {
             let out = s.path("bad")
             let r = Converters.runFailing([Self.converter, "--version", version, "hf_to_mm", "--cfg.source_path", hf, "--cfg.target_path", out] + extra)
             XCTAssertEqual(r.status, 1, r.text)

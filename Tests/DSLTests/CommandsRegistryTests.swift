@@ -57,7 +57,7 @@ final class CommandsRegistryTests: XCTestCase {
     func testStatementsTheRegistryProvides() {
         let r = ConversionCommands.registry()
         XCTAssertEqual(r.order, [
-            "load hf", "load mm", "load config", "load pt", "load dcp", "add hf", "save hf", "save dcp", "save pt", "save mm",
+            "load hf", "load mm", "load config", "load pt", "load dcp", "load layerzero", "add hf", "save hf", "save dcp", "save pt", "save mm",
             "rename", "merge glu", "merge qkv", "merge zerok", "merge cat", "relocate qkv", "split qkv", "tie", "retie",
             "pad", "zeros", "experts", "experts merge", "experts split", "merge lora", "flatten", "transpose", "drop", "refuse", "keep", "cast",
             "shard", "unshard", "ep", "stage", "unstage", "ls", "show", "plan",

@@ -142,7 +142,7 @@ final class InterpreterTests: XCTestCase {
         try s.run("help\nhelp merge\nhelp shard\nhelp len\nhelp merge qkv")
         XCTAssertTrue(s.output[0].hasPrefix("Statements (end at a newline or ';'; '#' starts a comment):\n  recipe Converter.operation \"doc\""))
         XCTAssertTrue(s.output[0].contains("  rename MAPPING_FROM -> MAPPING_TO...    "), s.output[0])
-        XCTAssertTrue(s.output[0].contains("Built-in functions: abs, all, any, endswith, flatten, float, get, has, int, keys, len, max, min, pp_size, range, split, str, sum, vpp_size"))
+        XCTAssertTrue(s.output[0].contains("Built-in functions: abs, all, any, endswith, flatten, float, get, has, int, keys, len, max, min, pick, pp_size, range, set, split, str, sum, vpp_size"))
         XCTAssertEqual(s.output[1], "merge glu MAPPING_FROM -> MAPPING_TO\nmerge qkv MAPPING_FROM -> MAPPING_TO groups=GROUPS\n  groups: key/value groups")
         XCTAssertEqual(s.output[2], "shard [TABLE] tp=TP [dim=DIM]\nshard NAME { ... }\n  tensor-parallel split strategies\n  row PATTERN...\n  col PATTERN...\n  glu PATTERN...\n  urow PATTERN... heads=HEADS")
         XCTAssertEqual(s.output[3], "len(x): items of a list, characters of a string, keys of a mapping")

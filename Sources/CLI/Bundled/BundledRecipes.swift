@@ -72,6 +72,13 @@ family cogvideox
 use "../common/sora_hf_to_mm.recipe"
 
 """###,
+        "cogvideox/layerzero_to_mm.recipe": ###"""
+recipe CogVideoConverter.layerzero_to_mm "Convert a MindSpeed LayerZeRO (ZeRO-3) training checkpoint of CogVideoX to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family cogvideox
+use "../common/sora_layerzero_to_mm.recipe"
+
+"""###,
         "cogvideox/layout.recipe": ###"""
 # CogVideoX 1.0 / 1.5 (diffusers CogVideoXTransformer3DModel, sora.md §7.3): renames, q/k/v fused
 # into `proj_qkv` ([q; k; v]), and each block's two adaptive norms' 6-chunk modulations
@@ -87,6 +94,9 @@ param remove_pos_emb: bool = false "drop pos_embed.freqs_cos / freqs_sin (and po
 map cog_traits {
   let model_name = "CogVideoX"
   let tp_ok = true
+  # merge_lora_to_base merges every LoRA pair of the adapter (MindSpeed-MM's CogVideoX LoRA
+  # examples train proj_qkv and proj_out); the reference's list is empty, so it merges nothing (§9 Q11).
+  let lora_targets = null
   assert version == "t2v" or version == "i2v" "--version " + version + ": CogVideoConverter takes t2v or i2v"
 }
 
@@ -211,6 +221,13 @@ family cogvideox_sat extends cogvideox {
   model = cog_sat
   checks = cog_sat_checks
 }
+
+"""###,
+        "cogvideox/merge_lora_to_base.recipe": ###"""
+recipe CogVideoConverter.merge_lora_to_base "Merge a MindSpeed-MM CogVideoX LoRA checkpoint into a MindSpeed-MM CogVideoX base checkpoint (W + alpha / rank * B @ A, in f32, rounded once)."
+use "layout.recipe"
+family cogvideox
+use "../common/sora_merge_lora_to_base.recipe"
 
 """###,
         "cogvideox/mm_to_hf.recipe": ###"""
@@ -543,7 +560,13 @@ use "family.recipe"
 let blocks = null
 let src_tp = 1
 let has_lora_input = false
-# The layers merge_lora_to_base merges (substrings of the LoRA's layer names; the reference's lists).
+# source_to_mm: the dict of a torch file that holds the state dict (`load pt key=`: a list is
+# tried in order, "" the saved dict itself).
+let source_keys = ["module"]
+# mm_to_source / mm_to_hf to one torch file: the dict the state dict is nested under ("" none).
+let pt_key = ""
+# The layers merge_lora_to_base merges (substrings of the LoRA's layer names; the reference's lists;
+# null: every LoRA pair of the adapter).
 let lora_targets = []
 # The target layout (sora_target_params.recipe sets them where a direction writes MindSpeed-MM).
 let tp = 1
@@ -585,6 +608,31 @@ apply config
 apply dims
 use "sora_target_params.recipe"
 apply model
+apply checks
+use "sora_stage.recipe"
+save mm cfg.target_path version="vpp"
+
+"""###,
+        "common/sora_layerzero_to_mm.recipe": ###"""
+# A MindSpeed LayerZeRO (ZeRO-3) training checkpoint of a video model -> MindSpeed-MM, for any
+# video family: iteration --iteration (or the highest) of cfg.source_path, its ranks' flat pieces
+# reassembled (`load layerzero`), the DiT's names (under --prefix, taken off) already
+# MindSpeed-MM's; split over the target layout like a conversion's output.
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the LayerZeRO save directory (iter_NNNNNNN/model_<rank>.pt)"
+param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
+param iteration: int? "the iteration to convert; default: the highest iter_NNNNNNN"
+param prefix: str = "predictor" "the model's prefix in the training state dict (MindSpeed-MM's SoraModel: predictor); names outside it are not the DiT"
+param ema_model: bool = false "convert the EMA weights (the rank files' ema_model) instead of the model"
+apply traits
+let lz_key = "model"
+if ema_model { let lz_key = "ema_model" }
+let lz_prefix = ""
+if prefix != "" { let lz_prefix = prefix + "." }
+load layerzero cfg.source_path iteration=iteration key=lz_key prefix=lz_prefix
+apply dims
+use "sora_target_params.recipe"
 apply checks
 use "sora_stage.recipe"
 save mm cfg.target_path version="vpp"
@@ -666,7 +714,14 @@ param cfg.target_path: path "the output .pt file (written atomically; refused if
 apply traits
 use "sora_unstage.recipe"
 revert model
-save pt cfg.target_path
+save pt cfg.target_path key=pt_key
+
+"""###,
+        "common/sora_mm_to_source.recipe": ###"""
+# MindSpeed-MM -> the original torch file (the inverse of source_to_mm), for any video family:
+# one torch file, the state dict nested under the family's `pt_key` ("module" for DeepSpeed
+# model states; "" a bare state dict).
+use "sora_mm_to_pt.recipe"
 
 """###,
         "common/sora_params.recipe": ###"""
@@ -696,16 +751,17 @@ save mm cfg.target_path version="vpp"
 """###,
         "common/sora_source_to_mm.recipe": ###"""
 # A video model's original (non-diffusers) checkpoint file -> MindSpeed-MM, for any video family:
-# a torch file holding {"module": state dict} (DeepSpeed model states) or one .safetensors file.
+# a torch file holding {"module": state dict} (DeepSpeed model states; the family's `source_keys`
+# say which dict) or one .safetensors file.
 use "sora_family.recipe"
 use "sora_params.recipe"
-param cfg.source_path: path "the original checkpoint: a torch file with {\"module\": state dict} (mp_rank_00_model_states.pt) or one .safetensors file"
+param cfg.source_path: path "the original checkpoint: a torch file (mp_rank_00_model_states.pt with {\"module\": state dict}; Open-Sora-Plan v1.5's model_ema.pt) or one .safetensors file"
 param cfg.target_path: path "output folder (written atomically; refused if it exists and is not empty, unless --force)"
 apply traits
 if endswith(cfg.source_path, ".safetensors") {
   load hf cfg.source_path
 } else {
-  load pt cfg.source_path key="module"
+  load pt cfg.source_path key=source_keys
 }
 apply dims
 use "sora_target_params.recipe"
@@ -724,6 +780,21 @@ if len(layers) > 0 {
 } else if blocks != null {
   stage pp dit=[blocks]
 }
+
+"""###,
+        "common/sora_t2v_text_encoder.recipe": ###"""
+# A video model's text encoder taken out of a transformers checkpoint (HunyuanVideo's
+# t2v_text_encoder, sora.md §7.4.4; HF -> HF, no torch): the family's `text_encoder` map selects
+# and renames the tensors and binds te_config / te_generation (config.json and
+# generation_config.json) and te_files (the tokenizer files copied from the source).
+use "sora_family.recipe"
+use "sora_params.recipe"
+param cfg.source_path: dir "the LLaVA transformers folder (config.json, *.safetensors, tokenizer files)"
+param cfg.target_path: path "output folder of the language model and its tokenizer (written atomically; refused if it exists and is not empty, unless --force)"
+apply traits
+load hf cfg.source_path
+apply text_encoder
+save hf cfg.target_path config=te_config generation=te_generation copy=cfg.source_path files=te_files
 
 """###,
         "common/sora_target_params.recipe": ###"""
@@ -755,6 +826,26 @@ load mm cfg.source_path
 apply dims
 unstage pp
 unshard tp tp=src_tp
+
+"""###,
+        "common/sora_vae_convert.recipe": ###"""
+# A video VAE's training checkpoint -> one torch file of {name: tensor} (Open-Sora-Plan's
+# vae_convert, sora.md §7.5.4, any --version): the EMA weights when the file has a non-empty
+# ema_state_dict and --use_ema_model (their `module.` prefix taken off), else state_dict's
+# gen_model, else state_dict, else the saved dict itself; written as one .pt (its folder created).
+use "sora_params.recipe"
+param cfg.source_path: path "the VAE's training checkpoint (a torch file, e.g. merged.ckpt)"
+param cfg.target_path: path "the output .pt file (written atomically; refused if it exists, unless --force)"
+param use_ema_model: bool = true "take ema_state_dict when the file has a non-empty one"
+let keys = ["state_dict.gen_model", "state_dict", ""]
+if use_ema_model { let keys = ["ema_state_dict"] + keys }
+load pt cfg.source_path key=keys
+if state_key == "ema_state_dict" {
+  # The DataParallel / DeepSpeed wrapper's prefix (the reference removes every `module.`
+  # substring; here the leading one, the wrapper's).
+  rename optional=true "module.*" -> "*"
+}
+save pt cfg.target_path
 
 """###,
         "dcp/common.recipe": ###"""
@@ -1522,6 +1613,13 @@ family glm4v
 use "../common/resplit.recipe"
 
 """###,
+        "hunyuan/layerzero_to_mm.recipe": ###"""
+recipe HunyuanVideoConverter.layerzero_to_mm "Convert a MindSpeed LayerZeRO (ZeRO-3) training checkpoint of HunyuanVideo to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family hunyuan
+use "../common/sora_layerzero_to_mm.recipe"
+
+"""###,
         "hunyuan/layout.recipe": ###"""
 # HunyuanVideo (the original release's DiT, sora.md §7.4): 20 double-stream and 40 single-stream
 # blocks at width 3072 in the release; here every size is read from the checkpoint's shapes (the
@@ -1535,6 +1633,8 @@ map hunyuan_traits {
   let model_name = "HunyuanVideo"
   let tp_ok = version != "i2v-lora"
   let has_lora_input = version == "i2v-lora"
+  # mm_to_source writes the DeepSpeed model states source_to_mm reads: {"module": state dict}.
+  let pt_key = "module"
   let lora_targets = ["linear", "fc1", "fc2", "img_attn_qkv", "img_attn_proj", "txt_attn_qkv", "txt_attn_proj", "linear1_qkv", "linear1_mlp", "linear2", "proj_out"]
   assert version == "t2v" or version == "i2v" or version == "i2v-lora" \
     "--version " + version + ": HunyuanVideoConverter converts t2v, i2v and i2v-lora checkpoints (the reference has no operation for t2v-lora either)"
@@ -1636,7 +1736,50 @@ map hunyuan_lora_checks {
     why="a kohya LoRA key this converter has no MindSpeed-MM name for"
 }
 
+# t2v_text_encoder (§7.4.4): HunyuanVideo t2v's text encoder is the language model of a LLaVA
+# transformers folder (llava-llama-3-8b-v1_1-transformers), saved as transformers'
+# LlamaForCausalLM saves it (what `LlavaForConditionalGeneration.language_model.save_pretrained`
+# writes with transformers < 4.52): `model.*` and `lm_head.weight` in float16, config.json =
+# the LLaVA's text_config with architectures LlamaForCausalLM and torch_dtype float16 (keys
+# sorted, as transformers writes them; transformers also leaves out the keys that hold
+# PretrainedConfig's defaults, which load the same), generation_config.json from its token ids;
+# the tokenizer's files copied. tools/tests/check_text_encoder.py compares with transformers.
+map hunyuan_text_encoder {
+  assert version == "t2v" "--version " + version + ": t2v_text_encoder converts the t2v model's text encoder (the reference refuses other versions too); give --version t2v"
+  assert has(config, "text_config") \
+    "config.json has no text_config: give the LLaVA transformers folder of HunyuanVideo's text encoder (llava-llama-3-8b-v1_1-transformers)"
+  let text = config.text_config
+  assert get(text, "model_type", "llama") == "llama" \
+    "text_config.model_type is '" + str(get(text, "model_type", "")) + "': t2v_text_encoder writes a LlamaForCausalLM (HunyuanVideo's LLaVA-Llama-3)"
+  # The keys as transformers < 4.52 saves LLaVA (language_model.model.*, language_model.lm_head),
+  # or as later versions do (model.language_model.*, lm_head): the vision tower and projector go.
+  if has(weight_map, "language_model.model.embed_tokens.weight") {
+    keep "language_model.*"
+    rename "language_model.*" -> "*"
+  } else {
+    keep "model.language_model.*" "lm_head.weight"
+    rename "model.language_model.*" -> "model.*"
+  }
+  # A tied head is not saved by save_pretrained (it is the embedding).
+  if get(text, "tie_word_embeddings", false) { drop optional=true "lm_head.weight" }
+  # from_pretrained(torch_dtype=float16)
+  cast f16 from=bf16 revertible=false
+  cast f16 from=f32 revertible=false
+  let te_config = set(set(set(text, "model_type", "llama"), "architectures", ["LlamaForCausalLM"]), "torch_dtype", "float16")
+  # GenerationConfig.from_model_config: the token ids that are set (transformers leaves None out).
+  let te_generation = set(pick(text, []), "_from_model_config", true)
+  for k in ["bos_token_id", "eos_token_id", "pad_token_id"] {
+    if get(text, k, null) != null { let te_generation = set(te_generation, k, text[k]) }
+  }
+  if has(config, "transformers_version") {
+    let te_config = set(te_config, "transformers_version", config.transformers_version)
+    let te_generation = set(te_generation, "transformers_version", config.transformers_version)
+  }
+  let te_files = ["tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"]
+}
+
 family hunyuan extends sora {
+  text_encoder = hunyuan_text_encoder
   traits = hunyuan_traits
   tp = hunyuan_tp
   pp = hunyuan_pp
@@ -1659,6 +1802,13 @@ family hunyuan
 use "../common/sora_merge_lora_to_base.recipe"
 
 """###,
+        "hunyuan/mm_to_source.recipe": ###"""
+recipe HunyuanVideoConverter.mm_to_source "Convert a MindSpeed-MM HunyuanVideo checkpoint (any TP) back to the original DiT's torch file ({\"module\": state dict}, linear1 fused again)."
+use "layout.recipe"
+family hunyuan
+use "../common/sora_mm_to_source.recipe"
+
+"""###,
         "hunyuan/resplit.recipe": ###"""
 recipe HunyuanVideoConverter.resplit "Re-split a MindSpeed-MM HunyuanVideo checkpoint to another TP size."
 use "layout.recipe"
@@ -1671,6 +1821,13 @@ recipe HunyuanVideoConverter.source_to_mm "Convert an original HunyuanVideo DiT 
 use "layout.recipe"
 family hunyuan
 use "../common/sora_source_to_mm.recipe"
+
+"""###,
+        "hunyuan/t2v_text_encoder.recipe": ###"""
+recipe HunyuanVideoConverter.t2v_text_encoder "Write the language model of HunyuanVideo t2v's LLaVA text encoder (a transformers folder) as transformers' LlamaForCausalLM saves it, with the tokenizer."
+use "layout.recipe"
+family hunyuan
+use "../common/sora_t2v_text_encoder.recipe"
 
 """###,
         "internvl/hf_to_mm.recipe": ###"""
@@ -1943,15 +2100,16 @@ use "../common/sora_hf_to_mm.recipe"
 # become `videodit_blocks` (v1.2) or `videodit_sparse_blocks` (v1.3), attn1 / attn2 become
 # self_atten / cross_atten with proj_q/k/v/out. TP splits every block's attention and MLP (the
 # reference hard-codes 32 blocks); PP and VPP exist for v1.3 (v1.2: refused, as by the reference).
+# v1.5 (SparseUMMDiT, one torch file) is family opensoraplan15 below.
 use "../common/sora_family.recipe"
 
-param version: str = "v1.5" "v1.2 or v1.3 (hf_to_mm, resplit, mm_to_hf); v1.5 (source_to_mm) is not converted yet"
+param version: str = "v1.5" "v1.2 or v1.3 (a folder: hf_to_mm, mm_to_hf, resplit); v1.5 (model_ema.pt: source_to_mm, mm_to_source, resplit); any (vae_convert)"
 
 map osp_traits {
   let model_name = "Open-Sora-Plan " + version
   let tp_ok = true
   assert version == "v1.2" or version == "v1.3" \
-    "--version " + version + ": OpenSoraPlanConverter converts v1.2 and v1.3 folders here (v1.5's source_to_mm is not supported yet); give --version v1.3 or v1.2 before the operation"
+    "--version " + version + ": this operation converts Open-Sora-Plan v1.2 and v1.3 folders (v1.5's model_ema.pt converts with source_to_mm and back with mm_to_source); give --version v1.3 or v1.2 before the operation"
   let osp_blocks = "videodit_sparse_blocks."
   if version == "v1.2" { let osp_blocks = "videodit_blocks." }
 }
@@ -1990,6 +2148,77 @@ stages osp_pp {
   dit osp_blocks first=["adaln_single.", "caption_projection.", "pos_embed."] last=["scale_shift_table", "proj_out."]
 }
 
+# Open-Sora-Plan v1.5 (sora.md §7.5.2; MindSpeed-MM's SparseUMMDiT): blocks
+# `transformer_blocks.{stage}.{block}` over the U-shaped stages (the release's [2,4,6,8,6,4,2],
+# here whatever the checkpoint holds), only attn1's names change. The last block of the last
+# stage (context_pre_only) has no added_proj_out and no ff_enc: the TP table's patterns simply
+# match nothing there (the reference lists every name for the fixed stages and fails, §9 Q12).
+map osp15_traits {
+  let model_name = "Open-Sora-Plan v1.5"
+  let tp_ok = true
+  assert version == "v1.5" \
+    "--version " + version + ": this operation converts Open-Sora-Plan v1.5's model_ema.pt (v1.2 / v1.3 folders convert with hf_to_mm and back with mm_to_hf); give --version v1.5"
+  # The torch file holds the EMA weights under ema_state_dict, or is the state dict itself.
+  let source_keys = ["ema_state_dict", ""]
+}
+
+# The head width from attn1's q norm, the width from its q projection (released or MindSpeed-MM
+# names; in a MindSpeed-MM checkpoint's rank 0 the projection's rows give the TP size).
+map osp15_dims {
+  let b = "transformer_blocks.0.0.attn1."
+  if has(shapes, b + "to_q.weight") {
+    let width = shapes[b + "to_q.weight"][0]
+    let head_dim = shapes[b + "norm_q.weight"][0]
+  } else {
+    let width = shapes[b + "proj_out.weight"][0]
+    let head_dim = shapes[b + "norm_proj_q.weight"][0]
+    let src_tp = width // shapes[b + "proj_q.weight"][0]
+  }
+  let heads = width // head_dim
+}
+
+map osp15 {
+  rename "transformer_blocks.{S}.{L}.attn1.norm_{q,k}.*" -> "transformer_blocks.{S}.{L}.attn1.norm_proj_{q,k}.*" \
+         "transformer_blocks.{S}.{L}.attn1.to_{q,k,v}.*" -> "transformer_blocks.{S}.{L}.attn1.proj_{q,k,v}.*" \
+         "transformer_blocks.{S}.{L}.attn1.add_{q,k,v}_proj.*" -> "transformer_blocks.{S}.{L}.attn1.added_proj_{q,k,v}.*" \
+         "transformer_blocks.{S}.{L}.attn1.to_out.0.*" -> "transformer_blocks.{S}.{L}.attn1.proj_out.*"
+  rename optional=true "transformer_blocks.{S}.{L}.attn1.to_add_out.*" -> "transformer_blocks.{S}.{L}.attn1.added_proj_out.*" \
+         "transformer_blocks.{S}.{L}.attn1.norm_added_{q,k}.*" -> "transformer_blocks.{S}.{L}.attn1.norm_added_proj_{q,k}.*"
+}
+
+# SparseUMMDiT's modules (sparseu_mmdit.py): anything else, or an attention name left in the
+# released form, is refused by name (the reference carries it along unrenamed).
+map osp15_checks {
+  assert len(layers) == 0 "pp_layers " + str(layers) + ": Open-Sora-Plan v1.5 converts without pipeline parallelism (as by the reference); give no pp_layers"
+  assert heads % tp == 0 "the " + str(heads) + " attention heads do not split over tp_size=" + str(tp)
+  refuse r"re:(?!(patch_embed|time_text_embed|caption_projection|transformer_blocks|skip_norm_linear|skip_norm_linear_enc|norm_final|norm_out|proj_out)\.).*" \
+    r"re:transformer_blocks\.\d+\.\d+\.attn1\.(to_|add_|norm_q\.|norm_k\.|norm_added_q\.|norm_added_k\.).*" \
+    why="an Open-Sora-Plan v1.5 tensor this converter has no MindSpeed-MM name for (is this SparseUMMDiT's model_ema.pt?)"
+}
+
+# §7.5.2: column-parallel layers (rows), row-parallel ones (columns); the adaptive norms'
+# linears are column-parallel with gathered output (rank r holds the r-th slice of the rows).
+shard osp15_tp {
+  row "norm_out.linear.*" "transformer_blocks.{S}.{L}.{norm1,norm2}.linear.*" \
+    "transformer_blocks.{S}.{L}.attn1.{proj_q,proj_k,proj_v,added_proj_q,added_proj_k,added_proj_v}.*" \
+    "transformer_blocks.{S}.{L}.{ff,ff_enc}.net.0.proj.*"
+  col "transformer_blocks.{S}.{L}.attn1.{proj_out,added_proj_out}.weight" "transformer_blocks.{S}.{L}.{ff,ff_enc}.net.2.weight"
+}
+
+# One stage: every name has a place (no PP for this model).
+stages osp15_pp {
+  dit "transformer_blocks." first=[""]
+}
+
+family opensoraplan15 extends sora {
+  traits = osp15_traits
+  dims = osp15_dims
+  model = osp15
+  checks = osp15_checks
+  tp = osp15_tp
+  pp = osp15_pp
+}
+
 family opensoraplan extends sora {
   traits = osp_traits
   config = osp_config
@@ -2000,6 +2229,26 @@ family opensoraplan extends sora {
   pp = osp_pp
 }
 
+# resplit reads either version's MindSpeed-MM checkpoint: the roles of the one --version names.
+family opensoraplan_any extends sora {
+  if version == "v1.5" {
+    traits = osp15_traits
+    dims = osp15_dims
+    model = osp15
+    checks = osp15_checks
+    tp = osp15_tp
+    pp = osp15_pp
+  } else {
+    traits = osp_traits
+    config = osp_config
+    dims = osp_dims
+    model = opensoraplan
+    checks = osp_checks
+    tp = osp_tp
+    pp = osp_pp
+  }
+}
+
 """###,
         "opensoraplan/mm_to_hf.recipe": ###"""
 recipe OpenSoraPlanConverter.mm_to_hf "Convert a MindSpeed-MM Open-Sora-Plan v1.2 / v1.3 checkpoint back to the folder it came from."
@@ -2008,11 +2257,32 @@ family opensoraplan
 use "../common/sora_mm_to_hf.recipe"
 
 """###,
-        "opensoraplan/resplit.recipe": ###"""
-recipe OpenSoraPlanConverter.resplit "Re-split a MindSpeed-MM Open-Sora-Plan v1.2 / v1.3 checkpoint to another TP / PP layout."
+        "opensoraplan/mm_to_source.recipe": ###"""
+recipe OpenSoraPlanConverter.mm_to_source "Convert a MindSpeed-MM Open-Sora-Plan v1.5 checkpoint (any TP) back to one torch file of the original names (a flat state dict, as model_ema.pt without the ema_state_dict wrapper)."
 use "layout.recipe"
-family opensoraplan
+family opensoraplan15
+use "../common/sora_mm_to_source.recipe"
+
+"""###,
+        "opensoraplan/resplit.recipe": ###"""
+recipe OpenSoraPlanConverter.resplit "Re-split a MindSpeed-MM Open-Sora-Plan checkpoint to another TP (and, v1.3, PP / VPP) layout."
+use "layout.recipe"
+family opensoraplan_any
 use "../common/sora_resplit.recipe"
+
+"""###,
+        "opensoraplan/source_to_mm.recipe": ###"""
+recipe OpenSoraPlanConverter.source_to_mm "Convert an Open-Sora-Plan v1.5 model_ema.pt (its ema_state_dict, or the state dict itself) to MindSpeed-MM (Megatron) layout, over TP."
+use "layout.recipe"
+family opensoraplan15
+use "../common/sora_source_to_mm.recipe"
+
+"""###,
+        "opensoraplan/vae_convert.recipe": ###"""
+recipe OpenSoraPlanConverter.vae_convert "Extract an Open-Sora-Plan VAE's weights from its training checkpoint (ema_state_dict, state_dict.gen_model or state_dict) into one torch file of {name: tensor}."
+use "layout.recipe"
+family opensoraplan_any
+use "../common/sora_vae_convert.recipe"
 
 """###,
         "qwen2_5omni/hf_to_mm.recipe": ###"""
@@ -3081,6 +3351,13 @@ recipe WanConverter.hf_to_mm "Convert a diffusers Wan 2.x transformer folder (Wa
 use "layout.recipe"
 family wan
 use "../common/sora_hf_to_mm.recipe"
+
+"""###,
+        "wan/layerzero_to_mm.recipe": ###"""
+recipe WanConverter.layerzero_to_mm "Convert a MindSpeed LayerZeRO (ZeRO-3) training checkpoint of Wan to MindSpeed-MM (Megatron) layout."
+use "layout.recipe"
+family wan
+use "../common/sora_layerzero_to_mm.recipe"
 
 """###,
         "wan/layout.recipe": ###"""

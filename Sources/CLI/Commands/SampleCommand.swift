@@ -1,3 +1,4 @@
+import Foundation
 import Ops
 
 /// `mm-convert sample FAMILY DIR [--size tiny|2b|7b|...] [--seed N]`: writes a valid HF checkpoint
@@ -15,7 +16,9 @@ enum SampleCommand {
                    qwen2_5omni 7b: the full thinker, the talker and token2wav as a few representative tensors;
                    videoalign: Qwen2-VL in the model.visual / model.language_model layout plus rm_head [1, hidden];
                    wan, wan_i2v: a diffusers Wan transformer/ folder; 1.3b / 14b = Wan2.1-T2V-1.3B / -14B, wan_i2v 14b = Wan2.1-I2V-14B-480P;
-                   cogvideox: a diffusers CogVideoX 1.5 transformer/ folder, 5b = CogVideoX1.5-5B)
+                   cogvideox: a diffusers CogVideoX 1.5 transformer/ folder, 5b = CogVideoX1.5-5B;
+                   vace: an original Wan-VACE folder, 1.3b = Wan2.1-VACE-1.3B;
+                   hunyuanvideo: DIR/transformers/mp_rank_00_model_states.pt of the original t2v DiT, 720p = hunyuan-video-t2v-720p)
         """
 
     static func run(_ args: [String], output: Output) throws {
@@ -30,9 +33,20 @@ enum SampleCommand {
         let model = try SampleModel.preset(family, size: a.option("--size") ?? "tiny")
         let gen = SampleGenerator(model: model, seed: seed)
         let tensors = try gen.tensors()
+        let dir = a.positionals[1]
+        if let file = family.torchFile {
+            // Released as one torch file of DeepSpeed model states: {"module": state dict}.
+            _ = try AtomicOutput.write(to: dir, force: a.has("--force")) { tmp in
+                try CheckpointFiles.makeDirectory((tmp + "/" + file as NSString).deletingLastPathComponent)
+                try TorchCheckpoint.saveStateDict(tensors, key: "module", to: tmp + "/" + file)
+            }
+            if !a.has("--quiet") {
+                output.out("wrote \(dir)/\(file): \(family.rawValue) sample, \(tensors.count) tensors, \(Progress.size(tensors.totalBytes))")
+            }
+            return
+        }
         var side: [String: [UInt8]] = ["config.json": JSONWriter(layout: .indented(2)).encode(gen.config()) + [0x0a]]
         for (name, text) in gen.sideFiles() { side[name] = Array(text.utf8) }
-        let dir = a.positionals[1]
         let result = try AtomicOutput.write(to: dir, force: a.has("--force")) { tmp in
             try HFCheckpoint.save(tensors, to: tmp, maxShardBytes: model.maxShardBytes, sideFiles: side, diffusers: family.isDiffusers)
         }

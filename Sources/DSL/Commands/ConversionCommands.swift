@@ -74,7 +74,7 @@ extension CommandCall {
 
     /// A keyword argument's strings (a string or a list of them; none when it was not given).
     func keywordStrings(_ s: String) throws -> [String] {
-        guard let v = arguments.value(s) else { return [] }
+        guard let v = arguments.value(s), v != .null else { return [] }
         let items: [Value]
         if case let .list(l) = v { items = l } else { items = [v] }
         return try items.map { v in

@@ -133,6 +133,18 @@ public enum Builtins {
             guard case let .string(t) = a[0], case let .string(x) = a[1] else { throw Failure("needs two strings") }
             return .bool(t.hasSuffix(x))
         },
+        "set": Function(arity: 3...3, doc: "set(mapping, \"key\", value): the mapping with the key set to the value (replaced in place, or added at the end)") { a in
+            guard case var .dict(pairs) = a[0] else { throw Failure("needs a mapping first, not \(article(a[0]))") }
+            guard case let .string(k) = a[1] else { throw Failure("needs a string key, not \(article(a[1]))") }
+            if let i = pairs.firstIndex(where: { $0.0 == k }) { pairs[i].1 = a[2] } else { pairs.append((k, a[2])) }
+            return .dict(pairs)
+        },
+        "pick": Function(arity: 2...2, doc: "pick(mapping, [\"a\", \"b\"]): the mapping with only those keys (those it has), in its order") { a in
+            guard case let .dict(pairs) = a[0] else { throw Failure("needs a mapping first, not \(article(a[0]))") }
+            guard case let .list(items) = a[1] else { throw Failure("needs a list of keys, not \(article(a[1]))") }
+            let keys = Set(items.compactMap { if case let .string(s) = $0 { return s } else { return nil } })
+            return .dict(pairs.filter { keys.contains($0.0) })
+        },
         "has": Function(arity: 2...2, doc: "has(mapping, \"key\"): whether the mapping has the key") { a in
             guard case .dict = a[0] else { throw Failure("needs a mapping first, not \(article(a[0]))") }
             guard case let .string(k) = a[1] else { throw Failure("needs a string key, not \(article(a[1]))") }

@@ -13,9 +13,12 @@ public final class RecipeContext<State> {
     /// MindSpeed-MM checkpoint, of tensor-parallel rank 0); read as `shapes`, e.g. to size a
     /// split by a width the checkpoint has no config.json for.
     public var shapes: Value?
+    /// Set by `load pt`: the dotted path of the dict it read ("" for the saved dict itself); read
+    /// as `state_key`, e.g. to tell which of the forms `key=[...]` allows a file has.
+    public var stateKey: Value?
 
     /// The names `load` sets, which the language reads but `let` may not bind.
-    public static var loadedNames: [String] { ["config", "weight_map", "shapes"] }
+    public static var loadedNames: [String] { ["config", "weight_map", "shapes", "state_key"] }
     /// Output of `help`, `ls`, `show`, `plan`.
     public var output: (String) -> Void
 

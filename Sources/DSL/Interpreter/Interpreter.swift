@@ -103,6 +103,12 @@ public final class Interpreter<State> {
                 }
                 return m
             }
+            if name == "state_key" {
+                guard let k = self.context.stateKey else {
+                    throw Evaluator.NameUnavailable("'state_key' is not set yet: it is the dict of the torch file 'load pt' reads; run it first")
+                }
+                return k
+            }
             return self.variables[name]
         }, knownNames: { [unowned self] in Array(self.variables.keys) + RecipeContext<State>.loadedNames })
     }

@@ -50,6 +50,19 @@ public struct StateDictSelection {
         return StateDictSelection(key: chosen.key, tensors: map, skipped: skipped)
     }
 
+    /// The first of `keys` (dotted paths; "" is the saved object itself) that names a dict
+    /// holding tensors, selected as by `select`: a checkpoint saved in one of several forms
+    /// (Open-Sora-Plan's `{"ema_state_dict": ...}` or a bare state dict).
+    public static func selectFirst(_ root: PickleValue, keys: [String], path: String) throws -> StateDictSelection {
+        for k in keys {
+            guard let v = k.isEmpty ? root : resolve(root, k), let d = v.dictValue,
+                  d.items.contains(where: { $0.value.tensorValue != nil }) else { continue }
+            return try select(root, key: k.isEmpty ? nil : k, path: path)
+        }
+        let tried = keys.map { $0.isEmpty ? "the saved object" : "'\($0)'" }.joined(separator: ", ")
+        throw OpsError.invalid("\(path): none of \(tried) is a dict of tensors; \(candidateText(root))")
+    }
+
     /// Follows a dotted path through dicts, object attributes and list indices.
     public static func resolve(_ value: PickleValue, _ key: String) -> PickleValue? {
         let parts = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)

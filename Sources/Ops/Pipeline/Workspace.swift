@@ -33,6 +33,8 @@ public final class Workspace {
     public var hfSource: HFCheckpoint?
     /// Tensor name -> shard file of the HF directory read last by `loadHF` or `loadConfig`.
     public var hfWeightMap: [(tensor: String, file: String)]?
+    /// The dotted path of the dict `loadTorch` read last ("" for the saved object itself).
+    public var torchKey: String?
     /// The MM checkpoint loaded last, for inspection of its non-tensor entries.
     public var mmSource: MMCheckpoint?
     /// Where a dry run collects what it would write instead of writing.
@@ -139,8 +141,11 @@ public final class Workspace {
     /// Reads the tensors of one `torch.save` state dict (lazily): the saved dict, or the dict at
     /// `key` (dotted path), which must hold tensors only. `config` is left as it is (read it with
     /// `loadConfig` first); the tensor names, each mapped to the file's name, become the weight map.
-    public func loadTorch(_ path: String, key: String?) throws {
-        let selection = try StateDictSelection.select(try TorchCheckpoint.load(path), key: key, path: path)
+    /// With several `keys`, the first that names a dict of tensors ("" the saved object itself).
+    public func loadTorch(_ path: String, keys: [String]) throws {
+        let root = try TorchCheckpoint.load(path)
+        let selection = keys.count > 1 ? try StateDictSelection.selectFirst(root, keys: keys, path: path)
+            : try StateDictSelection.select(root, key: keys.first, path: path)
         if !selection.skipped.isEmpty {
             let label = selection.key.isEmpty ? "the saved dict" : "'\(selection.key)'"
             throw OpsError.format(path: path, message: "\(label) is not a state dict: it holds entries that are not tensors: "
@@ -148,6 +153,7 @@ public final class Workspace {
         }
         setModel(selection.tensors)
         hfSource = nil
+        torchKey = selection.key
         let file = path.split(separator: "/").last.map(String.init) ?? path
         hfWeightMap = selection.tensors.names.map { ($0, file) }
     }

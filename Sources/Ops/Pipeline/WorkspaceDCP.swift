@@ -47,3 +47,14 @@ extension Workspace {
         }
     }
 }
+
+extension Workspace {
+    /// Reads a MindSpeed LayerZeRO training checkpoint (`LayerZeroCheckpoint`), lazily, as the
+    /// whole model: iteration `iteration` (or the highest) of `root`, the dict `key`, the names
+    /// under `prefix` with it taken off.
+    public func loadLayerZero(_ root: String, iteration: Int?, key: String, prefix: String) throws {
+        let dir = try LayerZeroCheckpoint.iterationDirectory(root, iteration: iteration)
+        setModel(try LayerZeroCheckpoint.load(dir, key: key, prefix: prefix))
+        hfSource = nil
+    }
+}

@@ -48,8 +48,9 @@ extension Workspace {
     /// Writes the whole (merged) model as one `torch.save` file of `{name: tensor}` (every tensor
     /// with its own compact storage; `torch.load(weights_only=True)` reads it), atomically: the
     /// file appears complete or not at all; a missing parent directory is created (mode 0750),
-    /// the file gets mode 0640. The inverse of `load pt`.
-    public func savePT(_ path: String) throws {
+    /// the file gets mode 0640. With `key` (a dotted path), the dict is nested under it:
+    /// `{"module": {name: tensor}}` for `key: "module"`. The inverse of `load pt`.
+    public func savePT(_ path: String, key: String? = nil) throws {
         let tensors = try model(for: "`save pt`")
         if dryRun {
             plan(PlannedOutput(path: path, tensors: tensors))
@@ -58,9 +59,7 @@ extension Workspace {
         let progress = Progress(label: "save pt", totalFiles: 1, totalBytes: tensors.totalBytes, mode: progressMode)
         try withProgress(progress) {
             try AtomicFileOutput.write(to: path, force: force) { tmp in
-                try TorchCheckpoint.save(.dict(PickleDict(strings: tensors.map { ($0.name, .tensor(TorchTensor($0.tensor))) })), to: tmp,
-                                         archiveName: TorchCheckpoint.defaultArchiveName(path))
-                try CheckpointFiles.setMode(tmp, CheckpointFiles.fileMode)
+                try TorchCheckpoint.saveStateDict(tensors, key: key, to: tmp, archiveName: TorchCheckpoint.defaultArchiveName(path))
             }
             progress.fileDone()
         }
@@ -77,11 +76,31 @@ extension Workspace {
     /// With `maxShardSize` (bytes) the shards are cut afresh by that size whatever was loaded, as
     /// MindSpeed-MM's `moe_expert` writes them (`HFCheckpoint.plan(_:maxShardBytes:copyFrom:)`):
     /// an index always, and every non-safetensors file of `copyFrom` copied.
+    ///
+    /// With `fresh`, the checkpoint is written as transformers' `save_pretrained` writes a new
+    /// model: shards cut at `maxShardBytes`, an index only when there are several, the given
+    /// JSON files (`json.dumps(indent=2, sort_keys=True)` and a newline), and the named files
+    /// of a directory copied where it has them (a tokenizer's).
     public func saveHF(_ directory: String, like templateDir: String?, optional: Set<String> = [], dropCopies: Bool = false,
-                       maxShardBytes: Int = 5_000_000_000, maxShardSize: Int? = nil, copyFrom: String? = nil) throws {
+                       maxShardBytes: Int = 5_000_000_000, maxShardSize: Int? = nil, copyFrom: String? = nil,
+                       fresh: HFFreshFiles? = nil) throws {
         let tensors = try model(for: "`save hf`")
         let plan: HFWritePlan
-        if let maxShardSize {
+        if let fresh {
+            var side: [String: [UInt8]] = [:]
+            for (file, value) in fresh.json { side[file] = JSONWriter(layout: .indented(2), sortKeys: true).encode(value) + [0x0a] }
+            let cut = try HFCheckpoint.plan(tensors, maxShardBytes: maxShardBytes, sideFiles: side)
+            var copies: [(path: String, from: String)] = []
+            if let from = fresh.copyFrom {
+                for file in fresh.copyFiles where FileManager.default.fileExists(atPath: from + "/" + file) {
+                    guard CheckpointFiles.isSafeRelativePath(file), side[file] == nil, !HFCheckpoint.isRewritten(file) else {
+                        throw OpsError.invalid("save hf: cannot copy '\(file)': name a side file inside \(from) that is not written otherwise")
+                    }
+                    copies.append((file, from + "/" + file))
+                }
+            }
+            plan = HFWritePlan(shards: cut.shards, index: cut.index, copies: copies, contents: cut.contents, unplaced: [], sourceDirectory: fresh.copyFrom)
+        } else if let maxShardSize {
             guard maxShardSize > 0 else { throw OpsError.invalid("max_shard_size must be positive, got \(maxShardSize)") }
             plan = try HFCheckpoint.plan(tensors, maxShardBytes: maxShardSize, copyFrom: copyFrom)
         } else if let template = try templateDir.map({ try HFCheckpoint.load($0) }) ?? hfSource {
@@ -129,5 +148,19 @@ extension Workspace {
         OutputFile.progress = progress
         defer { OutputFile.progress = nil; progress.finish() }
         try body()
+    }
+}
+
+/// What `saveHF(fresh:)` writes besides the tensors: JSON files (config.json, ...) from values,
+/// and the named files of `copyFrom` that exist there.
+public struct HFFreshFiles {
+    public var json: [(file: String, value: Value)]
+    public var copyFrom: String?
+    public var copyFiles: [String]
+
+    public init(json: [(file: String, value: Value)], copyFrom: String? = nil, copyFiles: [String] = []) {
+        self.json = json
+        self.copyFrom = copyFrom
+        self.copyFiles = copyFiles
     }
 }

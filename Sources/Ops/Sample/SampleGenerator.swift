@@ -68,6 +68,10 @@ public struct SampleGenerator {
             try addWan(&m)
         case .cogvideox:
             try addCogVideoX(&m)
+        case .vace:
+            try addVACE(&m)
+        case .hunyuanvideo:
+            try addHunyuanVideo(&m)
         }
         return m
     }
@@ -187,13 +191,17 @@ public struct SampleGenerator {
             return wanConfig()
         case .cogvideox:
             return cogVideoXConfig()
+        case .vace:
+            return vaceConfig()
+        case .hunyuanvideo:
+            return .null  // the release has no config.json for the DiT
         }
     }
 
     /// Side files a real checkpoint ships next to the weights (copied unchanged by conversions).
     public func sideFiles() -> [(String, String)] {
         // A diffusers transformer folder holds config.json and the weights only.
-        if model.family.isDiffusers { return [] }
+        if model.family.isDiffusers || model.family.torchFile != nil { return [] }
         let generation = switch model.family {
         case .qwen3vl, .qwen3vlMoe: qwen3VLGenerationConfig()
         case .glm4v: glm4vGenerationConfig()

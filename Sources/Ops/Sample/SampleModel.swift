@@ -5,11 +5,15 @@ public enum SampleFamily: String, CaseIterable, Sendable {
     case internvl = "internvl", internvlInternLM2 = "internvl_internlm2", internvlLlama = "internvl_llama"
     case qwen3vl, qwen3vlMoe = "qwen3vl_moe"
     case glm4v, qwen2_5omni, deepseekvl2, videoalign
-    case wan, wanI2V = "wan_i2v", cogvideox
+    case wan, wanI2V = "wan_i2v", cogvideox, vace, hunyuanvideo
 
     /// Video-generation models: diffusers folders (`diffusion_pytorch_model*` files, no
     /// generation_config.json).
-    public var isDiffusers: Bool { self == .wan || self == .wanI2V || self == .cogvideox }
+    public var isDiffusers: Bool { self == .wan || self == .wanI2V || self == .cogvideox || self == .vace }
+
+    /// Models released as one torch file (`{"module": state dict}`, no config.json): its path
+    /// inside the sample's directory.
+    public var torchFile: String? { self == .hunyuanvideo ? "transformers/mp_rank_00_model_states.pt" : nil }
 }
 
 /// Language-model dimensions.
@@ -67,6 +71,9 @@ public struct SampleModel: Sendable {
     public var wan: WanShape? = nil
     /// A CogVideoX transformer (family `cogvideox`).
     public var cogvideox: CogVideoXShape? = nil
+    /// Wan-VACE (family `vace`) and HunyuanVideo (family `hunyuanvideo`).
+    public var vace: VACEShape? = nil
+    public var hunyuanVideo: HunyuanVideoShape? = nil
 
     /// Size presets: `tiny` (the fixtures' shapes, two shards), and real shapes for benchmarks.
     public static func preset(_ family: SampleFamily, size: String) throws -> SampleModel {
@@ -100,6 +107,8 @@ public struct SampleModel: Sendable {
         case (.videoalign, _): return try videoAlignPreset(size: size)
         case (.wan, _), (.wanI2V, _): return try wanPreset(family, size: size)
         case (.cogvideox, _): return try cogVideoXPreset(size: size)
+        case (.vace, _): return try vacePreset(size: size)
+        case (.hunyuanvideo, _): return try hunyuanVideoPreset(size: size)
         default:
             throw unknownSize(family, size)
         }
@@ -120,6 +129,8 @@ public struct SampleModel: Sendable {
         case .wan: ["tiny", "1.3b", "14b"]
         case .wanI2V: ["tiny", "14b"]
         case .cogvideox: ["tiny", "5b"]
+        case .vace: ["tiny", "1.3b"]
+        case .hunyuanvideo: ["tiny", "720p"]
         }
     }
 

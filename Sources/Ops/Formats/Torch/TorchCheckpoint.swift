@@ -124,6 +124,16 @@ public enum TorchCheckpoint {
 
     /// torch's archive name: the file's base name without its last extension
     /// (`model_optim_rng.pt` -> `model_optim_rng`).
+    /// Saves `{name: tensor}` (each tensor with its own compact storage), nested under the
+    /// dotted path `key` when given (`"module"`: DeepSpeed model states), mode 0640: `save pt`,
+    /// and the samples of models released as one torch file.
+    public static func saveStateDict(_ tensors: TensorMap, key: String? = nil, to path: String, archiveName: String? = nil) throws {
+        var object = PickleValue.dict(PickleDict(strings: tensors.map { ($0.name, .tensor(TorchTensor($0.tensor))) }))
+        for part in (key ?? "").split(separator: ".").reversed() { object = .dict(PickleDict(strings: [(String(part), object)])) }
+        try save(object, to: path, archiveName: archiveName)
+        try CheckpointFiles.setMode(path, CheckpointFiles.fileMode)
+    }
+
     public static func defaultArchiveName(_ path: String) -> String {
         let base = path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
         if let dot = base.lastIndex(of: "."), dot != base.startIndex { return String(base[..<dot]) }
