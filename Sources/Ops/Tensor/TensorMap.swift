@@ -5,7 +5,6 @@
 public struct TensorMap: Sequence, CustomStringConvertible {
     public private(set) var names: [String] = []
     private var table: [String: Tensor] = [:]
-    private var position: [String: Int] = [:]
 
     public init() {}
     public init<S: Sequence>(_ pairs: S) where S.Element == (String, Tensor) {
@@ -20,8 +19,8 @@ public struct TensorMap: Sequence, CustomStringConvertible {
         get { table[name] }
         set {
             if let t = newValue {
-                if table[name] == nil { position[name] = names.count; names.append(name) }
-                table[name] = t
+                // One hash per insertion: a MoE layout builds maps of 26,000 names several times.
+                if table.updateValue(t, forKey: name) == nil { names.append(name) }
             } else if table.removeValue(forKey: name) != nil {
                 compactNames()
             }
@@ -45,8 +44,6 @@ public struct TensorMap: Sequence, CustomStringConvertible {
 
     private mutating func compactNames() {
         names = names.filter { table[$0] != nil }
-        position = [:]
-        for (i, n) in names.enumerated() { position[n] = i }
     }
 
     public func makeIterator() -> AnyIterator<(name: String, tensor: Tensor)> {
