@@ -122,8 +122,6 @@ public enum TorchCheckpoint {
         return zip.position
     }
 
-    /// torch's archive name: the file's base name without its last extension
-    /// (`model_optim_rng.pt` -> `model_optim_rng`).
     /// Saves `{name: tensor}` (each tensor with its own compact storage), nested under the
     /// dotted path `key` when given (`"module"`: DeepSpeed model states), mode 0640: `save pt`,
     /// and the samples of models released as one torch file.
@@ -134,6 +132,8 @@ public enum TorchCheckpoint {
         try CheckpointFiles.setMode(path, CheckpointFiles.fileMode)
     }
 
+    /// torch's archive name: the file's base name without its last extension
+    /// (`model_optim_rng.pt` -> `model_optim_rng`).
     public static func defaultArchiveName(_ path: String) -> String {
         let base = path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
         if let dot = base.lastIndex(of: "."), dot != base.startIndex { return String(base[..<dot]) }
