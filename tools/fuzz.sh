@@ -11,8 +11,9 @@
 # .metadata: DCPMetadata decoding, chunk coverage, encode/decode round trip).
 #
 # The parsers live in SwiftPM library targets; this script compiles their sources directly with
-# swiftc (-sanitize=fuzzer,address, -O) as modules Ops, DSL and CLI (only Sources/CLI/YAML), then
-# links each Fuzz/<Name>.swift entry point against them. Everything goes to .build-fuzz/ (git-ignored):
+# swiftc (-sanitize=fuzzer,address, -O) as modules Ops, DSL and CLI (only Sources/CLI/YAML), Ops's C
+# module CarryLessCRC with clang (a module map in .build-fuzz/obj), then links each
+# Fuzz/<Name>.swift entry point against them. Everything goes to .build-fuzz/ (git-ignored):
 #   .build-fuzz/bin/fuzz-<target>            the fuzzer executables
 #   .build-fuzz/run/<target>/corpus/         the growing corpus (kept between runs)
 #   .build-fuzz/run/<target>/seeds/          seeds from ../shared/fixtures and Tests/Corpus
@@ -56,12 +57,25 @@ build_module() {
         (( stale )) || return 0
     fi
     echo "fuzz.sh: compiling module $name ($# files)" >&2
-    swiftc -parse-as-library -wmo $OPT -g $SAN -module-name "$name" -I "$OBJ" \
+    swiftc -parse-as-library -wmo $OPT -g $SAN -module-name "$name" -I "$OBJ" -I "$OBJ/CarryLessCRC" \
         -emit-module -emit-module-path "$OBJ/$name.swiftmodule" -c "$@" -o "$obj" || return 1
     touch "$obj"   # swiftc leaves an unchanged output untouched; mark it as up to date
 }
 
 sources() { find "$ROOT/$1" -name '*.swift' | sort; }
+
+# Compiles the C target CarryLessCRC (Ops imports it) and writes the module map swiftc finds it by.
+build_c_module() {
+    local src="$ROOT/Sources/CarryLessCRC" obj="$OBJ/CarryLessCRC.o"
+    mkdir -p "$OBJ/CarryLessCRC"
+    printf 'module CarryLessCRC {\n    header "%s"\n    export *\n}\n' "$src/include/CarryLessCRC.h" \
+        >"$OBJ/CarryLessCRC/module.modulemap"
+    if [[ -f "$obj" ]] && ! [[ "$src/crc32_fold.c" -nt "$obj" || "$src/include/CarryLessCRC.h" -nt "$obj" ]]; then
+        return 0
+    fi
+    echo "fuzz.sh: compiling C module CarryLessCRC" >&2
+    clang $OPT -g -fsanitize=fuzzer-no-link,address -I "$src/include" -c "$src/crc32_fold.c" -o "$obj" || return 1
+}
 
 # Which modules (in dependency order) and which entry file each target needs.
 target_modules() {
@@ -86,9 +100,11 @@ target_entry() {
 build_target() {
     local t=$1 m objs=()
     mkdir -p "$OBJ" "$BIN"
+    build_c_module || return 1
+    objs+=("$OBJ/CarryLessCRC.o")
     for m in $(target_modules "$t"); do
         case $m in
-            Ops) build_module Ops "" $(sources Sources/Ops) || return 1 ;;
+            Ops) build_module Ops CarryLessCRC $(sources Sources/Ops) || return 1 ;;
             DSL) build_module DSL Ops $(sources Sources/DSL) || return 1 ;;
             CLI) build_module CLI Ops $(sources Sources/CLI/YAML) || return 1 ;;
         esac
@@ -102,7 +118,7 @@ build_target() {
     fi
     if (( stale )); then
         echo "fuzz.sh: linking $exe" >&2
-        swiftc -parse-as-library $OPT -g $SAN -module-name "Fuzz_$t" -I "$OBJ" "$entry" "${objs[@]}" -o "$exe" \
+        swiftc -parse-as-library $OPT -g $SAN -module-name "Fuzz_$t" -I "$OBJ" -I "$OBJ/CarryLessCRC" "$entry" "${objs[@]}" -o "$exe" \
             2> >(grep -v "Cannot export local symbol" >&2) || return 1
         touch "$exe"
     fi
