@@ -2,7 +2,8 @@
 import PackageDescription
 
 // No package dependencies: only the Swift toolchain's own modules (Foundation, Dispatch, Glibc, XCTest).
-// CarryLessCRC is our own C (Swift has no carry-less multiply), compiled by the toolchain's clang.
+// CarryLessCRC and BlockTranspose are our own C (Swift has no carry-less multiply, and its SIMD
+// shuffles do not compile to x86-64's unpacks), compiled by the toolchain's clang.
 let package = Package(
     name: "mm-convert",
     products: [
@@ -12,7 +13,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "CarryLessCRC", path: "Sources/CarryLessCRC"),
-        .target(name: "Ops", dependencies: ["CarryLessCRC"], path: "Sources/Ops"),
+        .target(name: "BlockTranspose", path: "Sources/BlockTranspose"),
+        .target(name: "Ops", dependencies: ["CarryLessCRC", "BlockTranspose"], path: "Sources/Ops"),
         .target(name: "DSL", dependencies: ["Ops"], path: "Sources/DSL"),
         .target(name: "CLI", dependencies: ["Ops", "DSL"], path: "Sources/CLI"),
         .executableTarget(name: "mm-convert", dependencies: ["CLI"], path: "Sources/mm-convert"),

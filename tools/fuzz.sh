@@ -12,8 +12,8 @@
 #
 # The parsers live in SwiftPM library targets; this script compiles their sources directly with
 # swiftc (-sanitize=fuzzer,address, -O) as modules Ops, DSL and CLI (only Sources/CLI/YAML), Ops's C
-# module CarryLessCRC with clang (a module map in .build-fuzz/obj), then links each
-# Fuzz/<Name>.swift entry point against them. Everything goes to .build-fuzz/ (git-ignored):
+# modules (CarryLessCRC, BlockTranspose) with clang (module maps in .build-fuzz/obj), then links
+# each Fuzz/<Name>.swift entry point against them. Everything goes to .build-fuzz/ (git-ignored):
 #   .build-fuzz/bin/fuzz-<target>            the fuzzer executables
 #   .build-fuzz/run/<target>/corpus/         the growing corpus (kept between runs)
 #   .build-fuzz/run/<target>/seeds/          seeds from ../shared/fixtures and Tests/Corpus
@@ -57,54 +57,42 @@ build_module() {
         (( stale )) || return 0
     fi
     echo "fuzz.sh: compiling module $name ($# files)" >&2
-    swiftc -parse-as-library -wmo $OPT -g $SAN -module-name "$name" -I "$OBJ" -I "$OBJ/CarryLessCRC" \
+    swiftc -parse-as-library -wmo $OPT -g $SAN -module-name "$name" -I "$OBJ" $C_INCLUDES \
         -emit-module -emit-module-path "$OBJ/$name.swiftmodule" -c "$@" -o "$obj" || return 1
     touch "$obj"   # swiftc leaves an unchanged output untouched; mark it as up to date
 }
 
 sources() { find "$ROOT/$1" -name '*.swift' | sort; }
 
-# Compiles the C target CarryLessCRC (Ops imports it) and writes the module map swiftc finds it by.
-build_c_module() {
-    local src="$ROOT/Sources/CarryLessCRC" obj="$OBJ/CarryLessCRC.o"
-    mkdir -p "$OBJ/CarryLessCRC"
-    printf 'module CarryLessCRC {\n    header "%s"\n    export *\n}\n' "$src/include/CarryLessCRC.h" \
-        >"$OBJ/CarryLessCRC/module.modulemap"
-    if [[ -f "$obj" ]] && ! [[ "$src/crc32_fold.c" -nt "$obj" || "$src/include/CarryLessCRC.h" -nt "$obj" ]]; then
-        return 0
-    fi
-    echo "fuzz.sh: compiling C module CarryLessCRC" >&2
-    clang $OPT -g -fsanitize=fuzzer-no-link,address -I "$src/include" -c "$src/crc32_fold.c" -o "$obj" || return 1
-}
+# The C targets Ops imports (our SIMD kernels), each compiled with clang to one object, with the
+# module map swiftc finds it by in $OBJ/<name>/.
+C_MODULES="CarryLessCRC BlockTranspose"
+C_INCLUDES=""
+for c in $C_MODULES; do C_INCLUDES+=" -I $OBJ/$c"; done
 
-# Which modules (in dependency order) and which entry file each target needs.
-target_modules() {
-    case $1 in
-        safetensors|json|zip|pickle|dcp) echo "Ops" ;;
-        recipe) echo "Ops DSL" ;;
-        yaml) echo "Ops CLI" ;;
-    esac
-}
-target_entry() {
-    case $1 in
-        safetensors) echo Safetensors ;;
-        json) echo JSON ;;
-        recipe) echo Recipe ;;
-        yaml) echo YAML ;;
-        zip) echo Zip ;;
-        pickle) echo Pickle ;;
-        dcp) echo DCP ;;
-    esac
+# build_c_module NAME: Sources/NAME/*.c with the header Sources/NAME/include/NAME.h.
+build_c_module() {
+    local name=$1 src="$ROOT/Sources/$1" obj="$OBJ/$1.o" f stale=0
+    mkdir -p "$OBJ/$name"
+    printf 'module %s {\n    header "%s"\n    export *\n}\n' "$name" "$src/include/$name.h" >"$OBJ/$name/module.modulemap"
+    if [[ -f "$obj" ]]; then
+        for f in "$src"/*.c "$src/include/$name.h"; do [[ "$f" -nt "$obj" ]] && stale=1; done
+        (( stale )) || return 0
+    fi
+    echo "fuzz.sh: compiling C module $name" >&2
+    clang $OPT -g -fsanitize=fuzzer-no-link,address -I "$src/include" -c "$src"/*.c -o "$obj" || return 1
 }
 
 build_target() {
     local t=$1 m objs=()
     mkdir -p "$OBJ" "$BIN"
-    build_c_module || return 1
-    objs+=("$OBJ/CarryLessCRC.o")
+    for m in $C_MODULES; do
+        build_c_module "$m" || return 1
+        objs+=("$OBJ/$m.o")
+    done
     for m in $(target_modules "$t"); do
         case $m in
-            Ops) build_module Ops CarryLessCRC $(sources Sources/Ops) || return 1 ;;
+            Ops) build_module Ops "$C_MODULES" $(sources Sources/Ops) || return 1 ;;
             DSL) build_module DSL Ops $(sources Sources/DSL) || return 1 ;;
             CLI) build_module CLI Ops $(sources Sources/CLI/YAML) || return 1 ;;
         esac
@@ -118,7 +106,7 @@ build_target() {
     fi
     if (( stale )); then
         echo "fuzz.sh: linking $exe" >&2
-        swiftc -parse-as-library $OPT -g $SAN -module-name "Fuzz_$t" -I "$OBJ" -I "$OBJ/CarryLessCRC" "$entry" "${objs[@]}" -o "$exe" \
+        swiftc -parse-as-library $OPT -g $SAN -module-name "Fuzz_$t" -I "$OBJ" $C_INCLUDES "$entry" "${objs[@]}" -o "$exe" \
             2> >(grep -v "Cannot export local symbol" >&2) || return 1
         touch "$exe"
     fi
