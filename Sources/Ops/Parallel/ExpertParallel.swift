@@ -21,15 +21,35 @@ public struct ExpertParallel: Sendable {
 
     /// The expert number in `name` and where it sits, or nil for a non-expert name.
     public func expertIndex(in name: String) -> (Int, Range<String.Index>)? {
-        let key = "." + marker + "."
-        var search = name.startIndex..<name.endIndex
-        while let r = name.range(of: key, range: search) {
-            var end = r.upperBound
-            while end < name.endIndex, name[end].isASCII, name[end].isNumber { end = name.index(after: end) }
-            if end > r.upperBound, end == name.endIndex || name[end] == ".", let n = Int(name[r.upperBound..<end]) {
-                return (n, r.upperBound..<end)
+        // A byte scan: called for every name of a MoE layout (26,000 at the bench shape), where
+        // Foundation's `range(of:)` was half the cost of the EP split.
+        let key = Array(("." + marker + ".").utf8)
+        let u = name.utf8
+        let found: (Int, Int, Int)? = u.withContiguousStorageIfAvailable { b in
+            ExpertParallel.scan(b, for: key)
+        } ?? Array(u).withUnsafeBufferPointer { ExpertParallel.scan($0, for: key) }
+        guard let (n, start, end) = found else { return nil }
+        return (n, u.index(u.startIndex, offsetBy: start)..<u.index(u.startIndex, offsetBy: end))
+    }
+
+    /// The first `key` followed by decimal digits and then `.` or the end of `b`: the number and
+    /// the byte range of its digits.
+    private static func scan(_ b: UnsafeBufferPointer<UInt8>, for key: [UInt8]) -> (Int, Int, Int)? {
+        guard b.count > key.count else { return nil }
+        var i = 0
+        while i + key.count < b.count {
+            var k = 0
+            while k < key.count && b[i + k] == key[k] { k += 1 }
+            if k == key.count {
+                let start = i + k
+                var end = start, n = 0
+                while end < b.count, b[end] >= 0x30, b[end] <= 0x39, end - start < 18 {
+                    n = n * 10 + Int(b[end] - 0x30)
+                    end += 1
+                }
+                if end > start, end == b.count || b[end] == UInt8(ascii: ".") { return (n, start, end) }
             }
-            search = r.upperBound..<name.endIndex
+            i += 1
         }
         return nil
     }
@@ -49,7 +69,7 @@ public struct ExpertParallel: Sendable {
 
     /// One map per EP rank.
     public func split(_ tensors: TensorMap) throws -> [TensorMap] {
-        var out = [TensorMap](repeating: TensorMap(), count: ep)
+        var out = (0..<ep).map { _ in TensorMap(capacity: tensors.count / ep + 64) }
         let per = expertsPerRank
         for (name, t) in tensors {
             guard let (e, digits) = expertIndex(in: name) else {
@@ -69,7 +89,7 @@ public struct ExpertParallel: Sendable {
     public func merge(_ ranks: [TensorMap]) throws -> TensorMap {
         guard ranks.count == ep else { throw OpsError.invalid("expected \(ep) expert-parallel ranks, got \(ranks.count)") }
         let per = expertsPerRank
-        var out = TensorMap()
+        var out = TensorMap(capacity: ranks.reduce(0) { $0 + $1.count })
         var shared: [String: Int] = [:]
         for (r, m) in ranks.enumerated() {
             for (name, t) in m {

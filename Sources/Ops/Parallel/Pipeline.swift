@@ -24,6 +24,14 @@ public struct PipelineModule: Sendable {
         self.layers = layers
         self.firstOverride = firstStage
         self.lastOverride = lastStage
+        let flat = layers.flatMap { $0 }
+        var starts: [Int] = [], acc = 0
+        for n in flat { starts.append(acc); acc += n }
+        self.flat = flat
+        self.starts = starts
+        self.totalLayers = acc
+        self.firstStage = firstStage ?? flat.firstIndex { $0 > 0 }
+        self.lastStage = lastStage ?? flat.lastIndex { $0 > 0 }
     }
 
     /// The LLM of the layer-wise disaggregated training layout (§5.9, `hf_to_mm_ldt`): first
@@ -43,18 +51,15 @@ public struct PipelineModule: Sendable {
         try self.init(schema, layers: [flat])
     }
 
+    // Derived once (placement consults them for every tensor name).
     /// Per-stage counts in flat stage order.
-    public var flat: [Int] { layers.flatMap { $0 } }
-    public var totalLayers: Int { flat.reduce(0, +) }
+    public let flat: [Int]
+    public let totalLayers: Int
     /// First global layer of each of the module's stages.
-    public var starts: [Int] {
-        var s: [Int] = [], acc = 0
-        for n in flat { s.append(acc); acc += n }
-        return s
-    }
+    public let starts: [Int]
     /// The module's first and last stage holding layers (nil when it has none).
-    public var firstStage: Int? { firstOverride ?? flat.firstIndex { $0 > 0 } }
-    public var lastStage: Int? { lastOverride ?? flat.lastIndex { $0 > 0 } }
+    public let firstStage: Int?
+    public let lastStage: Int?
 
     /// Whether module-local stage `s` gets this module's `everywhere` tensors in the layer-wise
     /// disaggregated layout (elsewhere they go to every stage).
@@ -75,11 +80,14 @@ public struct PipelineLayout: Sendable {
     /// Hetero PP: repeat a module with fewer stages over the model's stages (`g mod S`). When
     /// false (layer-wise disaggregated layout), such a module only occupies its own first `S` stages.
     public let replicateShorter: Bool
+    /// Number of flat stages `G` (the longest module list; normally pp x vpp).
+    public let stageCount: Int
 
     /// Modules whose flat list is empty are left out (as the reference skips them).
     public init(_ modules: [PipelineModule], replicateShorter: Bool = true) throws {
         self.modules = modules.filter { !$0.flat.isEmpty }
         self.replicateShorter = replicateShorter
+        self.stageCount = self.modules.map { $0.flat.count }.max() ?? 0
         guard !self.modules.isEmpty else { throw OpsError.invalid("pipeline layout: no module has any stage") }
         let g = stageCount
         for m in self.modules where replicateShorter && g % m.flat.count != 0 {
@@ -96,9 +104,6 @@ public struct PipelineLayout: Sendable {
     private func localStage(_ g: Int, of s: Int) -> Int? {
         replicateShorter ? g % s : (g < s ? g : nil)
     }
-
-    /// Number of flat stages `G` (the longest module list; normally pp x vpp).
-    public var stageCount: Int { modules.map { $0.flat.count }.max() ?? 0 }
 
     /// PP rank and virtual chunk of flat stage `f` for a pipeline of `pp` ranks.
     public static func rankAndChunk(ofStage f: Int, pp: Int) -> (rank: Int, chunk: Int) {
@@ -130,7 +135,7 @@ public struct PipelineLayout: Sendable {
     /// One map per flat stage (`stageCount` maps), each in the input's order.
     public func stage(_ tensors: TensorMap) throws -> [TensorMap] {
         let g = stageCount
-        var out = [TensorMap](repeating: TensorMap(), count: g)
+        var out = (0..<g).map { _ in TensorMap(capacity: tensors.count / max(1, g) + 64) }
         var unclaimed: [String] = []
         for (name, t) in tensors {
             guard let (mi, role) = classify(name) else { unclaimed.append(name); continue }
@@ -178,7 +183,7 @@ public struct PipelineLayout: Sendable {
         guard stages.count == g else {
             throw OpsError.invalid("pipeline layout has \(g) stages, but \(stages.count) stage maps were given")
         }
-        var out = TensorMap()
+        var out = TensorMap(capacity: stages.reduce(0) { $0 + $1.count })
         var unclaimed: [String] = []
         var seenLayers = modules.map { [Bool](repeating: false, count: $0.totalLayers) }
         for (gs, stage) in stages.enumerated() {

@@ -79,8 +79,8 @@ public enum TPStrategy: Sendable, Equatable, CustomStringConvertible {
     public func split(_ t: Tensor, into n: Int, name: String) throws -> [Tensor] {
         guard n > 0 else { throw OpsError.invalid("tensor parallel size must be > 0 (tensor '\(name)')") }
         if n == 1 { return [t] }
-        func need(_ ok: Bool, _ message: String) throws {
-            if !ok { throw OpsError.tensor(name: name, message: message) }
+        func need(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+            if !ok { throw OpsError.tensor(name: name, message: message()) }
         }
         switch self {
         case .replicate:

@@ -63,7 +63,7 @@ public struct TensorParallel: Sendable {
     /// One map per TP rank (`width` maps), each in the input's order.
     public func split(_ tensors: TensorMap) throws -> [TensorMap] {
         let w = width
-        var out = [TensorMap](repeating: TensorMap(), count: w)
+        var out = (0..<w).map { _ in TensorMap(capacity: tensors.count) }
         for (name, t) in tensors {
             guard let s = table.strategy(for: name) else {
                 for r in 0..<w { out[r][name] = t }
@@ -88,7 +88,7 @@ public struct TensorParallel: Sendable {
                 throw OpsError.tensor(name: extra, message: "is in TP rank \(r) but not in TP rank 0")
             }
         }
-        var out = TensorMap()
+        var out = TensorMap(capacity: names.count)
         for name in names {
             var pieces: [Tensor] = []
             for (r, m) in ranks.enumerated() {

@@ -53,7 +53,7 @@ func mapMatching(_ tensors: TensorMap, _ pattern: NamePattern, presence: Presenc
                  _ f: (Tensor, String) throws -> Tensor) throws -> TensorMap {
     let concrete = pattern.expanded()
     var used = [Bool](repeating: false, count: concrete.count)
-    var out = TensorMap()
+    var out = TensorMap(capacity: tensors.count)
     for (name, t) in tensors {
         if let k = concrete.firstIndex(where: { $0.matches(name) }) {
             used[k] = true

@@ -102,7 +102,7 @@ public struct CastDType: Transform {
     }
 
     private func convert(_ tensors: TensorMap, from a: DType, to b: DType, step: String) throws -> TensorMap {
-        var out = TensorMap()
+        var out = TensorMap(capacity: tensors.count)
         for (name, t) in tensors {
             guard a != b, pattern.matches(name) else { out[name] = t; continue }
             if t.dtype == b && !keepTarget {

@@ -58,11 +58,11 @@ extension TensorMap {
     func rebuilt(replace: [String: [(String, Tensor)]], remove: Set<String> = [], append: [(String, Tensor)] = [],
                  step: String) throws -> TensorMap {
         var out = TensorMap()
+        out.reserveCapacity(count + append.count + replace.values.reduce(0) { $0 + $1.count })
         func add(_ n: String, _ t: Tensor) throws {
-            guard !out.contains(n) else {
+            guard out.insertNew(n, t) else {
                 throw OpsError.invalid("\(step): would produce tensor '\(n)' twice (it already exists)")
             }
-            out[n] = t
         }
         for (name, tensor) in self {
             if remove.contains(name) { continue }
