@@ -26,8 +26,7 @@ public final class ByteStore: @unchecked Sendable {
     /// Offset of this window in `parent`.
     private let parentOffset: Int
     /// Released ranges not yet handed to the kernel (see `release`).
-    private var pendingRelease: [Range<Int>] = []
-    private var pendingSpan: Range<Int>?
+    private var pendingRelease = ReleaseBatches()
     private let releaseLock = NSLock()
 
     /// Maps `path` read-only. An empty file gives an empty store.
@@ -118,14 +117,10 @@ public final class ByteStore: @unchecked Sendable {
     /// Tells the kernel a range of a mapped file will not be needed again, so the page cache it
     /// occupies does not count against the process. A no-op for heap buffers.
     ///
-    /// Small ranges (one expert's matrix) are collected and released together while they lie
-    /// within `releaseBatchBytes` of each other: every `MADV_DONTNEED` stops both cores to flush
-    /// their TLBs, splits the large page-cache folios it cuts through, and makes a worker still
+    /// Small ranges (one expert's matrix) are collected and released together (`ReleaseBatches`):
+    /// every `MADV_DONTNEED` stops both cores to flush their TLBs (an IPI, costly on a virtual
+    /// machine), splits the large page-cache folios it cuts through, and makes a worker still
     /// reading a neighbour (the other TP rank's columns of the same rows) fault the pages back in.
-    /// Per tensor, that cost a MoE conversion 52,000 faults. The batch is bounded by the span of
-    /// its ranges, not by their bytes: touching a small tensor maps the whole large folio around
-    /// it, so a few small tensors scattered among large ones (a Wan block's norms and biases)
-    /// would otherwise hold hundreds of MB mapped before their few KB added up to a batch.
     public func release(offset: Int, count: Int) {
         if let parent {
             let start = max(0, offset), end = min(self.count, offset + count)
@@ -133,38 +128,11 @@ public final class ByteStore: @unchecked Sendable {
             return
         }
         guard isMapped, count > 0 else { return }
-        if count >= ByteStore.batchedReleaseMaximum { advise(MADV_DONTNEED, offset: offset, count: count); return }
+        if count >= ReleaseBatches.batchedMaximum { advise(MADV_DONTNEED, offset: offset, count: count); return }
         releaseLock.lock()
-        pendingRelease.append(offset..<(offset + count))
-        pendingSpan = pendingSpan.map { min($0.lowerBound, offset)..<max($0.upperBound, offset + count) } ?? offset..<(offset + count)
-        var batch: [Range<Int>] = []
-        if pendingSpan!.count >= ByteStore.releaseBatchBytes || pendingRelease.count >= ByteStore.releaseBatchRanges {
-            batch = ByteStore.merged(pendingRelease)
-            pendingRelease.removeAll(keepingCapacity: true)
-            pendingSpan = nil
-        }
+        let due = pendingRelease.add(offset..<(offset + count))
         releaseLock.unlock()
-        for r in batch { advise(MADV_DONTNEED, offset: r.lowerBound, count: r.count) }
-    }
-
-    /// The span of file a batch of small released ranges may cover before it is released.
-    static let releaseBatchBytes = 8 << 20
-    /// At most this many ranges wait in a batch.
-    static let releaseBatchRanges = 256
-    /// Ranges at least this long are released at once.
-    static let batchedReleaseMaximum = 1 << 20
-
-    /// `ranges` sorted, with overlapping and touching ones joined.
-    static func merged(_ ranges: [Range<Int>]) -> [Range<Int>] {
-        var out: [Range<Int>] = []
-        for r in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
-            if let last = out.last, r.lowerBound <= last.upperBound {
-                out[out.count - 1] = last.lowerBound..<max(last.upperBound, r.upperBound)
-            } else {
-                out.append(r)
-            }
-        }
-        return out
+        for r in due { advise(MADV_DONTNEED, offset: r.lowerBound, count: r.count) }
     }
 
     /// Starts reading a range of a mapped file into the page cache (`MADV_WILLNEED`), so the copy
