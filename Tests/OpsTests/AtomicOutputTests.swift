@@ -32,6 +32,39 @@ final class AtomicOutputTests: XCTestCase {
         XCTAssertFalse(CleanupOnSignal.shared.locked { CleanupOnSignal.shared.paths.contains(result) })
     }
 
+    /// Inside an atomic write, closed files are synced at the commit, not one by one; at most
+    /// `DeferredSync.limit` wait (the oldest is synced first); outside, `close` syncs at once.
+    func testFileSyncsWaitForTheCommit() throws {
+        let target = tmp.appendingPathComponent("out").path
+        let n = DeferredSync.limit + 2
+        try AtomicOutput.write(to: target, force: false) { t in
+            for k in 0..<n {
+                let f = try OutputFile(creating: t + "/f\(k).bin")
+                try f.write([UInt8(k), 1, 2])
+                try f.close()
+            }
+            XCTAssertEqual(DeferredSync.pendingPaths, (2..<n).map { t + "/f\($0).bin" })
+        }
+        XCTAssertEqual(DeferredSync.pendingPaths, [])
+        XCTAssertEqual(entries(target).count, n)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target + "/f5.bin")), Data([5, 1, 2]))
+        let outside = try OutputFile(creating: tmp.appendingPathComponent("plain.bin").path)
+        try outside.close()
+        XCTAssertEqual(DeferredSync.pendingPaths, [])
+    }
+
+    func testFailureDropsTheWaitingFiles() throws {
+        let target = tmp.appendingPathComponent("out").path
+        XCTAssertThrowsError(try AtomicOutput.write(to: target, force: false) { t -> Void in
+            let f = try OutputFile(creating: t + "/a.bin")
+            try f.close()
+            XCTAssertEqual(DeferredSync.pendingPaths.count, 1)
+            throw OpsError.invalid("boom")
+        })
+        XCTAssertEqual(DeferredSync.pendingPaths, [])
+        XCTAssertEqual(entries(tmp.path), [])
+    }
+
     func testFailureLeavesNothing() throws {
         let target = tmp.appendingPathComponent("out").path
         XCTAssertThrowsError(try AtomicOutput.write(to: target, force: false) { t -> Void in

@@ -6,7 +6,8 @@ import Glibc
 /// Writes a checkpoint directory so that it appears complete or not at all.
 ///
 /// Everything is written into a hidden temporary sibling of the target (same file system, so the
-/// final `rename` is atomic); only a fully written and synced tree is renamed into place. A failure,
+/// final `rename` is atomic); only a fully written and synced tree is renamed into place (the
+/// files' syncs are deferred to just before the rename: `DeferredSync`). A failure,
 /// a thrown error or SIGINT/SIGTERM removes the temporary directory and leaves no target behind.
 public struct AtomicOutput {
     public let target: String
@@ -47,7 +48,7 @@ public struct AtomicOutput {
     public static func write<T>(to target: String, force: Bool, _ write: (String) throws -> T) throws -> T {
         let out = try AtomicOutput(target: target, force: force)
         do {
-            let result = try write(out.temporary)
+            let result = try DeferredSync.scope { try write(out.temporary) }
             try out.commit()
             return result
         } catch {
@@ -191,7 +192,7 @@ public enum AtomicFileOutput {
         CleanupOnSignal.shared.register(temporary)
         defer { CleanupOnSignal.shared.unregister(temporary) }
         do {
-            let result = try write(temporary)
+            let result = try DeferredSync.scope { try write(temporary) }
             guard rename(temporary, path) == 0 else {
                 throw OpsError.io(path: path, message: "cannot move the output into place: \(String(cString: strerror(errno)))")
             }
