@@ -22,7 +22,7 @@ public final class OutputFile {
     nonisolated(unsafe) public static var progress: Progress?
 
     /// Creates (or truncates) `path` with mode 0640.
-    public init(creating path: String, bufferSize: Int = 4 << 20) throws {
+    public init(creating path: String, bufferSize: Int = 512 << 10) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw OpsError.io(path: path, message: "cannot create: \(String(cString: strerror(errno)))") }
         self.fd = fd
@@ -33,7 +33,7 @@ public final class OutputFile {
 
     /// Opens an existing file to overwrite it from `position` on (one region of a file that
     /// several workers write at once).
-    public init(updating path: String, at position: Int, bufferSize: Int = 4 << 20) throws {
+    public init(updating path: String, at position: Int, bufferSize: Int = 512 << 10) throws {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw OpsError.io(path: path, message: "cannot open for writing: \(String(cString: strerror(errno)))") }
         guard lseek(fd, off_t(position), SEEK_SET) == off_t(position) else {
@@ -181,9 +181,14 @@ public final class OutputFile {
         try writeAll(UnsafeRawBufferPointer(start: buffer, count: n))
     }
 
-    /// Flushes, syncs to disk and closes. The file is complete only after this returns.
+    /// Flushes, syncs to disk and closes. The file is complete only after this returns; inside
+    /// `AtomicOutput.write` the sync is left to the commit (`DeferredSync`).
     public func close() throws {
         try flush()
+        if try DeferredSync.adopt(fd, path: path) {
+            closedFD = true
+            return
+        }
         guard fsync(fd) == 0 else { throw ioError("sync") }
         // The written pages are clean now; drop them from the page cache so a long conversion
         // does not fill memory with output it will never read.

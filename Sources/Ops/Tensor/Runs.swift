@@ -17,7 +17,7 @@ public enum Run {
 /// Runs shorter than this are gathered into a scratch buffer instead of being passed one by one.
 let smallRunBytes = 256
 /// Size of the scratch buffers used for gathering and casting.
-let scratchBytes = 1 << 20
+let scratchBytes = 256 << 10
 /// Contiguous source ranges are streamed (and their mapped pages released) in pieces of this size.
 let releaseChunkBytes = 16 << 20
 
