@@ -1,3 +1,4 @@
+import Foundation
 import Ops
 
 /// Runs recipes: binds parameters, checks every statement, then executes them in order,
@@ -406,6 +407,13 @@ public final class Interpreter<State> {
     }
 
     func run(_ step: Step, note: String?) throws {
+        let started = statementTimings ? DispatchTime.now().uptimeNanoseconds : 0
+        defer {
+            if statementTimings {
+                let s = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                FileHandle.standardError.write(Data(String(format: "timing: %7.3f s  %@ (%@)\n", s, step.call.name, step.call.location.description).utf8))
+            }
+        }
         do {
             if step.inverse, let revert = step.command.revert {
                 try revert(step.call, context)
@@ -420,3 +428,7 @@ public final class Interpreter<State> {
         }
     }
 }
+
+/// `MM_CONVERT_TIMINGS=1`: each statement's wall time on standard error (where a conversion's time
+/// goes, statement by statement; for benchmarking, not for scripts to parse).
+let statementTimings = ProcessInfo.processInfo.environment["MM_CONVERT_TIMINGS"] == "1"
