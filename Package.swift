@@ -18,7 +18,7 @@ let package = Package(
         .target(name: "DSL", dependencies: ["Ops"], path: "Sources/DSL"),
         .target(name: "CLI", dependencies: ["Ops", "DSL"], path: "Sources/CLI"),
         .executableTarget(name: "mm-convert", dependencies: ["CLI"], path: "Sources/mm-convert"),
-        .testTarget(name: "OpsTests", dependencies: ["Ops", "CarryLessCRC"], path: "Tests/OpsTests"),
+        .testTarget(name: "OpsTests", dependencies: ["Ops", "CarryLessCRC", "BlockTranspose"], path: "Tests/OpsTests"),
         .testTarget(name: "DSLTests", dependencies: ["DSL", "Ops"], path: "Tests/DSLTests"),
         .testTarget(name: "CLITests", dependencies: ["CLI", "DSL", "Ops"], path: "Tests/CLITests"),
     ],

@@ -64,6 +64,11 @@ static void transpose_avx2(const uint8_t *src, size_t stride, size_t rows, size_
         transpose_sse2(src + rows16 * 2, stride, rows - rows16, cols, dst + rows16 * row_bytes, row_bytes, tile);
 }
 
+void block_transpose16_sse2(const uint8_t *src, size_t src_stride, size_t rows, size_t cols, uint8_t *dst,
+                            size_t dst_row_bytes, size_t tile) {
+    transpose_sse2(src, src_stride, rows, cols, dst, dst_row_bytes, tile);
+}
+
 void block_transpose16(const uint8_t *src, size_t src_stride, size_t rows, size_t cols, uint8_t *dst,
                        size_t dst_row_bytes, size_t tile) {
     if (__builtin_cpu_supports("avx2")) transpose_avx2(src, src_stride, rows, cols, dst, dst_row_bytes, tile);
@@ -81,5 +86,10 @@ void block_transpose16(const uint8_t *src, size_t src_stride, size_t rows, size_
             dst[i * dst_row_bytes + j * 2] = s[0];
             dst[i * dst_row_bytes + j * 2 + 1] = s[1];
         }
+}
+
+void block_transpose16_sse2(const uint8_t *src, size_t src_stride, size_t rows, size_t cols, uint8_t *dst,
+                            size_t dst_row_bytes, size_t tile) {
+    block_transpose16(src, src_stride, rows, cols, dst, dst_row_bytes, tile);
 }
 #endif

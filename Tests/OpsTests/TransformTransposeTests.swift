@@ -1,4 +1,5 @@
 import XCTest
+import BlockTranspose
 @testable import Ops
 
 /// The blocked-transpose fast path of the run streamer gives the same bytes as index arithmetic,
@@ -29,6 +30,29 @@ final class TransformTransposeTests: XCTestCase {
         let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
         let t = try Tensor.fromBytes(bytes, dtype: dtype, shape: shape).transposed(a, b)
         XCTAssertEqual(try t.materialize(), expected(bytes, shape: shape, size: dtype.size, a: a, b: b), "\(dtype) \(shape) (\(a),\(b))")
+    }
+
+    /// The SSE2 kernel (what CPUs without AVX2 run) against the element-by-element transpose, on
+    /// block counts that exercise both halves of the AVX2 path's 16-row pairs too.
+    func testSSE2KernelMatchesTheElementTranspose() {
+        for (rows, cols, tile) in [(8, 8, 64), (24, 40, 16), (256, 128, 64), (40, 264, 16)] {
+            let stride = rows + 8   // source rows (the output's columns) of `rows` elements plus a gap
+            let src = (0..<(cols * stride)).map { UInt16(truncatingIfNeeded: $0 &* 40_503) }
+            var viaSSE2 = [UInt16](repeating: 0, count: rows * cols), viaDispatch = viaSSE2
+            src.withUnsafeBytes { s in
+                viaSSE2.withUnsafeMutableBytes { d in
+                    block_transpose16_sse2(s.baseAddress!.assumingMemoryBound(to: UInt8.self), stride * 2, rows, cols,
+                                           d.baseAddress!.assumingMemoryBound(to: UInt8.self), cols * 2, tile)
+                }
+                viaDispatch.withUnsafeMutableBytes { d in
+                    block_transpose16(s.baseAddress!.assumingMemoryBound(to: UInt8.self), stride * 2, rows, cols,
+                                      d.baseAddress!.assumingMemoryBound(to: UInt8.self), cols * 2, tile)
+                }
+            }
+            let expected = (0..<rows).flatMap { i in (0..<cols).map { j in src[j * stride + i] } }
+            XCTAssertEqual(viaSSE2, expected, "SSE2 \(rows)x\(cols)")
+            XCTAssertEqual(viaDispatch, expected, "dispatched \(rows)x\(cols)")
+        }
     }
 
     func testTransposedViewsStreamCorrectly() throws {
@@ -104,6 +128,19 @@ extension TransformTransposeTests {
         XCTAssertEqual(vals.count, 7 * 75_000)
         XCTAssertEqual(Array(vals[74_998..<75_002]), [244_987, 244_994, 40_000, 40_001])
         XCTAssertEqual(vals, try expectedColumnConcat([TF.iota([7, 40_000]), TF.iota([35_000, 7], from: 1).transposed()]))
+        // 2-byte transposed parts of whole 8 x 8 blocks are transposed straight into the band
+        // (a GLU merge of per-expert matrices), beside a part that is not (ragged columns).
+        let bytes = (0..<(2 * 48 * 40 * 2)).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ $0 >> 7) }
+        let g = try Tensor.fromBytes(Array(bytes[0..<3840]), dtype: .bf16, shape: [48, 40]).transposed()
+        let u = try Tensor.fromBytes(Array(bytes[3840...]), dtype: .bf16, shape: [48, 40]).transposed()
+        let ragged = try Tensor.fromBytes(Array(bytes[0..<(40 * 6 * 2)]), dtype: .bf16, shape: [6, 40]).transposed()
+        for parts in [[g, u], [g, ragged, u]] {
+            let merged = try Tensor.concat(parts, dim: 1).materialize()
+            let each = try parts.map { try $0.materialize() }
+            var want: [UInt8] = []
+            for r in 0..<40 { for (p, b) in zip(parts, each) { let w = p.shape[1] * 2; want += b[(r * w)..<((r + 1) * w)] } }
+            XCTAssertEqual(merged, want, "\(parts.map(\.shape))")
+        }
         let d1 = try Tensor.concat([TF.iota([2, 3, 2]), TF.iota([2, 1, 2], from: 50)], dim: 1)
         XCTAssertEqual(try TF.values(d1), [0, 1, 2, 3, 4, 5, 50, 51, 6, 7, 8, 9, 10, 11, 52, 53])
         let e = try Tensor.concat([TF.iota([2, 3, 2]), TF.iota([2, 3, 1], from: 50)], dim: 2)

@@ -11,4 +11,8 @@
 void block_transpose16(const uint8_t *src, size_t src_stride, size_t rows, size_t cols,
                        uint8_t *dst, size_t dst_row_bytes, size_t tile);
 
+/// The same with SSE2 only (what CPUs without AVX2 run; exported so tests cover it everywhere).
+void block_transpose16_sse2(const uint8_t *src, size_t src_stride, size_t rows, size_t cols,
+                            uint8_t *dst, size_t dst_row_bytes, size_t tile);
+
 #endif

@@ -5,7 +5,7 @@
 /// parts are strided (transposed) views, every row of every part then degrades to one-element
 /// runs. Here bands of whole output rows are assembled in a scratch buffer: each part streams its
 /// band through its own fast paths (e.g. the blocked transpose) and its bytes are copied into its
-/// column range. Parts whose rows are long contiguous runs keep the zero-copy per-row path.
+/// column range; a transposed 2-byte part of whole 8 x 8 blocks is transposed straight into it. Parts whose rows are long contiguous runs keep the zero-copy per-row path.
 extension Tensor {
     /// Parts' row bytes below this are gathered even when contiguous (many tiny runs cost more
     /// than one copy).
@@ -29,8 +29,13 @@ extension Tensor {
             let band = min(bandRows, rows - i0)
             var column = 0
             for (p, pb) in zip(parts, partRow) where pb > 0 {
+                let rows = try p.slice(dim: 0, start: i0, count: band)
+                if rows.transposeDirectly(into: scratch + column, rowBytes: rowBytes) {
+                    column += pb
+                    continue
+                }
                 var pos = 0
-                try p.slice(dim: 0, start: i0, count: band).forEachRun { run in
+                try rows.forEachRun { run in
                     var src: UnsafeRawPointer?
                     if case let .bytes(b) = run { src = b.baseAddress }
                     var done = 0

@@ -22,6 +22,17 @@ extension Tensor {
         return true
     }
 
+    /// Writes this tensor straight into `dst` (its rows `rowBytes` apart) when it is a 2-D
+    /// transposed view of 2-byte elements made of whole 8 x 8 blocks, as a GLU/TP merge's
+    /// per-expert parts are: the column concatenation then skips a scratch band and a copy per
+    /// part. Returns false (writing nothing) for any other tensor.
+    func transposeDirectly(into dst: UnsafeMutableRawPointer, rowBytes: Int) -> Bool {
+        guard rank == 2, dtype.size == 2, case let .view(store, byteOffset, strides) = node,
+              strides[0] == 1, strides[1] != 1, shape[0] % 8 == 0, shape[1] % 8 == 0, shape[1] > 0 else { return false }
+        return Tensor.transpose8x8Blocks(from: store.base + byteOffset, colStride: strides[1], rows: shape[0], cols: shape[1],
+                                         to: dst, rowBytes: rowBytes) == shape[1]
+    }
+
     private func transposeBands<T>(_: T.Type, store: ByteStore, byteOffset: Int, strides: [Int], _ body: (Run) throws -> Void) throws {
         let size = MemoryLayout<T>.size
         let r = rank
