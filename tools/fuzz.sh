@@ -83,6 +83,26 @@ build_c_module() {
     clang $OPT -g -fsanitize=fuzzer-no-link,address -I "$src/include" -c "$src"/*.c -o "$obj" || return 1
 }
 
+# Which modules (in dependency order) and which entry file each target needs.
+target_modules() {
+    case $1 in
+        safetensors|json|zip|pickle|dcp) echo "Ops" ;;
+        recipe) echo "Ops DSL" ;;
+        yaml) echo "Ops CLI" ;;
+    esac
+}
+target_entry() {
+    case $1 in
+        safetensors) echo Safetensors ;;
+        json) echo JSON ;;
+        recipe) echo Recipe ;;
+        yaml) echo YAML ;;
+        zip) echo Zip ;;
+        pickle) echo Pickle ;;
+        dcp) echo DCP ;;
+    esac
+}
+
 build_target() {
     local t=$1 m objs=()
     mkdir -p "$OBJ" "$BIN"
