@@ -15,6 +15,8 @@ enum DeferredSync {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var scopes = 0
     nonisolated(unsafe) private static var pending: [(fd: Int32, path: String)] = []
+    /// A sync that failed when the oldest file made room; thrown by the commit's `syncAll`.
+    nonisolated(unsafe) private static var evictionError: Error?
     /// File descriptors kept open at most; the oldest is synced when another would exceed it.
     static let limit = 64
 
@@ -30,8 +32,10 @@ enum DeferredSync {
     }
 
     /// Takes over `fd` (already flushed) if a scope is active: its writeback is started and it is
-    /// synced and closed later. Returns false (the caller syncs and closes) outside a scope.
-    static func adopt(_ fd: Int32, path: String) throws -> Bool {
+    /// synced and closed later. Returns false (the caller syncs and closes) outside a scope. Never
+    /// throws, so the descriptor has exactly one owner: a failed sync of an older file surfaces
+    /// at the commit, before anything is renamed into place.
+    static func adopt(_ fd: Int32, path: String) -> Bool {
         lock.lock()
         guard scopes > 0 else { lock.unlock(); return false }
         var oldest: (fd: Int32, path: String)?
@@ -40,7 +44,13 @@ enum DeferredSync {
         lock.unlock()
         // On Linux, DONTNEED starts asynchronous writeback of the dirty pages (and drops clean ones).
         _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
-        if let oldest { try finish(oldest) }
+        if let oldest {
+            do { try finish(oldest) } catch {
+                lock.lock()
+                if evictionError == nil { evictionError = error }
+                lock.unlock()
+            }
+        }
         return true
     }
 
@@ -53,11 +63,8 @@ enum DeferredSync {
 
     /// Syncs and closes every adopted file; the first failure is thrown after all are closed.
     static func syncAll() throws {
-        lock.lock()
-        let files = pending
-        pending.removeAll()
-        lock.unlock()
-        var firstError: Error?
+        let (files, evicted) = takeAll()
+        var firstError = evicted
         for f in files {
             do { try finish(f) } catch { if firstError == nil { firstError = error } }
         }
@@ -65,20 +72,19 @@ enum DeferredSync {
     }
 
     private static func discardAll() {
+        for f in takeAll().files { Glibc.close(f.fd) }
+    }
+
+    /// Empties the list (and the eviction error) under the lock.
+    private static func takeAll() -> (files: [(fd: Int32, path: String)], error: Error?) {
         lock.lock()
-        let files = pending
-        pending.removeAll()
-        lock.unlock()
-        for f in files { Glibc.close(f.fd) }
+        defer { pending.removeAll(); evictionError = nil; lock.unlock() }
+        return (pending, evictionError)
     }
 
     private static func finish(_ f: (fd: Int32, path: String)) throws {
         defer { Glibc.close(f.fd) }
-        guard fsync(f.fd) == 0 else {
-            let e = errno
-            let hint = e == ENOSPC ? " (the disk is full: free space or choose another output directory)" : ""
-            throw OpsError.io(path: f.path, message: "cannot sync: \(String(cString: strerror(e)))\(hint)")
-        }
+        guard fsync(f.fd) == 0 else { throw OutputFile.ioError("sync", path: f.path) }
         // The pages are clean now; drop them (output this conversion does not read back).
         _ = posix_fadvise(f.fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
     }

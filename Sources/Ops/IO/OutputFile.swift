@@ -185,7 +185,7 @@ public final class OutputFile {
     /// `AtomicOutput.write` the sync is left to the commit (`DeferredSync`).
     public func close() throws {
         try flush()
-        if try DeferredSync.adopt(fd, path: path) {
+        if DeferredSync.adopt(fd, path: path) {
             closedFD = true
             return
         }
@@ -233,7 +233,10 @@ public final class OutputFile {
         }
     }
 
-    private func ioError(_ what: String) -> OpsError {
+    private func ioError(_ what: String) -> OpsError { OutputFile.ioError(what, path: path) }
+
+    /// The error for a failed write-side call on `path`, from `errno` (a full disk says what to do).
+    static func ioError(_ what: String, path: String) -> OpsError {
         let e = errno
         let hint = e == ENOSPC ? " (the disk is full: free space or choose another output directory)" : ""
         return .io(path: path, message: "cannot \(what): \(String(cString: strerror(e)))\(hint)")

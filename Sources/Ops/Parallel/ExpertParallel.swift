@@ -6,6 +6,8 @@ public struct ExpertParallel: Sendable {
     public let ep: Int
     /// The path segment before the expert number.
     public let marker: String
+    /// `.marker.` as bytes, looked for in every name.
+    private let key: [UInt8]
 
     public init(numExperts: Int, ep: Int, marker: String = "local_experts") throws {
         guard ep > 0, numExperts > 0 else { throw OpsError.invalid("expert parallel: ep_size (\(ep)) and num_experts (\(numExperts)) must be > 0") }
@@ -15,6 +17,7 @@ public struct ExpertParallel: Sendable {
         self.numExperts = numExperts
         self.ep = ep
         self.marker = marker
+        self.key = Array(("." + marker + ".").utf8)
     }
 
     public var expertsPerRank: Int { numExperts / ep }
@@ -23,7 +26,6 @@ public struct ExpertParallel: Sendable {
     public func expertIndex(in name: String) -> (Int, Range<String.Index>)? {
         // A byte scan: called for every name of a MoE layout (26,000 at the bench shape), where
         // Foundation's `range(of:)` was half the cost of the EP split.
-        let key = Array(("." + marker + ".").utf8)
         let u = name.utf8
         let found: (Int, Int, Int)? = u.withContiguousStorageIfAvailable { b in
             ExpertParallel.scan(b, for: key)
