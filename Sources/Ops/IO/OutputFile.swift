@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,6 +17,10 @@ public final class OutputFile {
     private var filled = 0
     /// Bytes written so far (the current file offset).
     public private(set) var offset: Int = 0
+    /// Held around each write call when several workers write regions of one file. The kernel
+    /// serialises writes to one file on its inode lock, spinning the waiter; waiting here instead
+    /// leaves the core to the writeback threads (and to a waiter's own gathers and transposes).
+    public var sharedWriteLock: NSLock?
     private var crc: CRC32?
 
     /// Where every output file reports the tensor bytes it writes while a save runs (nil: nowhere).
@@ -57,7 +62,10 @@ public final class OutputFile {
 
     deinit {
         buffer.deallocate()
-        if !closedFD { Glibc.close(fd) }
+        if !closedFD {
+            BackgroundAdvice.drain()
+            Glibc.close(fd)
+        }
     }
 
     public func startChecksum() { crc = CRC32() }
@@ -125,7 +133,7 @@ public final class OutputFile {
         let progress = OutputFile.progress
         // A large contiguous range of a file, with no checksum to compute: the kernel copies it
         // from the input's page cache to ours, without mapping the pages into this process.
-        if crc == nil, tensor.byteCount >= OutputFile.kernelCopyMinimum, let (store, start) = tensor.contiguousRange,
+        if crc == nil, OutputFile.copiesInKernel(tensor), let (store, start) = tensor.contiguousRange,
            let source = store.fileDescriptor {
             try flush()
             var from = off_t(store.fileOffset + start)
@@ -138,12 +146,14 @@ public final class OutputFile {
             while left > 0 {
                 let before = from
                 if before + 2 * chunk < end { _ = posix_fadvise(source, before + 2 * chunk, min(chunk, end - before - 2 * chunk), Int32(POSIX_FADV_WILLNEED)) }
+                sharedWriteLock?.lock()
                 let n = sendfile(fd, source, &from, min(left, OutputFile.writebackChunk))
+                sharedWriteLock?.unlock()
                 if n < 0 { if errno == EINTR { continue }; throw ioError("write") }
                 if n == 0 { throw OpsError.io(path: store.name, message: "ended early while copying \(tensor) (the file shrank?)") }
                 // The input range is consumed: let the kernel drop it from the page cache, so the
                 // cache does not fill with data this conversion will not read again.
-                _ = posix_fadvise(source, before, off_t(n), Int32(POSIX_FADV_DONTNEED))
+                BackgroundAdvice.advise(source, offset: before, count: off_t(n), Int32(POSIX_FADV_DONTNEED))
                 left -= n
                 offset += n
                 progress?.add(bytes: n)
@@ -185,6 +195,7 @@ public final class OutputFile {
     /// `AtomicOutput.write` the sync is left to the commit (`DeferredSync`).
     public func close() throws {
         try flush()
+        BackgroundAdvice.drain()
         if DeferredSync.adopt(fd, path: path) {
             closedFD = true
             return
@@ -211,13 +222,20 @@ public final class OutputFile {
     /// Tensors at least this large and contiguous in a mapped file are copied with `sendfile`.
     static let kernelCopyMinimum = 1 << 20
 
+    /// Whether writing `tensor` (without a checksum) is a kernel copy, costing this process no
+    /// CPU of its own: a large contiguous range of a mapped file.
+    public static func copiesInKernel(_ tensor: Tensor) -> Bool {
+        guard tensor.byteCount >= kernelCopyMinimum, let (store, _) = tensor.contiguousRange else { return false }
+        return store.fileDescriptor != nil
+    }
+
     /// Counts bytes handed to the kernel and starts their writeback every `writebackChunk`.
     private func startWriteback(_ n: Int) {
         unsubmitted += n
         if unsubmitted >= OutputFile.writebackChunk {
             // On Linux, DONTNEED starts asynchronous writeback of the range's dirty pages
             // (and drops the pages already written, which we never read back).
-            _ = posix_fadvise(fd, off_t(submittedTo), off_t(unsubmitted), Int32(POSIX_FADV_DONTNEED))
+            BackgroundAdvice.advise(fd, offset: off_t(submittedTo), count: off_t(unsubmitted), Int32(POSIX_FADV_DONTNEED))
             submittedTo += unsubmitted
             unsubmitted = 0
         }
@@ -225,6 +243,8 @@ public final class OutputFile {
 
     private func writeAll(_ b: UnsafeRawBufferPointer) throws {
         defer { startWriteback(b.count) }
+        sharedWriteLock?.lock()
+        defer { sharedWriteLock?.unlock() }
         var done = 0
         while done < b.count {
             let r = Glibc.write(fd, b.baseAddress! + done, b.count - done)

@@ -109,7 +109,10 @@ public final class ByteStore: @unchecked Sendable {
     deinit {
         guard parent == nil else { return }
         if isMapped { munmap(UnsafeMutableRawPointer(mutating: base), count) } else { UnsafeMutableRawPointer(mutating: base).deallocate() }
-        if let fileDescriptor { close(fileDescriptor) }
+        if let fileDescriptor {
+            BackgroundAdvice.drain()  // advice on copied ranges may still be queued for it
+            close(fileDescriptor)
+        }
     }
 
     public var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }

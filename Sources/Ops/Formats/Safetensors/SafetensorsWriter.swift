@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -67,10 +68,12 @@ public enum SafetensorsWriter {
             let path: String
             let offset: Int
             let tensors: [(name: String, tensor: Tensor)]
+            let lock: NSLock
             public var bytes: Int { tensors.reduce(0) { $0 + $1.tensor.byteCount } }
 
             public func write() throws {
                 let file = try OutputFile(updating: path, at: offset)
+                file.sharedWriteLock = lock
                 for (name, t) in tensors {
                     let before = file.offset
                     try file.write(t)
@@ -89,6 +92,7 @@ public enum SafetensorsWriter {
             let total = ordered.reduce(0) { $0 + $1.tensor.byteCount }
             size = head.count + total
             var regions: [Region] = []
+            let lock = NSLock()
             var current: [(name: String, tensor: Tensor)] = []
             var start = head.count, filled = 0
             let target = max(1, total / max(1, parts))
@@ -97,12 +101,12 @@ public enum SafetensorsWriter {
                 filled += entry.tensor.byteCount
                 if filled >= target * (regions.count + 1) && regions.count < parts - 1 {
                     let bytes = current.reduce(0) { $0 + $1.tensor.byteCount }
-                    regions.append(Region(path: path, offset: start, tensors: current))
+                    regions.append(Region(path: path, offset: start, tensors: current, lock: lock))
                     start += bytes
                     current = []
                 }
             }
-            if !current.isEmpty || regions.isEmpty { regions.append(Region(path: path, offset: start, tensors: current)) }
+            if !current.isEmpty || regions.isEmpty { regions.append(Region(path: path, offset: start, tensors: current, lock: lock)) }
             self.regions = regions
         }
 

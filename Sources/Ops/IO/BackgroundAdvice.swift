@@ -1,0 +1,26 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Page-cache advice given on a helper thread instead of the writing one.
+///
+/// `POSIX_FADV_DONTNEED` on a range just written starts its writeback (ext4 allocates blocks and
+/// builds the requests in the caller), and on a range just copied drops it from the cache: a
+/// fifth of a single-writer copy's CPU. A plain `cp` leaves both to kernel threads that run on
+/// the other core; this does the same for us. Advice never changes a file's bytes, only when
+/// they reach the disk or leave the cache.
+enum BackgroundAdvice {
+    private static let queue = DispatchQueue(label: "mm-convert.background-advice")
+
+    /// Queues `posix_fadvise(fd, offset, count, advice)`. The caller keeps `fd` open until `drain`.
+    static func advise(_ fd: Int32, offset: off_t, count: off_t, _ advice: Int32) {
+        queue.async { _ = posix_fadvise(fd, offset, count, advice) }
+    }
+
+    /// Waits until all advice queued so far was given: call before closing a descriptor that
+    /// advice was queued for (its number could otherwise be reused by another file).
+    static func drain() {
+        queue.sync {}
+    }
+}
