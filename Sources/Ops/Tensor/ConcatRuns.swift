@@ -5,7 +5,8 @@
 /// parts are strided (transposed) views, every row of every part then degrades to one-element
 /// runs. Here bands of whole output rows are assembled in a scratch buffer: each part streams its
 /// band through its own fast paths (e.g. the blocked transpose) and its bytes are copied into its
-/// column range; a transposed 2-byte part of whole 8 x 8 blocks is transposed straight into it. Parts whose rows are long contiguous runs keep the zero-copy per-row path.
+/// column range; a transposed 2-byte part of whole 8 x 8 blocks is transposed straight into it.
+/// Parts whose rows are long contiguous runs keep the zero-copy per-row path.
 extension Tensor {
     /// Parts' row bytes below this are gathered even when contiguous (many tiny runs cost more
     /// than one copy).
