@@ -68,18 +68,24 @@ def rank_main(rank, source, root, prefix, cast, world, port):
     mesh = init_device_mesh("cpu", (world,))
     model, state = {}, {}
 
-    def shard(t):
-        rows = t.shape[0]
-        per = -(-rows // world)
-        lo, hi = min(rank * per, rows), min((rank + 1) * per, rows)
-        return DTensor.from_local(t[lo:hi], mesh, [Shard(0)], run_check=False, shape=t.shape, stride=t.stride())
+    def rows(t):
+        per = -(-t.shape[0] // world)
+        return min(rank * per, t.shape[0]), min((rank + 1) * per, t.shape[0])
+
+    def shard(local, t):
+        return DTensor.from_local(local, mesh, [Shard(0)], run_check=False, shape=t.shape, stride=t.stride())
 
     for fqn, t in source_tensors(source, prefix, cast).items():
-        model[fqn] = shard(t) if t.dim() > 0 else t
-        moments = {}
-        for m in ("exp_avg", "exp_avg_sq"):
-            z = torch.empty(t.shape, dtype=torch.float32) if t.dim() > 0 else torch.zeros((), dtype=torch.float32)
-            moments[m] = shard(z) if t.dim() > 0 else z
+        if t.dim() == 0:
+            model[fqn] = t
+            state[fqn] = {"step": torch.tensor(100.0), "exp_avg": torch.zeros(()), "exp_avg_sq": torch.zeros(())}
+            continue
+        lo, hi = rows(t)
+        model[fqn] = shard(t[lo:hi], t)
+        # Each rank allocates only its own rows of the moments (whole f32 moments on both ranks
+        # of a 2B model need 32 GB).
+        local = (hi - lo,) + tuple(t.shape[1:])
+        moments = {m: shard(torch.empty(local, dtype=torch.float32), t) for m in ("exp_avg", "exp_avg_sq")}
         state[fqn] = {"step": torch.tensor(100.0), **moments}
     groups = [{"lr": 1e-5, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "params": list(model)}]
     checkpoint = os.path.join(root, "iter_0000100")
