@@ -68,24 +68,20 @@ def rank_main(rank, source, root, prefix, cast, world, port):
     mesh = init_device_mesh("cpu", (world,))
     model, state = {}, {}
 
-    def rows(t):
-        per = -(-t.shape[0] // world)
-        return min(rank * per, t.shape[0]), min((rank + 1) * per, t.shape[0])
-
     def shard(local, t):
         return DTensor.from_local(local, mesh, [Shard(0)], run_check=False, shape=t.shape, stride=t.stride())
 
     for fqn, t in source_tensors(source, prefix, cast).items():
         if t.dim() == 0:
-            model[fqn] = t
-            state[fqn] = {"step": torch.tensor(100.0), "exp_avg": torch.zeros(()), "exp_avg_sq": torch.zeros(())}
-            continue
-        lo, hi = rows(t)
-        model[fqn] = shard(t[lo:hi], t)
-        # Each rank allocates only its own rows of the moments (whole f32 moments on both ranks
-        # of a 2B model need 32 GB).
-        local = (hi - lo,) + tuple(t.shape[1:])
-        moments = {m: shard(torch.empty(local, dtype=torch.float32), t) for m in ("exp_avg", "exp_avg_sq")}
+            model[fqn], moments = t, {m: torch.zeros(()) for m in ("exp_avg", "exp_avg_sq")}
+        else:
+            per = -(-t.shape[0] // world)
+            lo, hi = min(rank * per, t.shape[0]), min((rank + 1) * per, t.shape[0])
+            model[fqn] = shard(t[lo:hi], t)
+            # Each rank allocates only its own rows of the moments (whole f32 moments on both
+            # ranks of a 2B model need 32 GB).
+            local = (hi - lo,) + tuple(t.shape[1:])
+            moments = {m: shard(torch.empty(local, dtype=torch.float32), t) for m in ("exp_avg", "exp_avg_sq")}
         state[fqn] = {"step": torch.tensor(100.0), **moments}
     groups = [{"lr": 1e-5, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "params": list(model)}]
     checkpoint = os.path.join(root, "iter_0000100")
