@@ -48,4 +48,33 @@ final class ZipTests: XCTestCase {
         XCTAssertEqual(archive.entries.count, 70_000)
         XCTAssertEqual(archive.entries.last?.name, "e/69999")
     }
+
+    /// Local headers are read in one batch after the central directory: a bad one is still
+    /// reported with its entry and offset, and data past the end with its extent.
+    func testBadLocalHeaderNamesTheEntry() throws {
+        let p = path("bad-local.zip")
+        defer { try? FileManager.default.removeItem(atPath: p) }
+        let out = try OutputFile(creating: p)
+        let zip = ZipWriter(out)
+        for (n, b) in [("a/one", [UInt8](repeating: 1, count: 100)), ("a/two", [UInt8](repeating: 2, count: 100))] { try zip.addEntry(name: n, bytes: b) }
+        try zip.finish()
+        try out.close()
+        let two = try ZipArchive(path: p).entry(named: "a/two")!
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: p)))
+        let good = bytes
+        bytes[two.localHeaderOffset] = 0x51
+        try Data(bytes).write(to: URL(fileURLWithPath: p))
+        XCTAssertThrowsError(try ZipArchive(path: p)) { error in
+            XCTAssertEqual("\(error)", "\(p): zip entry 'a/two': no local header at offset \(two.localHeaderOffset) (bad central directory offset)")
+        }
+        // An extra field length that pushes the data past the end of the file.
+        bytes = good
+        bytes[two.localHeaderOffset + 28] = 0xFF
+        bytes[two.localHeaderOffset + 29] = 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: p))
+        let moved = two.localHeaderOffset + 30 + 5 + 0xFFFF
+        XCTAssertThrowsError(try ZipArchive(path: p)) { error in
+            XCTAssertEqual("\(error)", "\(p): zip entry 'a/two' (100 bytes at offset \(moved)) extends past the end of the file (\(bytes.count) bytes): the file is truncated")
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import CachedRead
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -177,14 +178,50 @@ public final class ByteStore: @unchecked Sendable {
             throw OpsError.format(path: name, message: "read of \(n) bytes at offset \(offset) is past the end of the file (\(count) bytes)")
         }
         var out = [UInt8](repeating: 0, count: n)
+        try out.withUnsafeMutableBytes { try readFully(fd, into: $0.baseAddress!, count: n, at: offset) }
+        return out
+    }
+
+    /// Reads `length` bytes at each of `offsets` (the local headers of a zip's entries, scattered
+    /// through a large file), one after the other in the result. What the page cache holds is read
+    /// first without waiting; each miss has the kernel start reading it in, and the misses are read
+    /// after, so a cold file costs one round of disk reads in parallel, not one wait per header.
+    public func readSmall(at offsets: [Int], length: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: offsets.count * length)
+        try out.withUnsafeMutableBytes { raw in
+            let dst = raw.baseAddress!
+            for offset in offsets {
+                guard offset >= 0, length >= 0, offset <= count - length else {
+                    throw OpsError.format(path: name, message: "read of \(length) bytes at offset \(offset) is past the end of the file (\(count) bytes)")
+                }
+            }
+            guard let fd = fileDescriptor else {
+                for (i, offset) in offsets.enumerated() { (dst + i * length).copyMemory(from: base + offset, byteCount: length) }
+                return
+            }
+            var missed: [Int] = []
+            var canAsk = true
+            for (i, offset) in offsets.enumerated() {
+                if canAsk {
+                    let r = cached_pread(fd, dst + i * length, length, off_t(fileOffset + offset))
+                    if r == length { continue }
+                    if r < 0 && errno != EAGAIN && errno != EINTR { canAsk = false }
+                }
+                missed.append(i)
+            }
+            for i in missed { try readFully(fd, into: dst + i * length, count: length, at: offsets[i]) }
+        }
+        return out
+    }
+
+    private func readFully(_ fd: Int32, into dst: UnsafeMutableRawPointer, count n: Int, at offset: Int) throws {
         var done = 0
         while done < n {
-            let r = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, n - done, off_t(fileOffset + offset + done)) }
+            let r = pread(fd, dst + done, n - done, off_t(fileOffset + offset + done))
             if r < 0 { if errno == EINTR { continue }; throw OpsError.io(path: name, message: "cannot read: \(String(cString: strerror(errno)))") }
             if r == 0 { throw OpsError.format(path: name, message: "file ended at \(offset + done) while reading \(n) bytes at \(offset)") }
             done += r
         }
-        return out
     }
 
     /// Reads `n` bytes at `offset` as an array, after checking bounds.

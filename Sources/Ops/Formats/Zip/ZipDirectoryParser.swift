@@ -48,8 +48,10 @@ struct ZipDirectoryParser {
         guard count <= cdSize / 46 + 1 else {
             throw fail("zip end record declares \(count) entries, more than a \(cdSize)-byte central directory can hold")
         }
-        var entries: [ZipEntry] = []
-        entries.reserveCapacity(count)
+        // The central records first; then every local header at once (`readSmall(at:length:)`),
+        // so a cold file's headers are read from disk in parallel.
+        var records: [ZipEntry] = []
+        records.reserveCapacity(count)
         var p = cdOffset
         let cdEnd = cdOffset + cdSize
         for i in 0..<count {
@@ -95,23 +97,29 @@ struct ZipDirectoryParser {
             guard b.has(30, at: lo) else {
                 throw fail("zip entry '\(name)': no local header at offset \(lo) (bad central directory offset)")
             }
-            // Local headers lie all over the file: read them, do not touch the mapping.
-            let h = try store.readSmall(at: lo, count: 30)
-            let signature = UInt32(h[0]) | UInt32(h[1]) << 8 | UInt32(h[2]) << 16 | UInt32(h[3]) << 24
-            guard signature == Self.localSignature else {
-                throw fail("zip entry '\(name)': no local header at offset \(lo) (bad central directory offset)")
-            }
-            let dataOffset = lo + 30 + (Int(h[26]) | Int(h[27]) << 8) + (Int(h[28]) | Int(h[29]) << 8)
-            let stored = method == 0
-            let extent = stored ? Int(size) : Int(compressed)
-            guard b.has(extent, at: dataOffset) else {
-                throw fail("zip entry '\(name)' (\(extent) bytes at offset \(dataOffset)) extends past the end of the file (\(b.count) bytes): the file is truncated")
-            }
-            entries.append(ZipEntry(name: name, method: method, flags: flags, crc32: crc, compressedSize: Int(compressed),
-                                    size: Int(size), localHeaderOffset: lo, dataOffset: dataOffset))
+            records.append(ZipEntry(name: name, method: method, flags: flags, crc32: crc, compressedSize: Int(compressed),
+                                    size: Int(size), localHeaderOffset: lo, dataOffset: -1))
             p = next
         }
-        return entries
+        // Local headers lie all over the file: read them, do not touch the mapping.
+        let heads = try store.readSmall(at: records.map(\.localHeaderOffset), length: 30)
+        return try records.enumerated().map { i, r in try locateData(r, header: heads[(i * 30)..<(i * 30 + 30)]) }
+    }
+
+    /// The entry with its data offset, from its 30-byte local header.
+    func locateData(_ r: ZipEntry, header h: ArraySlice<UInt8>) throws -> ZipEntry {
+        let lo = r.localHeaderOffset, at = h.startIndex
+        let signature = UInt32(h[at]) | UInt32(h[at + 1]) << 8 | UInt32(h[at + 2]) << 16 | UInt32(h[at + 3]) << 24
+        guard signature == Self.localSignature else {
+            throw fail("zip entry '\(r.name)': no local header at offset \(lo) (bad central directory offset)")
+        }
+        let dataOffset = lo + 30 + (Int(h[at + 26]) | Int(h[at + 27]) << 8) + (Int(h[at + 28]) | Int(h[at + 29]) << 8)
+        let extent = r.isStored ? r.size : r.compressedSize
+        guard bytes.has(extent, at: dataOffset) else {
+            throw fail("zip entry '\(r.name)' (\(extent) bytes at offset \(dataOffset)) extends past the end of the file (\(bytes.count) bytes): the file is truncated")
+        }
+        return ZipEntry(name: r.name, method: r.method, flags: r.flags, crc32: r.crc32, compressedSize: r.compressedSize,
+                        size: r.size, localHeaderOffset: lo, dataOffset: dataOffset)
     }
 
     /// The end record is the last 22+ bytes; a comment of up to 64 KiB may follow it.
