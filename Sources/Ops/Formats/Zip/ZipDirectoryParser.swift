@@ -50,7 +50,7 @@ struct ZipDirectoryParser {
         }
         // The central records first; then every local header at once (`readSmall(at:length:)`),
         // so a cold file's headers are read from disk in parallel.
-        var records: [ZipEntry] = []
+        var records: [CentralRecord] = []
         records.reserveCapacity(count)
         var p = cdOffset
         let cdEnd = cdOffset + cdSize
@@ -97,8 +97,8 @@ struct ZipDirectoryParser {
             guard b.has(30, at: lo) else {
                 throw fail("zip entry '\(name)': no local header at offset \(lo) (bad central directory offset)")
             }
-            records.append(ZipEntry(name: name, method: method, flags: flags, crc32: crc, compressedSize: Int(compressed),
-                                    size: Int(size), localHeaderOffset: lo, dataOffset: -1))
+            records.append(CentralRecord(name: name, method: method, flags: flags, crc32: crc, compressedSize: Int(compressed),
+                                         size: Int(size), localHeaderOffset: lo))
             p = next
         }
         // Local headers lie all over the file: read them, do not touch the mapping.
@@ -106,15 +106,24 @@ struct ZipDirectoryParser {
         return try records.enumerated().map { i, r in try locateData(r, header: heads[(i * 30)..<(i * 30 + 30)]) }
     }
 
-    /// The entry with its data offset, from its 30-byte local header.
-    func locateData(_ r: ZipEntry, header h: ArraySlice<UInt8>) throws -> ZipEntry {
+    /// An entry as the central directory gives it: where its data starts is in its local header.
+    struct CentralRecord {
+        let name: String
+        let method: Int, flags: Int
+        let crc32: UInt32
+        let compressedSize: Int, size: Int
+        let localHeaderOffset: Int
+    }
+
+    /// The entry, with its data offset from its 30-byte local header.
+    func locateData(_ r: CentralRecord, header h: ArraySlice<UInt8>) throws -> ZipEntry {
         let lo = r.localHeaderOffset, at = h.startIndex
         let signature = UInt32(h[at]) | UInt32(h[at + 1]) << 8 | UInt32(h[at + 2]) << 16 | UInt32(h[at + 3]) << 24
         guard signature == Self.localSignature else {
             throw fail("zip entry '\(r.name)': no local header at offset \(lo) (bad central directory offset)")
         }
         let dataOffset = lo + 30 + (Int(h[at + 26]) | Int(h[at + 27]) << 8) + (Int(h[at + 28]) | Int(h[at + 29]) << 8)
-        let extent = r.isStored ? r.size : r.compressedSize
+        let extent = r.method == 0 ? r.size : r.compressedSize
         guard bytes.has(extent, at: dataOffset) else {
             throw fail("zip entry '\(r.name)' (\(extent) bytes at offset \(dataOffset)) extends past the end of the file (\(bytes.count) bytes): the file is truncated")
         }
