@@ -64,7 +64,7 @@ build_module() {
 
 sources() { find "$ROOT/$1" -name '*.swift' | sort; }
 
-# The C targets Ops imports (our SIMD kernels), each compiled with clang to one object, with the
+# The C targets Ops imports (our SIMD kernels and the cached read), each compiled with clang to one object, with the
 # module map swiftc finds it by in $OBJ/<name>/.
 C_MODULES="CarryLessCRC BlockTranspose CachedRead"
 C_INCLUDES=""

@@ -170,31 +170,17 @@ public final class ByteStore: @unchecked Sendable {
         madvise(UnsafeMutableRawPointer(mutating: base), count, pattern == .random ? MADV_RANDOM : MADV_NORMAL)
     }
 
-    /// Reads a few bytes scattered through a large file (e.g. zip local headers) with `pread`,
-    /// so they do not map the surrounding pages (a large page-cache folio each) into this process.
-    public func readSmall(at offset: Int, count n: Int) throws -> [UInt8] {
-        guard let fd = fileDescriptor else { return try bytes(at: offset, count: n) }
-        guard offset >= 0, n >= 0, offset <= count - n else {
-            throw OpsError.format(path: name, message: "read of \(n) bytes at offset \(offset) is past the end of the file (\(count) bytes)")
-        }
-        var out = [UInt8](repeating: 0, count: n)
-        try out.withUnsafeMutableBytes { try readFully(fd, into: $0.baseAddress!, count: n, at: offset) }
-        return out
-    }
-
     /// Reads `length` bytes at each of `offsets` (the local headers of a zip's entries, scattered
     /// through a large file), one after the other in the result. What the page cache holds is read
     /// first without waiting; each miss has the kernel start reading it in, and the misses are read
     /// after, so a cold file costs one round of disk reads in parallel, not one wait per header.
+    /// They are read with `pread`, not through the mapping, so the pages around them (a large
+    /// page-cache folio each) are not mapped into this process.
     public func readSmall(at offsets: [Int], length: Int) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: offsets.count * length)
         try out.withUnsafeMutableBytes { raw in
             let dst = raw.baseAddress!
-            for offset in offsets {
-                guard offset >= 0, length >= 0, offset <= count - length else {
-                    throw OpsError.format(path: name, message: "read of \(length) bytes at offset \(offset) is past the end of the file (\(count) bytes)")
-                }
-            }
+            for offset in offsets { try checkRange(offset, length) }
             guard let fd = fileDescriptor else {
                 for (i, offset) in offsets.enumerated() { (dst + i * length).copyMemory(from: base + offset, byteCount: length) }
                 return
@@ -226,9 +212,13 @@ public final class ByteStore: @unchecked Sendable {
 
     /// Reads `n` bytes at `offset` as an array, after checking bounds.
     public func bytes(at offset: Int, count n: Int) throws -> [UInt8] {
+        try checkRange(offset, n)
+        return Array(UnsafeRawBufferPointer(start: base + offset, count: n))
+    }
+
+    private func checkRange(_ offset: Int, _ n: Int) throws {
         guard offset >= 0, n >= 0, offset <= count - n else {
             throw OpsError.format(path: name, message: "read of \(n) bytes at offset \(offset) is past the end of the file (\(count) bytes)")
         }
-        return Array(UnsafeRawBufferPointer(start: base + offset, count: n))
     }
 }
