@@ -70,17 +70,23 @@ C_MODULES="CarryLessCRC BlockTranspose CachedRead"
 C_INCLUDES=""
 for c in $C_MODULES; do C_INCLUDES+=" -I $OBJ/$c"; done
 
-# build_c_module NAME: Sources/NAME/*.c with the header Sources/NAME/include/NAME.h.
+# build_c_module NAME: Sources/NAME/*.c (and the private headers beside them) with the header Sources/NAME/include/NAME.h.
 build_c_module() {
     local name=$1 src="$ROOT/Sources/$1" obj="$OBJ/$1.o" f stale=0
     mkdir -p "$OBJ/$name"
     printf 'module %s {\n    header "%s"\n    export *\n}\n' "$name" "$src/include/$name.h" >"$OBJ/$name/module.modulemap"
     if [[ -f "$obj" ]]; then
-        for f in "$src"/*.c "$src/include/$name.h"; do [[ "$f" -nt "$obj" ]] && stale=1; done
+        for f in "$src"/*.[ch] "$src/include/$name.h"; do [[ -e "$f" && "$f" -nt "$obj" ]] && stale=1; done
         (( stale )) || return 0
     fi
     echo "fuzz.sh: compiling C module $name" >&2
-    clang $OPT -g -fsanitize=fuzzer-no-link,address -I "$src/include" -c "$src"/*.c -o "$obj" || return 1
+    local parts=()
+    for f in "$src"/*.c; do
+        clang $OPT -g -fsanitize=fuzzer-no-link,address -I "$src/include" -c "$f" -o "$OBJ/$name/$(basename "$f" .c).o" || return 1
+        parts+=("$OBJ/$name/$(basename "$f" .c).o")
+    done
+    # One object per module whatever its number of C files (a relocatable link).
+    ld -r "${parts[@]}" -o "$obj" || return 1
 }
 
 # Which modules (in dependency order) and which entry file each target needs.

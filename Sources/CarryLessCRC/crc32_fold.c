@@ -3,6 +3,7 @@
 // bit-reflected zip polynomial. C because Swift has no carry-less multiply; the table-driven
 // Swift CRC32 remains the fallback and the reference the tests compare this with.
 #include "CarryLessCRC.h"
+#include "crc32_finish.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -14,12 +15,8 @@ int carryless_crc32_available(void) {
     return (c & bit_PCLMUL) && (c & bit_SSE4_1);
 }
 
-// x^(4*128+32), x^(4*128-32) mod P (fold by 512 bits); x^(128+32), x^(128-32) (fold by 128);
-// x^64 (128 -> 64 bits); P and its Barrett constant floor(x^64 / P), all bit-reflected.
+// x^(4*128+32), x^(4*128-32) mod P (fold by 512 bits), bit-reflected.
 static const uint64_t fold512[2] __attribute__((aligned(16))) = {0x0154442bd4, 0x01c6e41596};
-static const uint64_t fold128[2] __attribute__((aligned(16))) = {0x01751997d0, 0x00ccaa009e};
-static const uint64_t fold64[2] __attribute__((aligned(16))) = {0x0163cd6124, 0};
-static const uint64_t barrett[2] __attribute__((aligned(16))) = {0x01db710641, 0x01f7011641};
 
 __attribute__((target("pclmul,sse4.1")))
 uint32_t carryless_crc32_fold(uint32_t state, const uint8_t *p, size_t n) {
@@ -53,25 +50,7 @@ uint32_t carryless_crc32_fold(uint32_t state, const uint8_t *p, size_t n) {
         __m128i lo = _mm_clmulepi64_si128(x1, k, 0x00);
         x1 = _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x1, k, 0x11), next[i]), lo);
     }
-    while (n >= 16) {
-        __m128i lo = _mm_clmulepi64_si128(x1, k, 0x00);
-        x1 = _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x1, k, 0x11), _mm_loadu_si128((const __m128i *)p)), lo);
-        p += 16;
-        n -= 16;
-    }
-    // 128 -> 64 bits.
-    __m128i mask32 = _mm_setr_epi32(~0, 0, ~0, 0);
-    __m128i t = _mm_clmulepi64_si128(x1, k, 0x10);
-    x1 = _mm_xor_si128(_mm_srli_si128(x1, 8), t);
-    k = _mm_loadl_epi64((const __m128i *)fold64);
-    t = _mm_srli_si128(x1, 4);
-    x1 = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(x1, mask32), k, 0x00), t);
-    // Barrett reduction to 32 bits.
-    k = _mm_load_si128((const __m128i *)barrett);
-    t = _mm_clmulepi64_si128(_mm_and_si128(x1, mask32), k, 0x10);
-    t = _mm_clmulepi64_si128(_mm_and_si128(t, mask32), k, 0x00);
-    x1 = _mm_xor_si128(x1, t);
-    return (uint32_t)_mm_extract_epi32(x1, 1);
+    return crc32_fold_finish(x1, p, n);
 }
 
 #else

@@ -59,17 +59,20 @@ final class TensorTests: XCTestCase {
     func forEachCRCPath(_ body: () -> Void) {
         let saved = CRC32.folding
         defer { CRC32.folding = saved }
-        for folding in [false, carryless_crc32_available() != 0] {
+        for folding in CRC32.Folding.available {
             CRC32.folding = folding
             body()
         }
     }
 
-    /// A CPU that has PCLMULQDQ gets the folding path (it is the hot loop of every .pt written).
+    /// A CPU that has PCLMULQDQ gets a folding path, one with VPCLMULQDQ and AVX-512 the wide
+    /// one (it is the hot loop of every .pt written).
     func testCRC32FoldsWhereTheCPUCan() throws {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         try XCTSkipUnless(cpuinfo.contains(" pclmulqdq") && cpuinfo.contains(" sse4_1"), "no PCLMULQDQ here")
-        XCTAssertTrue(CRC32.folding)
+        let wide = [" vpclmulqdq", " avx512f", " avx512vl"].allSatisfy(cpuinfo.contains)
+        XCTAssertEqual(CRC32.folding, wide ? .wide : .sse)
+        XCTAssertEqual(CRC32.Folding.available, wide ? [.none, .sse, .wide] : [.none, .sse])
     }
 
     /// The fast paths against a bit-at-a-time reference, at every length, alignment and
@@ -80,7 +83,7 @@ final class TensorTests: XCTestCase {
 
     func checkAgainstReference() {
         var rng = SplitMix64(seed: 7)
-        let data = (0..<200).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let data = (0..<600).map { _ in UInt8.random(in: 0...255, using: &rng) }
         for start in 0..<5 {
             for end in stride(from: start, through: data.count, by: 7) {
                 let slice = data[start..<end]
