@@ -19,6 +19,14 @@
     r[4] = unpacklo64(u2, u6); r[5] = unpackhi64(u2, u6); r[6] = unpacklo64(u3, u7); r[7] = unpackhi64(u3, u7); \
 } while (0)
 
+// Asks for the next 64-byte line of the 8 source rows at `p` while this one is transposed: the
+// rows are far apart, so the hardware prefetchers do not see them as streams (measured on expert
+// shapes read from the page cache: 6.3 -> 9.2 GB/s, the speed of a memcpy of the same bytes). A
+// prefetch never faults, so the line past a slice's end (the next slice's, or unmapped) is harmless.
+#define PREFETCH_NEXT_LINES(p, stride) do {                                                      \
+    for (int k_ = 0; k_ < 8; k_++) _mm_prefetch((const char *)((p) + k_ * (stride) + 64), _MM_HINT_T0); \
+} while (0)
+
 static void transpose_sse2(const uint8_t *src, size_t stride, size_t rows, size_t cols, uint8_t *dst,
                            size_t row_bytes, size_t tile) {
     for (size_t jt = 0; jt < cols; jt += tile) {
@@ -26,6 +34,7 @@ static void transpose_sse2(const uint8_t *src, size_t stride, size_t rows, size_
         for (size_t i = 0; i < rows; i += 8) {
             for (size_t j = jt; j < j_end; j += 8) {
                 const uint8_t *p = src + i * 2 + j * stride;
+                if ((i & 31) == 0) PREFETCH_NEXT_LINES(p, stride);
                 __m128i r[8];
                 for (int k = 0; k < 8; k++) r[k] = _mm_loadu_si128((const __m128i *)(p + k * stride));
                 TRANSPOSE8X8(r, _mm_unpacklo_epi16, _mm_unpackhi_epi16, _mm_unpacklo_epi32, _mm_unpackhi_epi32,
@@ -48,6 +57,7 @@ static void transpose_avx2(const uint8_t *src, size_t stride, size_t rows, size_
         for (size_t i = 0; i < rows16; i += 16) {
             for (size_t j = jt; j < j_end; j += 8) {
                 const uint8_t *p = src + i * 2 + j * stride;
+                if ((i & 31) == 0) PREFETCH_NEXT_LINES(p, stride);
                 __m256i r[8];
                 for (int k = 0; k < 8; k++) r[k] = _mm256_loadu_si256((const __m256i *)(p + k * stride));
                 TRANSPOSE8X8(r, _mm256_unpacklo_epi16, _mm256_unpackhi_epi16, _mm256_unpacklo_epi32, _mm256_unpackhi_epi32,
