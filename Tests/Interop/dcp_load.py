@@ -65,6 +65,9 @@ def fsdp2_rank(rank, ckpt, port, out):
     if rank == 0:
         with open(out, "w") as f:
             json.dump(view(gathered), f)
+    # Both ranks leave together: a rank that tears gloo down while the other is still busy can
+    # abort it ("terminate called without an active exception", seen once in CI).
+    dist.barrier()
     dist.destroy_process_group()
 
 
