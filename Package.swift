@@ -2,8 +2,9 @@
 import PackageDescription
 
 // No package dependencies: only the Swift toolchain's own modules (Foundation, Dispatch, Glibc, XCTest).
-// CarryLessCRC, BlockTranspose and CachedRead are our own C (Swift has no carry-less multiply, its
-// SIMD shuffles do not compile to x86-64's unpacks, and its Glibc module lacks `preadv2`),
+// CarryLessCRC, BlockTranspose and PageCache are our own C (Swift has no carry-less multiply, its
+// SIMD shuffles do not compile to x86-64's unpacks, and its Glibc module lacks `preadv2` and
+// `sync_file_range`),
 // compiled by the toolchain's clang.
 let package = Package(
     name: "mm-convert",
@@ -15,8 +16,8 @@ let package = Package(
     targets: [
         .target(name: "CarryLessCRC", path: "Sources/CarryLessCRC"),
         .target(name: "BlockTranspose", path: "Sources/BlockTranspose"),
-        .target(name: "CachedRead", path: "Sources/CachedRead"),
-        .target(name: "Ops", dependencies: ["CarryLessCRC", "BlockTranspose", "CachedRead"], path: "Sources/Ops"),
+        .target(name: "PageCache", path: "Sources/PageCache"),
+        .target(name: "Ops", dependencies: ["CarryLessCRC", "BlockTranspose", "PageCache"], path: "Sources/Ops"),
         .target(name: "DSL", dependencies: ["Ops"], path: "Sources/DSL"),
         .target(name: "CLI", dependencies: ["Ops", "DSL"], path: "Sources/CLI"),
         .executableTarget(name: "mm-convert", dependencies: ["CLI"], path: "Sources/mm-convert"),

@@ -12,7 +12,7 @@
 #
 # The parsers live in SwiftPM library targets; this script compiles their sources directly with
 # swiftc (-sanitize=fuzzer,address, -O) as modules Ops, DSL and CLI (only Sources/CLI/YAML), Ops's C
-# modules (CarryLessCRC, BlockTranspose, CachedRead) with clang (module maps in .build-fuzz/obj), then links
+# modules (CarryLessCRC, BlockTranspose, PageCache) with clang (module maps in .build-fuzz/obj), then links
 # each Fuzz/<Name>.swift entry point against them. Everything goes to .build-fuzz/ (git-ignored):
 #   .build-fuzz/bin/fuzz-<target>            the fuzzer executables
 #   .build-fuzz/run/<target>/corpus/         the growing corpus (kept between runs)
@@ -66,7 +66,7 @@ sources() { find "$ROOT/$1" -name '*.swift' | sort; }
 
 # The C targets Ops imports (our SIMD kernels and the cached read), each compiled with clang to one object, with the
 # module map swiftc finds it by in $OBJ/<name>/.
-C_MODULES="CarryLessCRC BlockTranspose CachedRead"
+C_MODULES="CarryLessCRC BlockTranspose PageCache"
 C_INCLUDES=""
 for c in $C_MODULES; do C_INCLUDES+=" -I $OBJ/$c"; done
 

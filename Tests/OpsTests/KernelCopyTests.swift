@@ -55,4 +55,32 @@ final class KernelCopyTests: XCTestCase {
             for (name, t) in shard { XCTAssertEqual(try back[name]!.sha256(), try t.sha256(), name) }
         }
     }
+
+    /// The read-ahead helper asks for exactly the input ranges the writer copies in the kernel,
+    /// in the order and at the output offsets it writes them; what it skips (small or gathered
+    /// parts) still advances the offsets. It stops whether or not it reached the end.
+    func testReadAheadSpansFollowTheKernelCopies() throws {
+        let dir = try STFixtures.temporaryDirectory(self)
+        let n = 4 << 20
+        let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 2246822519 >> 9) }
+        _ = try SafetensorsWriter.write(TensorMap([("a", try Tensor.fromBytes(bytes, dtype: .u8, shape: [4, n / 4]))]), metadata: nil, to: dir + "/src.safetensors")
+        let src = try SafetensorsFile(path: dir + "/src.safetensors").tensors()["a"]!
+        let (store, base) = try XCTUnwrap(src.contiguousRange)
+        let row = n / 4
+        let small = try src.slice(dim: 1, start: 0, count: 16)                 // gathered, 64 bytes
+        let merged = try Tensor.concat([try src.slice(dim: 0, start: 3, count: 1), try Tensor.fromBytes(Array(bytes[..<row]), dtype: .u8, shape: [1, row]),
+                                        try src.slice(dim: 0, start: 0, count: 2)], dim: 0)
+        let spans = SourceReadAhead.spans(of: [small, merged], from: 100)
+        XCTAssertEqual(spans.map(\.offset), [store.fileOffset + base + 3 * row, store.fileOffset + base])
+        XCTAssertEqual(spans.map(\.count), [row, 2 * row])
+        XCTAssertEqual(spans.map(\.outputOffset), [100 + 64, 100 + 64 + 2 * row])  // the heap row between is gathered
+        XCTAssertTrue(spans.allSatisfy { $0.fd == store.fileDescriptor })
+        XCTAssertNil(SourceReadAhead(spans: [], start: 0))
+        // A helper stopped before the writer moved (its window smaller than the first span) and
+        // one that ran to the end both return.
+        try XCTUnwrap(SourceReadAhead(spans: spans, start: 100, window: 1 << 20)).stop()
+        let done = try XCTUnwrap(SourceReadAhead(spans: spans, start: 100))
+        done.written(upTo: 100 + 64 + 4 * row)
+        done.stop()
+    }
 }

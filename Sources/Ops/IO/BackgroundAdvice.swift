@@ -1,4 +1,5 @@
 import Foundation
+import PageCache
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,6 +17,12 @@ enum BackgroundAdvice {
     /// Queues `posix_fadvise(fd, offset, count, advice)`. The caller keeps `fd` open until `drain`.
     static func advise(_ fd: Int32, offset: off_t, count: off_t, _ advice: Int32) {
         queue.async { _ = posix_fadvise(fd, offset, count, advice) }
+    }
+
+    /// Queues the start of writeback of `[offset, offset + count)` of `fd` (`sync_file_range`),
+    /// which does not wait for the disk. The caller keeps `fd` open until `drain`.
+    static func startWriteback(_ fd: Int32, offset: off_t, count: off_t) {
+        queue.async { _ = start_writeback(fd, offset, count) }
     }
 
     /// Waits until all advice queued so far was given: call before closing a descriptor that

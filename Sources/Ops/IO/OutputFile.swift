@@ -21,6 +21,9 @@ public final class OutputFile {
     /// serialises writes to one file on its inode lock, spinning the waiter; waiting here instead
     /// leaves the core to the writeback threads (and to a waiter's own gathers and transposes).
     public var sharedWriteLock: NSLock?
+    /// Reads the inputs of the coming kernel copies ahead, across tensors (nil: each copy reads
+    /// ahead only within its own range).
+    var readAhead: SourceReadAhead?
     private var crc: CRC32?
 
     /// Where every output file reports the tensor bytes it writes while a save runs (nil: nowhere).
@@ -52,6 +55,7 @@ public final class OutputFile {
         self.buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
         self.offset = position
         self.submittedTo = position
+        self.droppedTo = position
     }
 
     /// Sets the file's size (the regions other workers fill are allocated up front).
@@ -138,14 +142,17 @@ public final class OutputFile {
             try flush()
             var from = off_t(store.fileOffset + start)
             var left = tensor.byteCount
-            // Read ahead of the copy: a cold input scattered through a large file (a training
-            // checkpoint's model items) is otherwise read in the kernel's small readahead steps.
+            // Read ahead of the copy (unless a helper does, across tensors): a cold input
+            // scattered through a large file (a training checkpoint's model items) is otherwise
+            // read in the kernel's small readahead steps.
             let end = from + off_t(left)
             let chunk = off_t(OutputFile.writebackChunk)
-            _ = posix_fadvise(source, from, min(2 * chunk, end - from), Int32(POSIX_FADV_WILLNEED))
+            if readAhead == nil { _ = posix_fadvise(source, from, min(2 * chunk, end - from), Int32(POSIX_FADV_WILLNEED)) }
             while left > 0 {
                 let before = from
-                if before + 2 * chunk < end { _ = posix_fadvise(source, before + 2 * chunk, min(chunk, end - before - 2 * chunk), Int32(POSIX_FADV_WILLNEED)) }
+                if readAhead == nil, before + 2 * chunk < end {
+                    _ = posix_fadvise(source, before + 2 * chunk, min(chunk, end - before - 2 * chunk), Int32(POSIX_FADV_WILLNEED))
+                }
                 sharedWriteLock?.lock()
                 let n = sendfile(fd, source, &from, min(left, OutputFile.writebackChunk))
                 sharedWriteLock?.unlock()
@@ -153,9 +160,11 @@ public final class OutputFile {
                 if n == 0 { throw OpsError.io(path: store.name, message: "ended early while copying \(tensor) (the file shrank?)") }
                 // The input range is consumed: let the kernel drop it from the page cache, so the
                 // cache does not fill with data this conversion will not read again.
-                BackgroundAdvice.advise(source, offset: before, count: off_t(n), Int32(POSIX_FADV_DONTNEED))
                 left -= n
                 offset += n
+                copiedInputs.append((store, before, off_t(n), offset))
+                dropCopiedInputs(upTo: offset - OutputFile.writebackChunk * 2)
+                readAhead?.written(upTo: offset)
                 progress?.add(bytes: n)
                 startWriteback(n)
             }
@@ -195,6 +204,7 @@ public final class OutputFile {
     /// `AtomicOutput.write` the sync is left to the commit (`DeferredSync`).
     public func close() throws {
         try flush()
+        dropCopiedInputs(upTo: .max)
         BackgroundAdvice.drain()
         if DeferredSync.adopt(fd, path: path) {
             closedFD = true
@@ -212,6 +222,8 @@ public final class OutputFile {
     /// Bytes handed to the kernel but not yet submitted for writeback.
     private var unsubmitted = 0
     private var submittedTo = 0
+    private var droppedTo = 0
+    static let dropChunk = 256 << 20
     /// Writeback is started every this many bytes, so the disk works while we keep copying and
     /// the final fsync has little left to wait for (and dirty pages never pile up).
     static let writebackChunk = 32 << 20
@@ -229,15 +241,36 @@ public final class OutputFile {
         return store.fileDescriptor != nil
     }
 
+    /// Input ranges copied in the kernel and not yet dropped from the page cache, with the output
+    /// offset their copy reached.
+    private var copiedInputs: [(store: ByteStore, offset: off_t, count: off_t, reached: Int)] = []
+
+    /// Drops the copied input ranges whose copy ended at or before `position`. Dropping a range
+    /// right after its copy finds its pages still in the per-CPU batches the read put them in,
+    /// so the kernel drains every CPU's batches (work on each core, waited for) on every call;
+    /// some 64 MB later they are on the LRU lists and simply leave.
+    private func dropCopiedInputs(upTo position: Int) {
+        var k = 0
+        while k < copiedInputs.count, copiedInputs[k].reached <= position {
+            let c = copiedInputs[k]
+            BackgroundAdvice.advise(c.store.fileDescriptor!, offset: c.offset, count: c.count, Int32(POSIX_FADV_DONTNEED))
+            k += 1
+        }
+        if k > 0 { copiedInputs.removeFirst(k) }
+    }
+
     /// Counts bytes handed to the kernel and starts their writeback every `writebackChunk`.
     private func startWriteback(_ n: Int) {
         unsubmitted += n
         if unsubmitted >= OutputFile.writebackChunk {
-            // On Linux, DONTNEED starts asynchronous writeback of the range's dirty pages
-            // (and drops the pages already written, which we never read back).
-            BackgroundAdvice.advise(fd, offset: off_t(submittedTo), count: off_t(unsubmitted), Int32(POSIX_FADV_DONTNEED))
+            BackgroundAdvice.startWriteback(fd, offset: off_t(submittedTo), count: off_t(unsubmitted))
             submittedTo += unsubmitted
             unsubmitted = 0
+            if submittedTo - droppedTo >= OutputFile.dropChunk + OutputFile.writebackChunk * 2 {
+                let end = submittedTo - OutputFile.writebackChunk * 2
+                BackgroundAdvice.advise(fd, offset: off_t(droppedTo), count: off_t(end - droppedTo), Int32(POSIX_FADV_DONTNEED))
+                droppedTo = end
+            }
         }
     }
 

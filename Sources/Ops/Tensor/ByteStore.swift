@@ -1,5 +1,5 @@
 import Foundation
-import CachedRead
+import PageCache
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -74,9 +74,12 @@ public enum SafetensorsWriter {
             public func write() throws {
                 let file = try OutputFile(updating: path, at: offset)
                 file.sharedWriteLock = lock
+                file.readAhead = SourceReadAhead(spans: SourceReadAhead.spans(of: tensors.map(\.tensor), from: offset), start: offset)
+                defer { file.readAhead?.stop() }
                 for (name, t) in tensors {
                     let before = file.offset
                     try file.write(t)
+                    file.readAhead?.written(upTo: file.offset)
                     guard file.offset - before == t.byteCount else {
                         throw OpsError.tensor(name: name, message: "wrote \(file.offset - before) bytes for \(t), expected \(t.byteCount) (internal error)")
                     }

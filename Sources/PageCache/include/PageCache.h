@@ -1,5 +1,5 @@
-#ifndef CACHED_READ_H
-#define CACHED_READ_H
+#ifndef PAGE_CACHE_H
+#define PAGE_CACHE_H
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -10,5 +10,9 @@
 /// another errno (EOPNOTSUPP where the kernel or file system cannot tell) otherwise.
 /// Swift's Glibc module does not declare `preadv2`, which needs _GNU_SOURCE.
 ssize_t cached_pread(int fd, void *buffer, size_t length, off_t offset);
+
+/// Starts writeback of the dirty pages of `[offset, offset + count)` of `fd` without waiting for
+/// it (Linux `sync_file_range` with `SYNC_FILE_RANGE_WRITE`). Returns 0, or -1 with errno.
+int start_writeback(int fd, off_t offset, off_t count);
 
 #endif
