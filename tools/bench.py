@@ -138,6 +138,8 @@ CASES = {
     # Video: Wan2.1-T2V-14B (40 blocks of width 5120, about 28.6 GB in bf16) and the 1.3B.
     "wan-14b": {"sample": ("wan", "14b"), "title": "Wan2.1-T2V-14B shape (diffusers transformer/)", "tensors": True,
                 "steps": wan_steps("[[10,10],[10,10]]", "[20,20]")},
+    "wan-5b": {"sample": ("wan", "5b"), "title": "Wan2.2-TI2V-5B shape (diffusers transformer/)", "tensors": True,
+               "steps": wan_steps("[[8,7],[8,7]]", "[15,15]")},
     "wan-1.3b": {"sample": ("wan", "1.3b"), "title": "Wan2.1-T2V-1.3B shape (diffusers transformer/)", "tensors": True,
                  "steps": wan_steps("[[8,7],[8,7]]", "[15,15]")},
     "deepseekvl2-small": {"sample": ("deepseekvl2", "small"), "title": "DeepSeek-VL2-Small shape (64 experts over EP 8)", "tensors": True,
@@ -234,7 +236,7 @@ def cold_read(case, runs, back_step, hf, outs, drop):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", default="2b", choices=sorted(CASES),
-                    help="2b, 7b: Qwen2-VL; moe: Qwen3-VL MoE, 48 layers x 128 experts, about 2.5 GB; wan-14b (28.6 GB), wan-1.3b; glm4v-9b (20.6 GB), "
+                    help="2b, 7b: Qwen2-VL; moe: Qwen3-VL MoE, 48 layers x 128 experts, about 2.5 GB; wan-14b (28.6 GB), wan-5b (Wan2.2-TI2V, about 10 GB), wan-1.3b; glm4v-9b (20.6 GB), "
                          "omni-7b (18 GB), videoalign-2b (4.4 GB), deepseekvl2-small (32 GB): one round trip per family (default 2b)")
     ap.add_argument("--work", default="/tmp/mm-convert-bench")
     ap.add_argument("--keep", action="store_true", help="keep the outputs (the generated input is always kept)")

@@ -43,6 +43,12 @@ final class WanSampleTests: XCTestCase {
         XCTAssertEqual(t2v["proj_out.weight"]?.shape, [64, 1536])
         XCTAssertNil(t2v["blocks.30.scale_shift_table"])
         XCTAssertEqual(t2v.reduce(0) { $0 + $1.tensor.numel }, 1_418_996_800)
+        // Wan2.2-TI2V-5B: width 3072 (24 heads x 128), FFN 14336, 48 latent channels in and out.
+        let ti2v = try SampleFixture.tensors(.wan, "5b")
+        XCTAssertEqual(ti2v["blocks.29.ffn.net.0.proj.weight"]?.shape, [14336, 3072])
+        XCTAssertEqual(ti2v["patch_embedding.weight"]?.shape, [3072, 48, 1, 2, 2])
+        XCTAssertEqual(ti2v["proj_out.weight"]?.shape, [192, 3072])
+        XCTAssertNil(ti2v["blocks.30.scale_shift_table"])
         let i2v = try SampleFixture.tensors(.wanI2V, "14b")
         XCTAssertEqual(i2v["blocks.39.attn2.add_k_proj.weight"]?.shape, [5120, 5120])
         XCTAssertEqual(i2v["condition_embedder.image_embedder.ff.net.2.weight"]?.shape, [5120, 1280])

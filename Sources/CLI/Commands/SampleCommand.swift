@@ -15,7 +15,7 @@ enum SampleCommand {
                   (qwen3vl_moe bench: the 30B-A3B's 48 layers x 128 experts at small widths, about 2.5 GB;
                    qwen2_5omni 7b: the full thinker, the talker and token2wav as a few representative tensors;
                    videoalign: Qwen2-VL in the model.visual / model.language_model layout plus rm_head [1, hidden];
-                   wan, wan_i2v: a diffusers Wan transformer/ folder; 1.3b / 14b = Wan2.1-T2V-1.3B / -14B, wan_i2v 14b = Wan2.1-I2V-14B-480P;
+                   wan, wan_i2v: a diffusers Wan transformer/ folder; 1.3b / 14b = Wan2.1-T2V-1.3B / -14B, wan 5b = Wan2.2-TI2V-5B, wan_i2v 14b = Wan2.1-I2V-14B-480P;
                    cogvideox: a diffusers CogVideoX 1.5 transformer/ folder, 5b = CogVideoX1.5-5B;
                    vace: an original Wan-VACE folder, 1.3b = Wan2.1-VACE-1.3B;
                    hunyuanvideo: DIR/transformers/mp_rank_00_model_states.pt of the original t2v DiT, 720p = hunyuan-video-t2v-720p)

@@ -266,8 +266,8 @@ public final class OutputFile {
             BackgroundAdvice.startWriteback(fd, offset: off_t(submittedTo), count: off_t(unsubmitted))
             submittedTo += unsubmitted
             unsubmitted = 0
-            if submittedTo - droppedTo >= OutputFile.dropChunk + OutputFile.writebackChunk * 2 {
-                let end = submittedTo - OutputFile.writebackChunk * 2
+            if submittedTo - droppedTo >= OutputFile.dropChunk * 3 {
+                let end = submittedTo - OutputFile.dropChunk * 2
                 BackgroundAdvice.advise(fd, offset: off_t(droppedTo), count: off_t(end - droppedTo), Int32(POSIX_FADV_DONTNEED))
                 droppedTo = end
             }

@@ -126,7 +126,7 @@ public struct SampleModel: Sendable {
         case .qwen2_5omni: ["tiny", "7b"]
         case .deepseekvl2: ["tiny", "small"]
         case .videoalign: ["tiny", "2b"]
-        case .wan: ["tiny", "1.3b", "14b"]
+        case .wan: ["tiny", "1.3b", "5b", "14b"]
         case .wanI2V: ["tiny", "14b"]
         case .cogvideox: ["tiny", "5b"]
         case .vace: ["tiny", "1.3b"]

@@ -29,6 +29,8 @@ extension SampleModel {
             return model(.init(heads: 2, headDim: 8, ffn: 32, layers: 4, textDim: 12, freqDim: 8, inChannels: 4, outChannels: 4), shard: 33_184)
         case (.wan, "1.3b"):  // Wan2.1-T2V-1.3B-Diffusers
             return model(.init(heads: 12, headDim: 128, ffn: 8960, layers: 30, textDim: 4096, freqDim: 256, inChannels: 16, outChannels: 16), shard: 5_000_000_000)
+        case (.wan, "5b"):  // Wan2.2-TI2V-5B-Diffusers (48 latent channels: the Wan2.2 VAE)
+            return model(.init(heads: 24, headDim: 128, ffn: 14336, layers: 30, textDim: 4096, freqDim: 256, inChannels: 48, outChannels: 48), shard: 5_000_000_000)
         case (.wan, "14b"):  // Wan2.1-T2V-14B-Diffusers
             return model(.init(heads: 40, headDim: 128, ffn: 13824, layers: 40, textDim: 4096, freqDim: 256, inChannels: 16, outChannels: 16), shard: 5_000_000_000)
         case (.wanI2V, "tiny"):  // sora/wan_i2v_tp1

@@ -139,6 +139,12 @@ public final class ByteStore: @unchecked Sendable {
         for r in due { advise(MADV_DONTNEED, offset: r.lowerBound, count: r.count) }
     }
 
+    /// Unmaps every page of a mapped file this process touched (its zip records, parsed through
+    /// the mapping), leaving them in the page cache. A page-cache folio that is mapped cannot be
+    /// dropped, so every later `POSIX_FADV_DONTNEED` of a copied range around one fails and
+    /// makes the kernel drain every CPU's page batches and try again. A no-op for heap buffers.
+    public func unmapTouchedPages() { advise(MADV_DONTNEED, offset: 0, count: count) }
+
     /// Starts reading a range of a mapped file into the page cache (`MADV_WILLNEED`), so the copy
     /// that follows finds it there. A no-op for heap buffers.
     public func prefetch(offset: Int, count: Int) { advise(MADV_WILLNEED, offset: offset, count: count) }

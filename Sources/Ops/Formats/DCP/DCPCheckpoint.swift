@@ -149,6 +149,12 @@ public struct DCPCheckpoint {
         }
     }
 
+    /// Unmaps the pages parsing the items touched (see `ByteStore.unmapTouchedPages`): call once
+    /// the tensors a conversion needs are built, before they are copied.
+    public func unmapParsedPages() {
+        for f in files.values { f.unmapTouchedPages() }
+    }
+
     /// The tensor entries whose FQN passes `include`, in file order.
     public func tensors(where include: (String) -> Bool = { _ in true }) throws -> TensorMap {
         var m = TensorMap()
