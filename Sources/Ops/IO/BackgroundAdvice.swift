@@ -6,9 +6,9 @@ import Glibc
 
 /// Page-cache advice given on a helper thread instead of the writing one.
 ///
-/// `POSIX_FADV_DONTNEED` on a range just written starts its writeback (ext4 allocates blocks and
-/// builds the requests in the caller), and on a range just copied drops it from the cache: a
-/// fifth of a single-writer copy's CPU. A plain `cp` leaves both to kernel threads that run on
+/// Starting the writeback of a range just written (ext4 allocates blocks and builds the requests
+/// in the caller) and dropping written and copied ranges from the cache take a fifth of a
+/// single-writer copy's CPU. A plain `cp` leaves both to kernel threads that run on
 /// the other core; this does the same for us. Advice never changes a file's bytes, only when
 /// they reach the disk or leave the cache.
 enum BackgroundAdvice {

@@ -158,10 +158,11 @@ public final class OutputFile {
                 sharedWriteLock?.unlock()
                 if n < 0 { if errno == EINTR { continue }; throw ioError("write") }
                 if n == 0 { throw OpsError.io(path: store.name, message: "ended early while copying \(tensor) (the file shrank?)") }
-                // The input range is consumed: let the kernel drop it from the page cache, so the
-                // cache does not fill with data this conversion will not read again.
                 left -= n
                 offset += n
+                // The input range is consumed: the kernel may drop it from the page cache (a
+                // little later, see `dropCopiedInputs`), so the cache does not fill with data
+                // this conversion will not read again.
                 copiedInputs.append((store, before, off_t(n), offset))
                 dropCopiedInputs(upTo: offset - OutputFile.writebackChunk * 2)
                 readAhead?.written(upTo: offset)
@@ -222,7 +223,11 @@ public final class OutputFile {
     /// Bytes handed to the kernel but not yet submitted for writeback.
     private var unsubmitted = 0
     private var submittedTo = 0
+    /// Written pages before this offset were dropped from the page cache.
     private var droppedTo = 0
+    /// Written pages are dropped this many bytes at a time, two of these behind the writeback
+    /// start: a drop of pages still under writeback fails, and each failed drop makes the kernel
+    /// drain every CPU's page batches before trying again.
     static let dropChunk = 256 << 20
     /// Writeback is started every this many bytes, so the disk works while we keep copying and
     /// the final fsync has little left to wait for (and dirty pages never pile up).
@@ -263,6 +268,8 @@ public final class OutputFile {
     private func startWriteback(_ n: Int) {
         unsubmitted += n
         if unsubmitted >= OutputFile.writebackChunk {
+            // `sync_file_range` starts the writeback and nothing else; dropping the written pages
+            // waits until they are clean.
             BackgroundAdvice.startWriteback(fd, offset: off_t(submittedTo), count: off_t(unsubmitted))
             submittedTo += unsubmitted
             unsubmitted = 0
