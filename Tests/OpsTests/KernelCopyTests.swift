@@ -9,8 +9,7 @@ final class KernelCopyTests: XCTestCase {
         // A 3 MiB source written through the heap path.
         let n = 3 << 20
         let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }
-        _ = try SafetensorsWriter.write(TensorMap([("a", try Tensor.fromBytes(bytes, dtype: .u8, shape: [3, n / 3]))]), metadata: nil, to: dir + "/src.safetensors")
-        let src = try SafetensorsFile(path: dir + "/src.safetensors").tensors()["a"]!
+        let src = try mapped(try Tensor.fromBytes(bytes, dtype: .u8, shape: [3, n / 3]), in: dir)
         XCTAssertNotNil(src.contiguousRange?.store.fileDescriptor)
         // Rows 1..2 (an offset inside the file) and a small tensor written before (buffered bytes).
         let big = try src.slice(dim: 0, start: 1, count: 2)
@@ -37,8 +36,7 @@ final class KernelCopyTests: XCTestCase {
         let n = 2 << 20
         let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 40503 >> 5) }
         let heap = try Tensor.fromBytes(bytes, dtype: .bf16, shape: [1024, n / 2048])
-        _ = try SafetensorsWriter.write(TensorMap([("w", heap)]), metadata: nil, to: dir + "/src.safetensors")
-        let mapped = try SafetensorsFile(path: dir + "/src.safetensors").tensors()["w"]!
+        let mapped = try self.mapped(heap, in: dir)
         let small = try Tensor.fromBytes(Array(bytes[..<4096]), dtype: .u8, shape: [4096])
         XCTAssertEqual(HFCheckpoint.regionCount(TensorMap([("w", mapped), ("s", small)]), workers: 2), 1)
         XCTAssertEqual(HFCheckpoint.regionCount(TensorMap([("w", heap), ("s", small)]), workers: 2), 2)
@@ -63,8 +61,7 @@ final class KernelCopyTests: XCTestCase {
         let dir = try STFixtures.temporaryDirectory(self)
         let n = 4 << 20
         let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 2246822519 >> 9) }
-        _ = try SafetensorsWriter.write(TensorMap([("a", try Tensor.fromBytes(bytes, dtype: .u8, shape: [4, n / 4]))]), metadata: nil, to: dir + "/src.safetensors")
-        let src = try SafetensorsFile(path: dir + "/src.safetensors").tensors()["a"]!
+        let src = try mapped(try Tensor.fromBytes(bytes, dtype: .u8, shape: [4, n / 4]), in: dir)
         let (store, base) = try XCTUnwrap(src.contiguousRange)
         let row = n / 4
         let small = try src.slice(dim: 1, start: 0, count: 16)                 // gathered, 64 bytes
@@ -82,5 +79,11 @@ final class KernelCopyTests: XCTestCase {
         let done = try XCTUnwrap(SourceReadAhead(spans: spans, start: 100))
         done.written(upTo: 100 + 64 + 4 * row)
         done.stop()
+    }
+
+    /// `tensor` written to `dir/src.safetensors` (through the heap path) and read back, mapped.
+    private func mapped(_ tensor: Tensor, in dir: String) throws -> Tensor {
+        _ = try SafetensorsWriter.write(TensorMap([("t", tensor)]), metadata: nil, to: dir + "/src.safetensors")
+        return try XCTUnwrap(try SafetensorsFile(path: dir + "/src.safetensors").tensors()["t"])
     }
 }

@@ -137,10 +137,9 @@ public final class OutputFile {
         let progress = OutputFile.progress
         // A large contiguous range of a file, with no checksum to compute: the kernel copies it
         // from the input's page cache to ours, without mapping the pages into this process.
-        if crc == nil, OutputFile.copiesInKernel(tensor), let (store, start) = tensor.contiguousRange,
-           let source = store.fileDescriptor {
+        if crc == nil, let (store, start) = OutputFile.kernelCopySource(tensor), let source = store.fileDescriptor {
             try flush()
-            var from = off_t(store.fileOffset + start)
+            var from = off_t(start)
             var left = tensor.byteCount
             // Read ahead of the copy (unless a helper does, across tensors): a cold input
             // scattered through a large file (a training checkpoint's model items) is otherwise
@@ -241,9 +240,13 @@ public final class OutputFile {
 
     /// Whether writing `tensor` (without a checksum) is a kernel copy, costing this process no
     /// CPU of its own: a large contiguous range of a mapped file.
-    public static func copiesInKernel(_ tensor: Tensor) -> Bool {
-        guard tensor.byteCount >= kernelCopyMinimum, let (store, _) = tensor.contiguousRange else { return false }
-        return store.fileDescriptor != nil
+    public static func copiesInKernel(_ tensor: Tensor) -> Bool { kernelCopySource(tensor) != nil }
+
+    /// The mapped file and the offset in it that a kernel copy of `tensor` reads from, or nil
+    /// when the tensor is not copied by the kernel.
+    static func kernelCopySource(_ tensor: Tensor) -> (store: ByteStore, fileOffset: Int)? {
+        guard tensor.byteCount >= kernelCopyMinimum, let (store, offset) = tensor.contiguousRange, store.fileDescriptor != nil else { return nil }
+        return (store, store.fileOffset + offset)
     }
 
     /// Input ranges copied in the kernel and not yet dropped from the page cache, with the output

@@ -48,8 +48,8 @@ final class SourceReadAhead {
         var at = start
         for t in tensors {
             for p in t.leadingParts {
-                if OutputFile.copiesInKernel(p), let (store, offset) = p.contiguousRange, let fd = store.fileDescriptor {
-                    spans.append(Span(store: store, fd: fd, offset: store.fileOffset + offset, count: p.byteCount, outputOffset: at))
+                if let (store, offset) = OutputFile.kernelCopySource(p), let fd = store.fileDescriptor {
+                    spans.append(Span(store: store, fd: fd, offset: offset, count: p.byteCount, outputOffset: at))
                 }
                 at += p.byteCount
             }

@@ -9,7 +9,6 @@ extension Workspace {
         let prefix = (key ?? "model") + "."
         ckpt.prefetchItemHeaders { $0.hasPrefix(prefix) }
         let selection = try ckpt.stateDict(key: key ?? "model")
-        ckpt.unmapParsedPages()
         if !selection.skipped.isEmpty {
             throw OpsError.format(path: ckpt.metadataPath, message: "'\(selection.key)' holds entries that are not tensors: "
                 + selection.skipped.prefix(10).map(\.name).joined(separator: ", ") + "; give key= the dict of the model's tensors")

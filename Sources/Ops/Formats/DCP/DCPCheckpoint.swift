@@ -149,9 +149,9 @@ public struct DCPCheckpoint {
         }
     }
 
-    /// Unmaps the pages parsing the items touched (see `ByteStore.unmapTouchedPages`): call once
-    /// the tensors a conversion needs are built, before they are copied.
-    public func unmapParsedPages() {
+    /// Unmaps the pages parsing the items touched (see `ByteStore.unmapTouchedPages`), once the
+    /// tensors a conversion needs are built (`stateDict`), before they are copied.
+    func unmapParsedPages() {
         for f in files.values { f.unmapTouchedPages() }
     }
 

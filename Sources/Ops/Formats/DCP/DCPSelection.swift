@@ -40,6 +40,7 @@ extension DCPCheckpoint {
             for r in metadata.entries.map({ plannerPath($0.fqn)[0].description }) where !top.contains(r) { top.append(r) }
             throw OpsError.invalid("\(metadataPath): no entries under '\(chosen)'; top-level keys: \(top.prefix(20).joined(separator: ", "))")
         }
+        unmapParsedPages()
         return StateDictSelection(key: chosen, tensors: map, skipped: skipped)
     }
 }
