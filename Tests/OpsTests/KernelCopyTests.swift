@@ -40,6 +40,13 @@ final class KernelCopyTests: XCTestCase {
         let small = try Tensor.fromBytes(Array(bytes[..<4096]), dtype: .u8, shape: [4096])
         XCTAssertEqual(HFCheckpoint.regionCount(TensorMap([("w", mapped), ("s", small)]), workers: 2), 1)
         XCTAssertEqual(HFCheckpoint.regionCount(TensorMap([("w", heap), ("s", small)]), workers: 2), 2)
+        // A tensor assembled from file ranges (a DCP tensor's FSDP chunks, a TP merge) is copied
+        // part by part by the kernel too.
+        let halves = [try mapped.slice(dim: 0, start: 512, count: 512), try mapped.slice(dim: 0, start: 0, count: 512)]
+        let chunks = try Tensor.concat(halves, dim: 0)
+        XCTAssertNil(chunks.contiguousRange)
+        XCTAssertEqual(HFCheckpoint.regionCount(TensorMap([("c", chunks), ("s", small)]), workers: 2), 1)
+        XCTAssertEqual(HFCheckpoint.regionCount(TensorMap([("c", try Tensor.concat([halves[0], heap], dim: 0)), ("s", small)]), workers: 2), 2)
         // A transposed view of the mapped tensor is gathered here, not copied by the kernel.
         let gathered = try mapped.transposed()
         XCTAssertEqual(HFCheckpoint.regionCount(TensorMap([("t", gathered), ("s", small)]), workers: 2), 2)

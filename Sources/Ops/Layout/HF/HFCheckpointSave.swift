@@ -190,14 +190,15 @@ extension HFCheckpoint {
     /// How many regions a shard is written in. A shard whose bytes are mostly gathered, cast or
     /// transposed here is cut into one region per worker, so one large shard (a 2B model in one
     /// 4 GB file) keeps every core busy. A shard the kernel mostly copies (`sendfile` of whole
-    /// tensors) is written by one worker: the kernel serialises writes to one file anyway, and a
+    /// tensors, or of the parts of a concatenation: a TP merge, a DCP tensor's FSDP chunks) is
+    /// written by one worker: the kernel serialises writes to one file anyway, and a
     /// second writer only takes the core the writeback needs (measured on Wan-1.3B's single
     /// 2.8 GB file: 2.2 s and 1.8 s of CPU with one region, 2.1-4.4 s and 2.4-5.2 s with two).
     static func regionCount(_ shard: TensorMap, workers: Int) -> Int {
         var copied = 0, total = 0
         for (_, t) in shard {
             total += t.byteCount
-            if OutputFile.copiesInKernel(t) { copied += t.byteCount }
+            for p in t.leadingParts where OutputFile.copiesInKernel(p) { copied += p.byteCount }
         }
         return copied * 2 > total ? 1 : workers
     }
