@@ -140,7 +140,7 @@ public enum LayerZeroCheckpoint {
             throw OpsError.invalid("its pieces hold \(flat.reduce(0) { $0 + $1.numel }) elements, but its shape \(shape) has \(numel)")
         }
         if shape.count <= 1 {
-            guard let first = flat.first else { return try Tensor.zeros(pieces[0].dtype, [0]).reshaped(shape) }
+            guard !flat.isEmpty else { return try Tensor.zeros(pieces[0].dtype, [0]).reshaped(shape) }
             return try Tensor.concat(flat, dim: 0).reshaped(shape)
         }
         let inner = Array(shape.dropFirst()), slab = inner.reduce(1, *)
