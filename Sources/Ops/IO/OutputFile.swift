@@ -129,7 +129,7 @@ public final class OutputFile {
     public func write(_ tensor: Tensor) throws {
         // A concatenation along dim 0 is its parts' bytes one after the other: write them one by
         // one, so each large contiguous part (a TP piece being merged) can be copied by the kernel.
-        let parts = tensor.leadingParts
+        let parts = OutputFile.writtenParts(tensor)
         if parts.count > 1 && crc == nil {
             for p in parts { try write(p) }
             return
@@ -238,9 +238,19 @@ public final class OutputFile {
     /// Tensors at least this large and contiguous in a mapped file are copied with `sendfile`.
     static let kernelCopyMinimum = 1 << 20
 
-    /// Whether writing `tensor` (without a checksum) is a kernel copy, costing this process no
-    /// CPU of its own: a large contiguous range of a mapped file.
-    public static func copiesInKernel(_ tensor: Tensor) -> Bool { kernelCopySource(tensor) != nil }
+    /// The pieces a write without a checksum streams `tensor` as, in order: the parts of a
+    /// concatenation along dim 0 (nested ones flattened), or the tensor itself.
+    static func writtenParts(_ tensor: Tensor) -> [Tensor] {
+        let parts = tensor.leadingParts
+        return parts.count > 1 ? parts.flatMap(writtenParts) : parts
+    }
+
+    /// How many of `tensor`'s bytes a write without a checksum has the kernel copy, costing this
+    /// process no CPU of its own: those of its written parts that are large contiguous ranges of
+    /// a mapped file.
+    public static func kernelCopiedBytes(_ tensor: Tensor) -> Int {
+        writtenParts(tensor).reduce(0) { $0 + (kernelCopySource($1) == nil ? 0 : $1.byteCount) }
+    }
 
     /// The mapped file and the offset in it that a kernel copy of `tensor` reads from, or nil
     /// when the tensor is not copied by the kernel.

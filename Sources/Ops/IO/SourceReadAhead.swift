@@ -47,7 +47,7 @@ final class SourceReadAhead {
         var spans: [Span] = []
         var at = start
         for t in tensors {
-            for p in t.leadingParts {
+            for p in OutputFile.writtenParts(t) {
                 if let (store, offset) = OutputFile.kernelCopySource(p), let fd = store.fileDescriptor {
                     spans.append(Span(store: store, fd: fd, offset: offset, count: p.byteCount, outputOffset: at))
                 }

@@ -198,7 +198,7 @@ extension HFCheckpoint {
         var copied = 0, total = 0
         for (_, t) in shard {
             total += t.byteCount
-            for p in t.leadingParts where OutputFile.copiesInKernel(p) { copied += p.byteCount }
+            copied += OutputFile.kernelCopiedBytes(t)
         }
         return copied * 2 > total ? 1 : workers
     }
