@@ -3,8 +3,8 @@ import PackageDescription
 
 // No package dependencies: only the Swift toolchain's own modules (Foundation, Dispatch, Glibc, XCTest).
 // CarryLessCRC, BlockTranspose and PageCache are our own C (Swift has no carry-less multiply, its
-// SIMD shuffles do not compile to x86-64's unpacks, and its Glibc module lacks `preadv2` and
-// `sync_file_range`),
+// SIMD shuffles do not compile to x86-64's unpacks, and its Glibc module lacks `preadv2`,
+// `sync_file_range` and `O_DIRECT`),
 // compiled by the toolchain's clang.
 let package = Package(
     name: "mm-convert",
@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "DSL", dependencies: ["Ops"], path: "Sources/DSL"),
         .target(name: "CLI", dependencies: ["Ops", "DSL"], path: "Sources/CLI"),
         .executableTarget(name: "mm-convert", dependencies: ["CLI"], path: "Sources/mm-convert"),
-        .testTarget(name: "OpsTests", dependencies: ["Ops", "CarryLessCRC", "BlockTranspose"], path: "Tests/OpsTests"),
+        .testTarget(name: "OpsTests", dependencies: ["Ops", "CarryLessCRC", "BlockTranspose", "PageCache"], path: "Tests/OpsTests"),
         .testTarget(name: "DSLTests", dependencies: ["DSL", "Ops"], path: "Tests/DSLTests"),
         .testTarget(name: "CLITests", dependencies: ["CLI", "DSL", "Ops"], path: "Tests/CLITests"),
     ],

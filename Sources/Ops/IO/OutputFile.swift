@@ -24,6 +24,8 @@ public final class OutputFile {
     /// Reads the inputs of the coming kernel copies ahead, across tensors (nil: each copy reads
     /// ahead only within its own range).
     var readAhead: SourceReadAhead?
+    /// Reads the cold inputs of the coming kernel copies straight from disk instead (nil: none).
+    var directReader: DirectSourceReader?
     private var crc: CRC32?
 
     /// Where every output file reports the tensor bytes it writes while a save runs (nil: nowhere).
@@ -139,6 +141,15 @@ public final class OutputFile {
         // from the input's page cache to ours, without mapping the pages into this process.
         if crc == nil, let (store, start) = OutputFile.kernelCopySource(tensor), let source = store.fileDescriptor {
             try flush()
+            if let direct = directReader {
+                let copied = try direct.copy(outputOffset: offset) { bytes in
+                    try writeAll(bytes)
+                    offset += bytes.count
+                    readAhead?.written(upTo: offset)
+                    progress?.add(bytes: bytes.count)
+                }
+                if copied { return }
+            }
             var from = off_t(start)
             var left = tensor.byteCount
             // Read ahead of the copy (unless a helper does, across tensors): a cold input

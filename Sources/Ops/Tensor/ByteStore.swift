@@ -149,6 +149,28 @@ public final class ByteStore: @unchecked Sendable {
     /// that follows finds it there. A no-op for heap buffers.
     public func prefetch(offset: Int, count: Int) { advise(MADV_WILLNEED, offset: offset, count: count) }
 
+    /// The share (0 to 1) of a range of a mapped file that the page cache holds (`mincore`): a
+    /// writer reads a cold range straight from disk (`DirectSourceReader`) and copies a warm one
+    /// from the cache. 1 for heap buffers, and where the kernel cannot tell.
+    public func cachedFraction(offset: Int, count: Int) -> Double {
+        if let parent {
+            let start = max(0, offset), end = min(self.count, offset + count)
+            return end > start ? parent.cachedFraction(offset: parentOffset + start, count: end - start) : 1
+        }
+        guard isMapped, count > 0 else { return 1 }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (max(0, offset) / page) * page
+        let end = min(self.count, offset + count)
+        guard end > start else { return 1 }
+        let pages = (end - start + page - 1) / page
+        var resident = [UInt8](repeating: 0, count: pages)
+        let ok = resident.withUnsafeMutableBufferPointer { v in
+            mincore(UnsafeMutableRawPointer(mutating: base + start), end - start, v.baseAddress!) == 0
+        }
+        guard ok else { return 1 }
+        return Double(resident.reduce(0) { $0 + Int($1 & 1) }) / Double(pages)
+    }
+
     /// `madvise` on a range of this store, clipped to it, passed up to the mapping a window
     /// shares, widened down to a page boundary.
     private func advise(_ advice: Int32, offset: Int, count: Int) {

@@ -15,4 +15,17 @@ ssize_t cached_pread(int fd, void *buffer, size_t length, off_t offset);
 /// it (Linux `sync_file_range` with `SYNC_FILE_RANGE_WRITE`). Returns 0, or -1 with errno.
 int start_writeback(int fd, off_t offset, off_t count);
 
+/// Opens the file of `fd` again, read-only, for reads that bypass the page cache (Linux
+/// `O_DIRECT`, through `/proc/self/fd`). Returns the new descriptor, or -1 with errno (EINVAL where
+/// the file system refuses direct I/O, ENOENT without /proc, EOPNOTSUPP off Linux).
+int open_direct_read(int fd);
+
+/// Maps `size` bytes (a multiple of 2 MiB) of zeroed anonymous memory aligned to 2 MiB and asks
+/// for transparent huge pages on it (`MADV_HUGEPAGE`), so a direct read into it is a few large
+/// physically contiguous segments instead of one per 4 KiB page. Returns NULL on failure.
+void *huge_buffer_map(size_t size);
+
+/// Unmaps a buffer of `huge_buffer_map`.
+void huge_buffer_unmap(void *buffer, size_t size);
+
 #endif

@@ -74,8 +74,13 @@ public enum SafetensorsWriter {
             public func write() throws {
                 let file = try OutputFile(updating: path, at: offset)
                 file.sharedWriteLock = lock
-                file.readAhead = SourceReadAhead(spans: SourceReadAhead.spans(of: tensors.map(\.tensor), from: offset), start: offset)
-                defer { file.readAhead?.stop() }
+                let (direct, warm) = DirectSourceReader.split(SourceReadAhead.spans(of: tensors.map(\.tensor), from: offset))
+                file.directReader = direct
+                file.readAhead = SourceReadAhead(spans: warm, start: offset)
+                defer {
+                    file.readAhead?.stop()
+                    file.directReader?.stop()
+                }
                 for (name, t) in tensors {
                     let before = file.offset
                     try file.write(t)
