@@ -157,6 +157,7 @@ public final class ByteStore: @unchecked Sendable {
             let start = max(0, offset), end = min(self.count, offset + count)
             return end > start ? parent.cachedFraction(offset: parentOffset + start, count: end - start) : 1
         }
+        #if os(Linux)
         guard isMapped, count > 0 else { return 1 }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (max(0, offset) / page) * page
@@ -169,6 +170,9 @@ public final class ByteStore: @unchecked Sendable {
         }
         guard ok else { return 1 }
         return Double(resident.reduce(0) { $0 + Int($1 & 1) }) / Double(pages)
+        #else
+        return 1
+        #endif
     }
 
     /// `madvise` on a range of this store, clipped to it, passed up to the mapping a window
