@@ -12,6 +12,9 @@ import Glibc
 /// cold disk waits for each item's first read in turn (one request in flight). Asking for the next
 /// items from another thread keeps several requests in flight while the writer copies, as a
 /// sequential `cp` gets from the kernel's read-ahead. Advice only: it never changes what is written.
+/// Cold ranges are read straight from disk instead where the file system allows it
+/// (`DirectSourceReader`); this helper takes the rest: ranges mostly in the cache, and files that
+/// refuse direct reads.
 final class SourceReadAhead {
     /// One kernel-copied input range and where its bytes go in the output file.
     struct Span {
