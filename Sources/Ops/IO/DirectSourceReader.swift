@@ -25,6 +25,8 @@ final class DirectSourceReader {
     static let slotCount = 6
     /// Reads in flight per writer (two writers at once keep six requests queued).
     static let readerCount = 3
+    /// A range counts as cold, and is read directly, when less than this share of it is cached.
+    static let coldBelow = 0.5
     /// Direct reads start and end on this boundary (the largest logical block size in use).
     static let blockSize = 4096
 
@@ -64,12 +66,12 @@ final class DirectSourceReader {
     /// Splits `spans` (a writer's kernel copies, in output order) into those to read directly
     /// (mostly absent from the page cache, in a file that takes direct reads) and the rest, and
     /// starts the readers for the first; nil reader when there is none (or no buffer memory).
-    static func split(_ spans: [Span], coldBelow cached: Double = 0.5) -> (reader: DirectSourceReader?, rest: [Span]) {
+    static func split(_ spans: [Span]) -> (reader: DirectSourceReader?, rest: [Span]) {
         #if os(Linux)
         var cold: [Span] = [], coldFDs: [Int32] = [], rest: [Span] = []
         var opened: [Int32: Int32] = [:]
         for s in spans {
-            guard s.store.cachedFraction(offset: s.offset - s.store.fileOffset, count: s.count) < cached else {
+            guard s.store.cachedFraction(offset: s.offset - s.store.fileOffset, count: s.count) < DirectSourceReader.coldBelow else {
                 rest.append(s)
                 continue
             }
@@ -196,35 +198,39 @@ final class DirectSourceReader {
         let block = DirectSourceReader.blockSize
         let start = chunk.fileOffset / block * block
         let end = min(start + DirectSourceReader.chunkSize, (chunk.fileOffset + chunk.count + block - 1) / block * block)
-        let needed = chunk.fileOffset + chunk.count - start
-        var done = 0
-        while done < needed {
-            let r = pread(directFDs[chunk.span], buffer + done, end - start - done, off_t(start + done))
-            if r < 0 && errno == EINTR { continue }
-            if r < 0 && errno == EINVAL {
-                // The file system took the descriptor but not this read: read it through the cache.
-                return readBuffered(chunk, into: buffer)
-            }
-            if r < 0 { return .failure(.io(path: span.store.name, message: "cannot read \(chunk.count) bytes at \(chunk.fileOffset): \(String(cString: strerror(errno)))")) }
-            if r == 0 { return .failure(.io(path: span.store.name, message: "ended early at \(start + done) while reading \(chunk.count) bytes at \(chunk.fileOffset) (the file shrank?)")) }
-            done += r
+        var failure = DirectSourceReader.fill(buffer, from: directFDs[chunk.span], range: start..<end, needed: chunk.fileOffset + chunk.count)
+        var at = start
+        if failure == EINVAL {
+            // The file system took the descriptor but not this read: read it through the cache.
+            at = chunk.fileOffset
+            failure = DirectSourceReader.fill(buffer, from: span.fd, range: at..<(at + chunk.count), needed: at + chunk.count)
         }
-        DirectSourceReader.counterLock.lock()
-        DirectSourceReader.counter += chunk.count
-        DirectSourceReader.counterLock.unlock()
-        return .success(chunk.fileOffset - start)
+        switch failure {
+        case nil:
+            if at == start {
+                DirectSourceReader.counterLock.lock()
+                DirectSourceReader.counter += chunk.count
+                DirectSourceReader.counterLock.unlock()
+            }
+            return .success(chunk.fileOffset - at)
+        case 0:
+            return .failure(.io(path: span.store.name, message: "ended early while reading \(chunk.count) bytes at \(chunk.fileOffset) (the file shrank?)"))
+        case let e?:
+            return .failure(.io(path: span.store.name, message: "cannot read \(chunk.count) bytes at \(chunk.fileOffset): \(String(cString: strerror(e)))"))
+        }
     }
 
-    private func readBuffered(_ chunk: Chunk, into buffer: UnsafeMutableRawPointer) -> Result<Int, OpsError> {
-        let span = spans[chunk.span]
+    /// Reads `range` of `fd` into `buffer`, or at least up to file offset `needed` where the file
+    /// ends sooner. nil when done; otherwise the errno, or 0 when the file ends before `needed`.
+    private static func fill(_ buffer: UnsafeMutableRawPointer, from fd: Int32, range: Range<Int>, needed: Int) -> Int32? {
         var done = 0
-        while done < chunk.count {
-            let r = pread(span.fd, buffer + done, chunk.count - done, off_t(chunk.fileOffset + done))
+        while range.lowerBound + done < needed {
+            let r = pread(fd, buffer + done, range.count - done, off_t(range.lowerBound + done))
             if r < 0 && errno == EINTR { continue }
-            if r < 0 { return .failure(.io(path: span.store.name, message: "cannot read \(chunk.count) bytes at \(chunk.fileOffset): \(String(cString: strerror(errno)))")) }
-            if r == 0 { return .failure(.io(path: span.store.name, message: "ended early while reading \(chunk.count) bytes at \(chunk.fileOffset) (the file shrank?)")) }
+            if r < 0 { return errno }
+            if r == 0 { return 0 }
             done += r
         }
-        return .success(0)
+        return nil
     }
 }

@@ -153,42 +153,37 @@ public final class ByteStore: @unchecked Sendable {
     /// writer reads a cold range straight from disk (`DirectSourceReader`) and copies a warm one
     /// from the cache. 1 for heap buffers, and where the kernel cannot tell.
     public func cachedFraction(offset: Int, count: Int) -> Double {
-        if let parent {
-            let start = max(0, offset), end = min(self.count, offset + count)
-            return end > start ? parent.cachedFraction(offset: parentOffset + start, count: end - start) : 1
-        }
         #if os(Linux)
-        guard isMapped, count > 0 else { return 1 }
+        guard let (start, length) = mappedPages(offset: offset, count: count) else { return 1 }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (max(0, offset) / page) * page
-        let end = min(self.count, offset + count)
-        guard end > start else { return 1 }
-        let pages = (end - start + page - 1) / page
-        var resident = [UInt8](repeating: 0, count: pages)
-        let ok = resident.withUnsafeMutableBufferPointer { v in
-            mincore(UnsafeMutableRawPointer(mutating: base + start), end - start, v.baseAddress!) == 0
-        }
+        var resident = [UInt8](repeating: 0, count: (length + page - 1) / page)
+        let ok = resident.withUnsafeMutableBufferPointer { mincore(start, length, $0.baseAddress!) == 0 }
         guard ok else { return 1 }
-        return Double(resident.reduce(0) { $0 + Int($1 & 1) }) / Double(pages)
+        return Double(resident.reduce(0) { $0 + Int($1 & 1) }) / Double(resident.count)
         #else
         return 1
         #endif
     }
 
-    /// `madvise` on a range of this store, clipped to it, passed up to the mapping a window
-    /// shares, widened down to a page boundary.
+    /// `madvise` on a range of this store (see `mappedPages`).
     private func advise(_ advice: Int32, offset: Int, count: Int) {
+        guard let (start, length) = mappedPages(offset: offset, count: count) else { return }
+        madvise(start, length, advice)
+    }
+
+    /// A range of this store in the mapping it shares (a window's parent's), clipped to the store
+    /// and widened down to a page boundary; nil for heap buffers and empty ranges.
+    private func mappedPages(offset: Int, count: Int) -> (start: UnsafeMutableRawPointer, length: Int)? {
         if let parent {
             let start = max(0, offset), end = min(self.count, offset + count)
-            if end > start { parent.advise(advice, offset: parentOffset + start, count: end - start) }
-            return
+            return end > start ? parent.mappedPages(offset: parentOffset + start, count: end - start) : nil
         }
-        guard isMapped, count > 0 else { return }
+        guard isMapped, count > 0 else { return nil }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (max(0, offset) / page) * page
         let end = min(self.count, offset + count)
-        guard end > start else { return }
-        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, advice)
+        guard end > start else { return nil }
+        return (UnsafeMutableRawPointer(mutating: base + start), end - start)
     }
 
     /// How the kernel should read ahead in a mapped file: `random` while scattered headers are
